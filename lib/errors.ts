@@ -190,3 +190,52 @@ export const check: {
   that: (ok, field, message, got) =>
     ok ? [] : [got !== undefined ? { field, message, got } : { field, message }],
 };
+
+/**
+ * The training loss became NaN or infinite. The snapshots taken before that step stay available on
+ * the error, so a diverged run still leaves its earlier snapshots usable.
+ *
+ * @example
+ * ```ts
+ * import { TrainingDivergedError } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new TrainingDivergedError({ step: 41, epoch: 10, loss: NaN, lr: 3, snapshots: [] });
+ * assert.match(error.message, /step 41/);
+ * assert.match(error.message, /lower/);
+ * ```
+ */
+export class TrainingDivergedError<S = unknown> extends SnapfoldError {
+  /** 0-based step whose loss was not finite. */
+  readonly step: number;
+  /** 0-based epoch of that step. */
+  readonly epoch: number;
+  /** The loss seen there (NaN or an infinity). */
+  readonly loss: number;
+  /** The learning rate of that step. */
+  readonly lr: number;
+  /** The snapshots taken before the loss diverged. */
+  readonly snapshots: ReadonlyArray<S>;
+  /** @param details Where the run diverged and what it had collected. */
+  constructor(
+    details: {
+      step: number;
+      epoch: number;
+      loss: number;
+      lr: number;
+      snapshots: ReadonlyArray<S>;
+    },
+  ) {
+    super(
+      `Training diverged: the loss became ${details.loss} at step ${details.step} (epoch ${details.epoch}, ` +
+        `lr ${details.lr}): try a lower learning rate (for example half of the schedule's peak); ` +
+        `the ${details.snapshots.length} snapshot(s) taken before stay available on this error`,
+    );
+    this.name = "TrainingDivergedError";
+    this.step = details.step;
+    this.epoch = details.epoch;
+    this.loss = details.loss;
+    this.lr = details.lr;
+    this.snapshots = details.snapshots;
+  }
+}

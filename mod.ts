@@ -8,3 +8,4 @@
  * @module
  */
 export * from "./lib/errors.ts";
+export * from "./lib/metrics.ts";

@@ -309,21 +309,23 @@ export function pairwiseDisagreement(
 
 /**
  * Mean squared error over every element (the mean over samples and outputs, as the model's
- * regression loss and scikit-learn's `mean_squared_error` with uniform averaging compute it).
+ * regression loss and scikit-learn's `mean_squared_error` with uniform averaging compute it), with
+ * its inputs checked. Named apart from the training loss `meanSquaredError` of the losses module,
+ * which works on a batch without checks and can also write the gradient.
  *
  * @example
  * ```ts
- * import { meanSquaredError } from "@snapfold/snapfold";
+ * import { meanSquaredErrorMetric } from "@snapfold/snapfold";
  * import assert from "node:assert/strict";
  *
- * assert.equal(meanSquaredError(new Float32Array([1, 2, 3]), new Float32Array([1, 2, 5])), 4 / 3);
+ * assert.equal(meanSquaredErrorMetric(new Float32Array([1, 2, 3]), new Float32Array([1, 2, 5])), 4 / 3);
  * ```
  *
  * @param predicted `[n, outputs]` predictions.
  * @param target `[n, outputs]` targets.
  * @returns The mean squared error.
  */
-export function meanSquaredError(
+export function meanSquaredErrorMetric(
   predicted: Probabilities | ReadonlyArray<number>,
   target: Probabilities | ReadonlyArray<number>,
 ): number {

@@ -6,7 +6,7 @@ import {
   brierScore,
   expectedCalibrationError,
   logLoss,
-  meanSquaredError,
+  meanSquaredErrorMetric,
   pairwiseDisagreement,
 } from "../lib/metrics.ts";
 import { ConfigError } from "../lib/errors.ts";
@@ -45,7 +45,7 @@ Deno.test("metrics agree with scikit-learn 1.2 (fixture from tools/metrics_refer
     close(logLoss(probs, c.labels), c.logLoss);
     close(expectedCalibrationError(probs, c.labels), c.ece15);
     close(expectedCalibrationError(probs, c.labels, { bins: 7 }), c.ece7);
-    close(meanSquaredError(probs, new Float64Array(c.regressionTarget)), c.mse);
+    close(meanSquaredErrorMetric(probs, new Float64Array(c.regressionTarget)), c.mse);
     if (c.brierBinary !== undefined) close(brierScore(probs, c.labels), 2 * c.brierBinary);
   }
 });
@@ -147,6 +147,6 @@ Deno.test("metrics reject bad shapes and labels with one error naming every prob
     () => pairwiseDisagreement([new Int32Array(2), new Int32Array(3)]),
     /members\[1\] must hold the same positive number of rows/,
   );
-  assert.throws(() => meanSquaredError([1, 2], [1]), /target must have the length/);
+  assert.throws(() => meanSquaredErrorMetric([1, 2], [1]), /target must have the length/);
   assert.throws(() => argmaxRows(new Float32Array(5), 2), /divisible by columns/);
 });

@@ -9,3 +9,4 @@
  */
 export * from "./lib/errors.ts";
 export * from "./lib/metrics.ts";
+export * from "./lib/random.ts";

@@ -9,4 +9,15 @@
  */
 export * from "./lib/errors.ts";
 export * from "./lib/metrics.ts";
+export * from "./lib/version.ts";
 export * from "./lib/random.ts";
+export * from "./lib/persistence.ts";
+export * from "./lib/schedules.ts";
+export * from "./lib/model.ts";
+export * from "./lib/losses.ts";
+export * from "./lib/optimizers.ts";
+export * from "./lib/batches.ts";
+export * from "./lib/training_data.ts";
+export * from "./lib/backend/backend.ts";
+export * from "./lib/backend/cpu.ts";
+export * from "./lib/trainer.ts";

@@ -1,0 +1,753 @@
+/**
+ * The CPU backend: plain TypeScript loops on typed arrays. It is the oracle every other backend is
+ * checked against, and on a software WebGPU adapter it is also the fastest choice for small models.
+ *
+ * Every buffer of a session is allocated when the session is created (or when a plan brings a larger
+ * batch than seen before); the step loop allocates nothing. Matrix products run in i-k-j order so the
+ * innermost loop walks both operands contiguously.
+ *
+ * @module
+ */
+import { check, type ConfigIssue, orThrow, SnapfoldError, validation } from "../errors.ts";
+import {
+  countCorrect,
+  type FloatArray,
+  meanSquaredError,
+  softmaxCrossEntropy,
+  softmaxRows,
+} from "../losses.ts";
+import { type MlpSpec, outputDim, paramCount, validateMlp } from "../model.ts";
+import {
+  applyUpdate,
+  type Optimizer,
+  optimizerStateSize,
+  validateOptimizer,
+} from "../optimizers.ts";
+import { validateInputs, validateTrainingData } from "../training_data.ts";
+import type {
+  Backend,
+  PredictOptions,
+  SessionOptions,
+  StepPlan,
+  StepStats,
+  TrainingData,
+  TrainingSession,
+} from "./backend.ts";
+
+const RELU = 0;
+const TANH = 1;
+const SIGMOID = 2;
+const LINEAR = 3;
+
+function activationCode(spec: MlpSpec): number {
+  return ["relu", "tanh", "sigmoid", "linear"].indexOf(spec.activation);
+}
+
+type FloatArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor;
+
+/** Buffers for the forward and backward passes of batches of up to `capacity` rows. */
+interface Workspace<T extends FloatArray> {
+  readonly layers: ReadonlyArray<number>;
+  readonly activation: number;
+  readonly softmax: boolean;
+  readonly capacity: number;
+  /** acts[0]: [capacity, layers[0]] inputs; acts[l]: [capacity, layers[l]] outputs of layer l-1. */
+  readonly acts: T[];
+  /** deltas[l] (l >= 1): [capacity, layers[l]] gradient of the loss with respect to acts[l]'s pre-activation. */
+  readonly deltas: T[];
+  /** Offsets of each layer's weights and bias within one model's parameters. */
+  readonly weightOffsets: Int32Array;
+  readonly biasOffsets: Int32Array;
+  /** [capacity] labels (softmax head). */
+  readonly labels: Int32Array;
+  /** [capacity, outDim] targets (linear head). */
+  readonly targets: T;
+}
+
+function makeWorkspace<T extends FloatArray>(
+  spec: MlpSpec,
+  capacity: number,
+  Ctor: FloatArrayConstructor,
+): Workspace<T> {
+  const layers = spec.layers;
+  const depth = layers.length - 1;
+  const acts: T[] = [];
+  const deltas: T[] = [];
+  const weightOffsets = new Int32Array(depth);
+  const biasOffsets = new Int32Array(depth);
+  let offset = 0;
+  for (let l = 0; l <= depth; l++) {
+    acts.push(new Ctor(capacity * layers[l]) as T);
+    deltas.push(new Ctor(l === 0 ? 0 : capacity * layers[l]) as T);
+    if (l < depth) {
+      weightOffsets[l] = offset;
+      biasOffsets[l] = offset + layers[l] * layers[l + 1];
+      offset = biasOffsets[l] + layers[l + 1];
+    }
+  }
+  return {
+    layers,
+    activation: activationCode(spec),
+    softmax: spec.head === "softmax",
+    capacity,
+    acts,
+    deltas,
+    weightOffsets,
+    biasOffsets,
+    labels: new Int32Array(capacity),
+    targets: new Ctor(capacity * outputDim(spec)) as T,
+  };
+}
+
+function activateRange(code: number, z: FloatArray, end: number): void {
+  if (code === RELU) {
+    for (let k = 0; k < end; k++) if (z[k] < 0) z[k] = 0;
+  } else if (code === TANH) {
+    for (let k = 0; k < end; k++) z[k] = Math.tanh(z[k]);
+  } else if (code === SIGMOID) {
+    for (let k = 0; k < end; k++) z[k] = 1 / (1 + Math.exp(-z[k]));
+  }
+}
+
+/** delta[k] *= f'(a[k]), the derivative written in terms of the activation's output (see losses.ts). */
+function scaleByDerivative(code: number, delta: FloatArray, a: FloatArray, end: number): void {
+  if (code === RELU) {
+    for (let k = 0; k < end; k++) if (!(a[k] > 0)) delta[k] = 0;
+  } else if (code === TANH) {
+    for (let k = 0; k < end; k++) delta[k] *= 1 - a[k] * a[k];
+  } else if (code === SIGMOID) {
+    for (let k = 0; k < end; k++) delta[k] *= a[k] * (1 - a[k]);
+  } else if (code !== LINEAR) throw new SnapfoldError(`Unknown activation code: ${code}`);
+}
+
+/**
+ * Forward pass of `rows` rows of `ws.acts[0]` through the model at `params[base ...]`; the last
+ * layer's pre-activation (logits or outputs) stays in `ws.acts[depth]`.
+ */
+function forwardRows<T extends FloatArray>(
+  ws: Workspace<T>,
+  params: T,
+  base: number,
+  rows: number,
+): void {
+  const { layers, acts, weightOffsets, biasOffsets } = ws;
+  const depth = layers.length - 1;
+  for (let l = 0; l < depth; l++) {
+    const inDim = layers[l];
+    const outDim = layers[l + 1];
+    const input = acts[l]; // [rows, inDim]
+    const out = acts[l + 1]; // [rows, outDim]
+    const w0 = base + weightOffsets[l];
+    const b0 = base + biasOffsets[l];
+    for (let b = 0; b < rows; b++) {
+      const row = b * outDim;
+      for (let o = 0; o < outDim; o++) out[row + o] = params[b0 + o];
+      const inRow = b * inDim;
+      for (let i = 0; i < inDim; i++) {
+        const a = input[inRow + i];
+        const wRow = w0 + i * outDim;
+        for (let o = 0; o < outDim; o++) out[row + o] += a * params[wRow + o];
+      }
+    }
+    if (l + 1 < depth) activateRange(ws.activation, out, rows * outDim);
+  }
+}
+
+/**
+ * Backward pass from `ws.deltas[depth]` (set by the loss): writes the gradient of one model into
+ * `grad` ([paramCount], overwritten) using the model at `params[base ...]`.
+ */
+function backwardRows<T extends FloatArray>(
+  ws: Workspace<T>,
+  params: T,
+  base: number,
+  rows: number,
+  grad: T,
+): void {
+  const { layers, acts, deltas, weightOffsets, biasOffsets } = ws;
+  const depth = layers.length - 1;
+  grad.fill(0);
+  for (let l = depth - 1; l >= 0; l--) {
+    const inDim = layers[l];
+    const outDim = layers[l + 1];
+    const input = acts[l]; // [rows, inDim]
+    const delta = deltas[l + 1]; // [rows, outDim]
+    const gw0 = weightOffsets[l];
+    const gb0 = biasOffsets[l];
+    for (let b = 0; b < rows; b++) {
+      const row = b * outDim;
+      for (let o = 0; o < outDim; o++) grad[gb0 + o] += delta[row + o];
+      const inRow = b * inDim;
+      for (let i = 0; i < inDim; i++) {
+        const a = input[inRow + i];
+        const gRow = gw0 + i * outDim;
+        for (let o = 0; o < outDim; o++) grad[gRow + o] += a * delta[row + o];
+      }
+    }
+    if (l === 0) break;
+    const prev = deltas[l]; // [rows, inDim]
+    const w0 = base + weightOffsets[l];
+    for (let b = 0; b < rows; b++) {
+      const row = b * outDim;
+      const inRow = b * inDim;
+      for (let i = 0; i < inDim; i++) {
+        const wRow = w0 + i * outDim;
+        let sum = 0;
+        for (let o = 0; o < outDim; o++) sum += delta[row + o] * params[wRow + o];
+        prev[inRow + i] = sum;
+      }
+    }
+    scaleByDerivative(ws.activation, prev, input, rows * inDim);
+  }
+}
+
+/** Mutable argument objects for the loss functions, kept per workspace so steps allocate nothing. */
+interface LossArgs<T extends FloatArray> {
+  ce: { logits: T; labels: Int32Array; rows: number; classes: number; grad: T };
+  mse: { outputs: T; targets: T; rows: number; dim: number; grad: T };
+  correct: { scores: T; labels: Int32Array; rows: number; classes: number };
+}
+
+function makeLossArgs<T extends FloatArray>(ws: Workspace<T>): LossArgs<T> {
+  const depth = ws.layers.length - 1;
+  const dim = ws.layers[depth];
+  const logits = ws.acts[depth];
+  const grad = ws.deltas[depth];
+  return {
+    ce: { logits, labels: ws.labels, rows: 0, classes: dim, grad },
+    mse: { outputs: logits, targets: ws.targets, rows: 0, dim, grad },
+    correct: { scores: logits, labels: ws.labels, rows: 0, classes: dim },
+  };
+}
+
+/** Loss of the last forward pass; writes its gradient into `ws.deltas[depth]`. */
+function lossRows<T extends FloatArray>(ws: Workspace<T>, args: LossArgs<T>, rows: number): number {
+  if (ws.softmax) {
+    args.ce.rows = rows;
+    return softmaxCrossEntropy(args.ce);
+  }
+  args.mse.rows = rows;
+  return meanSquaredError(args.mse);
+}
+
+/** Options of {@linkcode lossAndGradient}. */
+export interface LossAndGradientOptions<T extends FloatArray> {
+  /** The network. */
+  readonly spec: MlpSpec;
+  /** [paramCount(spec)] parameters of one model. */
+  readonly params: T;
+  /** [rows, inDim] inputs of the batch. */
+  readonly x: FloatArray;
+  /** [rows] labels (softmax head) or [rows, outDim] targets (linear head). */
+  readonly y: Int32Array | FloatArray;
+  /** Number of rows of the batch. */
+  readonly rows: number;
+  /** [paramCount(spec)] receives the gradient of the mean loss (same array type as `params`). */
+  readonly grad: T;
+}
+
+/**
+ * The CPU backend's forward and backward pass on one batch, as a plain function: the mean loss and
+ * its gradient. It runs in the precision of `params` (`Float64Array` for finite-difference checks,
+ * `Float32Array` as in training), with the very loops that sessions run.
+ *
+ * @example The gradient of a one-layer softmax classifier at zero weights
+ * ```ts
+ * import { lossAndGradient, mlp } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [1, 2] });
+ * const grad = new Float64Array(4); // [w00, w01, b0, b1]
+ * const loss = lossAndGradient({
+ *   spec,
+ *   params: new Float64Array(4),
+ *   x: new Float64Array([2]),
+ *   y: new Int32Array([1]),
+ *   rows: 1,
+ *   grad,
+ * });
+ * assert.ok(Math.abs(loss - Math.log(2)) < 1e-12);
+ * assert.deepEqual([...grad], [1, -1, 0.5, -0.5]);
+ * ```
+ *
+ * @param options The network, parameters, batch and gradient output.
+ * @returns The mean loss of the batch.
+ */
+export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOptions<T>): number {
+  const { spec, params, x, y, rows, grad } = options;
+  const ws = makeWorkspace<T>(spec, rows, params.constructor as FloatArrayConstructor);
+  ws.acts[0].set(x.subarray(0, rows * spec.layers[0]));
+  if (spec.head === "softmax") ws.labels.set((y as Int32Array).subarray(0, rows));
+  else ws.targets.set((y as FloatArray).subarray(0, rows * outputDim(spec)));
+  forwardRows(ws, params, 0, rows);
+  const loss = lossRows(ws, makeLossArgs(ws), rows);
+  backwardRows(ws, params, 0, rows, grad);
+  return loss;
+}
+
+function disposedError(what: string): SnapfoldError {
+  return new SnapfoldError(
+    `Cannot ${what}: the training session was disposed; create a new session`,
+  );
+}
+
+class CpuSession implements TrainingSession {
+  readonly paramCount: number;
+  readonly replicas: number;
+  #spec: MlpSpec;
+  #optimizer: Optimizer;
+  #params: Float32Array; // [replicas, paramCount]
+  #state: Float32Array; // [replicas, stateSize]
+  #x: Float32Array; // [n, inDim]
+  #labels: Int32Array; // [n] (softmax head)
+  #targets: Float32Array; // [n, outDim] (linear head)
+  #n: number;
+  #grad: Float32Array; // [paramCount]
+  #ws: Workspace<Float32Array>;
+  #lossArgs: LossArgs<Float32Array>;
+  #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
+  #statCorrect: Float32Array = new Float32Array(0);
+  #statSteps = 0;
+  #disposed = false;
+  #onDispose: (session: CpuSession) => void;
+
+  constructor(
+    spec: MlpSpec,
+    optimizer: Optimizer,
+    params: Float32Array,
+    state: Float32Array,
+    data: TrainingData,
+    replicas: number,
+    onDispose: (session: CpuSession) => void,
+  ) {
+    this.paramCount = paramCount(spec);
+    this.replicas = replicas;
+    this.#spec = spec;
+    this.#optimizer = optimizer;
+    this.#params = params;
+    this.#state = state;
+    this.#x = data.x.slice();
+    this.#n = data.n;
+    this.#labels = spec.head === "softmax" ? (data.y as Int32Array).slice() : new Int32Array(0);
+    this.#targets = spec.head === "linear" ? (data.y as Float32Array).slice() : new Float32Array(0);
+    this.#grad = new Float32Array(this.paramCount);
+    this.#ws = makeWorkspace<Float32Array>(spec, 1, Float32Array);
+    this.#lossArgs = makeLossArgs(this.#ws);
+    this.#onDispose = onDispose;
+  }
+
+  run(plan: StepPlan): void {
+    if (this.#disposed) throw disposedError("run steps");
+    const maxRows = orThrow("Cannot run steps", validatePlan(plan, this.#n));
+    const steps = plan.lrs.length;
+    if (maxRows > this.#ws.capacity) {
+      this.#ws = makeWorkspace<Float32Array>(this.#spec, maxRows, Float32Array);
+      this.#lossArgs = makeLossArgs(this.#ws);
+    }
+    this.#reserveStats(steps);
+    const R = this.replicas;
+    const P = this.paramCount;
+    const inDim = this.#spec.layers[0];
+    const outDim = outputDim(this.#spec);
+    const softmax = this.#spec.head === "softmax";
+    const { indices, offsets, lrs, resets } = plan;
+    const ws = this.#ws;
+    const args = this.#lossArgs;
+    const x = this.#x;
+    const input = ws.acts[0];
+    const labels = ws.labels;
+    const targets = ws.targets;
+    const sourceLabels = this.#labels;
+    const sourceTargets = this.#targets;
+    const params = this.#params;
+    const state = this.#state;
+    const grad = this.#grad;
+    const optimizer = this.#optimizer;
+    const statLoss = this.#statLoss;
+    const statCorrect = this.#statCorrect;
+    let statRow = this.#statSteps * R;
+    for (let s = 0; s < steps; s++) {
+      const start = offsets[s];
+      const rows = offsets[s + 1] - start;
+      // Gather the batch once; every replica trains on it.
+      for (let b = 0; b < rows; b++) {
+        const src = indices[start + b];
+        // Element loops rather than `set(subarray(...))`: a subarray is an allocation per row.
+        const from = src * inDim;
+        const to = b * inDim;
+        for (let i = 0; i < inDim; i++) input[to + i] = x[from + i];
+        if (softmax) labels[b] = sourceLabels[src];
+        else {
+          const tFrom = src * outDim;
+          const tTo = b * outDim;
+          for (let o = 0; o < outDim; o++) targets[tTo + o] = sourceTargets[tFrom + o];
+        }
+      }
+      if (resets !== undefined && resets[s] !== 0) state.fill(0);
+      const lr = lrs[s];
+      for (let r = 0; r < R; r++) {
+        const base = r * P;
+        forwardRows(ws, params, base, rows);
+        statLoss[statRow] = lossRows(ws, args, rows);
+        if (softmax) {
+          args.correct.rows = rows;
+          statCorrect[statRow] = countCorrect(args.correct);
+        } else statCorrect[statRow] = 0;
+        statRow++;
+        backwardRows(ws, params, base, rows, grad);
+        applyUpdate(optimizer, params, grad, state, lr, r);
+      }
+    }
+    this.#statSteps += steps;
+  }
+
+  #reserveStats(steps: number): void {
+    const needed = (this.#statSteps + steps) * this.replicas;
+    if (needed <= this.#statLoss.length) return;
+    const capacity = Math.max(needed, 2 * this.#statLoss.length, 64 * this.replicas);
+    const loss = new Float32Array(capacity);
+    const correct = new Float32Array(capacity);
+    loss.set(this.#statLoss);
+    correct.set(this.#statCorrect);
+    this.#statLoss = loss;
+    this.#statCorrect = correct;
+  }
+
+  readStats(): Promise<StepStats> {
+    if (this.#disposed) return Promise.reject(disposedError("read statistics"));
+    const end = this.#statSteps * this.replicas;
+    const stats = { loss: this.#statLoss.slice(0, end), correct: this.#statCorrect.slice(0, end) };
+    this.#statSteps = 0;
+    return Promise.resolve(stats);
+  }
+
+  readParams(): Promise<Float32Array> {
+    if (this.#disposed) return Promise.reject(disposedError("read parameters"));
+    return Promise.resolve(this.#params.slice());
+  }
+
+  readOptimizerState(): Promise<Float32Array> {
+    if (this.#disposed) return Promise.reject(disposedError("read the optimizer state"));
+    return Promise.resolve(this.#state.slice());
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    // Drop every buffer so the memory can be collected even if the session object lives on.
+    this.#params =
+      this.#state =
+      this.#x =
+      this.#targets =
+      this.#grad =
+        new Float32Array(0);
+    this.#labels = new Int32Array(0);
+    this.#statLoss = this.#statCorrect = new Float32Array(0);
+    this.#ws = makeWorkspace<Float32Array>(this.#spec, 0, Float32Array);
+    this.#lossArgs = makeLossArgs(this.#ws);
+    this.#onDispose(this);
+  }
+}
+
+/** Checks a plan against the data; returns the largest batch. */
+function validatePlan(plan: StepPlan, n: number) {
+  const { indices, offsets, lrs, resets } = plan ?? ({} as StepPlan);
+  const issues: ConfigIssue[] = [];
+  if (!(indices instanceof Int32Array)) {
+    issues.push({ field: "indices", message: "must be an Int32Array", got: indices });
+  }
+  if (!(offsets instanceof Int32Array)) {
+    issues.push({ field: "offsets", message: "must be an Int32Array", got: offsets });
+  }
+  if (!(lrs instanceof Float32Array)) {
+    issues.push({ field: "lrs", message: "must be a Float32Array", got: lrs });
+  }
+  if (resets !== undefined && !(resets instanceof Uint8Array)) {
+    issues.push({ field: "resets", message: "must be a Uint8Array when given", got: resets });
+  }
+  if (issues.length > 0) return validation(issues, 0);
+  const steps = lrs.length;
+  issues.push(
+    ...check.that(
+      offsets.length === steps + 1,
+      "offsets",
+      `must hold steps + 1 = ${steps + 1} boundaries`,
+      offsets,
+    ),
+  );
+  issues.push(
+    ...check.that(
+      resets === undefined || resets.length === steps,
+      "resets",
+      `must hold one flag per step (${steps})`,
+      resets,
+    ),
+  );
+  let maxRows = 0;
+  if (offsets.length === steps + 1) {
+    for (let s = 0; s < steps; s++) {
+      const rows = offsets[s + 1] - offsets[s];
+      if (rows > maxRows) maxRows = rows;
+      if (rows < 1) {
+        issues.push({
+          field: `offsets[${s + 1}]`,
+          message: "must exceed the previous boundary (every batch needs a sample)",
+          got: offsets[s + 1],
+        });
+        break;
+      }
+    }
+    issues.push(...check.that(offsets[0] === 0, "offsets[0]", "must be 0", offsets[0]));
+    issues.push(
+      ...check.that(
+        offsets[steps] <= indices.length,
+        `offsets[${steps}]`,
+        `must not exceed the number of indices (${indices.length})`,
+        offsets[steps],
+      ),
+    );
+  }
+  for (let k = 0; k < indices.length; k++) {
+    if (!(indices[k] >= 0 && indices[k] < n)) {
+      issues.push({
+        field: `indices[${k}]`,
+        message: `must be a sample index in [0, ${n})`,
+        got: indices[k],
+      });
+      break;
+    }
+  }
+  for (let s = 0; s < steps; s++) {
+    if (!(Number.isFinite(lrs[s]) && lrs[s] >= 0)) {
+      issues.push({
+        field: `lrs[${s}]`,
+        message: "must be a non-negative finite learning rate",
+        got: lrs[s],
+      });
+      break;
+    }
+  }
+  return validation(issues, maxRows);
+}
+
+/** Validates session options at the door; all problems at once. */
+function validateSession(options: SessionOptions) {
+  const { spec, optimizer, params, data, replicas = 1, optimizerState } = options ??
+    ({} as SessionOptions);
+  const issues: ConfigIssue[] = [];
+  const specResult = validateMlp(spec);
+  if (specResult._tag === "Left") {
+    issues.push(...specResult.left.map((i) => ({ ...i, field: `spec.${i.field}` })));
+  }
+  const optResult = validateOptimizer(optimizer);
+  if (optResult._tag === "Left") issues.push(...optResult.left);
+  issues.push(...check.positiveInt("replicas", replicas));
+  let trainingData: TrainingData | undefined;
+  if (specResult._tag === "Right") {
+    const dataResult = validateTrainingData(spec, data);
+    if (dataResult._tag === "Left") {
+      issues.push(...dataResult.left.map((i) => ({ ...i, field: `data.${i.field}` })));
+    } else trainingData = dataResult.right;
+    if (Number.isSafeInteger(replicas) && replicas >= 1) {
+      const P = paramCount(spec);
+      issues.push(
+        ...paramIssues(
+          "params",
+          params,
+          replicas * P,
+          `replicas * paramCount = ${replicas} * ${P}`,
+        ),
+      );
+      if (optResult._tag === "Right" && optimizerState !== undefined) {
+        const S = optimizerStateSize(optimizer, P);
+        issues.push(...check.that(
+          optimizerState instanceof Float32Array && optimizerState.length === replicas * S,
+          "optimizerState",
+          `must be a Float32Array of replicas * optimizerStateSize = ${replicas} * ${S} = ${
+            replicas * S
+          } floats`,
+          optimizerState,
+        ));
+      }
+    }
+  }
+  return validation(issues, trainingData as TrainingData);
+}
+
+function paramIssues(field: string, params: unknown, length: number, what: string): ConfigIssue[] {
+  if (!(params instanceof Float32Array) || params.length !== length) {
+    return [{
+      field,
+      message: `must be a Float32Array of ${what} = ${length} floats`,
+      got: params,
+    }];
+  }
+  for (let k = 0; k < params.length; k++) {
+    if (!Number.isFinite(params[k])) {
+      return [{ field: `${field}[${k}]`, message: "must be finite", got: params[k] }];
+    }
+  }
+  return [];
+}
+
+/** Validates prediction options; returns the validated inputs. */
+function validatePredict(options: PredictOptions) {
+  const { spec, params, members = 1, x, n, combine = "mean", weights } = options ??
+    ({} as PredictOptions);
+  const issues: ConfigIssue[] = [];
+  const specResult = validateMlp(spec);
+  if (specResult._tag === "Left") {
+    issues.push(...specResult.left.map((i) => ({ ...i, field: `spec.${i.field}` })));
+  }
+  issues.push(...check.positiveInt("members", members));
+  issues.push(...check.oneOf("combine", combine, ["mean", "none"]));
+  let inputs: Float32Array | undefined;
+  if (specResult._tag === "Right") {
+    const inputResult = validateInputs(spec, { x, n });
+    if (inputResult._tag === "Left") issues.push(...inputResult.left);
+    else inputs = inputResult.right.x;
+    if (Number.isSafeInteger(members) && members >= 1) {
+      const P = paramCount(spec);
+      issues.push(
+        ...paramIssues("params", params, members * P, `members * paramCount = ${members} * ${P}`),
+      );
+    }
+  }
+  if (weights !== undefined) {
+    let ok = weights instanceof Float32Array && weights.length === members;
+    let sum = 0;
+    if (ok) {
+      for (let m = 0; m < members; m++) {
+        if (!(Number.isFinite(weights[m]) && weights[m] >= 0)) ok = false;
+        sum += weights[m];
+      }
+    }
+    issues.push(...check.that(
+      ok && sum > 0,
+      "weights",
+      `must be a Float32Array of ${members} non-negative finite weights with a positive sum`,
+      weights,
+    ));
+  }
+  return validation(issues, inputs as Float32Array);
+}
+
+/** Rows per chunk of prediction: bounds the workspace while keeping the loops long. */
+const PREDICT_CHUNK = 1024;
+
+/**
+ * Creates the CPU backend.
+ *
+ * @example Train two replicas for a few steps, then predict with both
+ * ```ts
+ * import { createCpuBackend, initParams, mlp, sgd } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const backend = createCpuBackend();
+ * const spec = mlp({ layers: [2, 8, 2] });
+ * const x = new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]); // [4, 2]
+ * const y = new Int32Array([0, 1, 1, 0]);
+ * const session = await backend.createSession({
+ *   spec,
+ *   optimizer: sgd({ momentum: 0.9 }),
+ *   params: initParams(spec, { seed: 1, replicas: 2 }),
+ *   replicas: 2,
+ *   data: { x, y, n: 4 },
+ * });
+ * const steps = 50;
+ * session.run({
+ *   indices: new Int32Array(steps * 4).map((_, k) => k % 4),
+ *   offsets: new Int32Array(steps + 1).map((_, s) => 4 * s),
+ *   lrs: new Float32Array(steps).fill(0.1),
+ * });
+ * const stats = await session.readStats(); // [steps, replicas]
+ * assert.equal(stats.loss.length, steps * 2);
+ * assert.ok(stats.loss[(steps - 1) * 2] < stats.loss[0]);
+ * const probs = await backend.predict({ spec, params: await session.readParams(), members: 2, x, n: 4 });
+ * assert.equal(probs.length, 8);
+ * backend.dispose();
+ * await assert.rejects(session.readParams(), /session was disposed/);
+ * ```
+ *
+ * @returns A backend whose sessions train on the CPU.
+ */
+export function createCpuBackend(): Backend {
+  const sessions = new Set<CpuSession>();
+  let disposed = false;
+  const assertLive = (what: string) => {
+    if (disposed) {
+      throw new SnapfoldError(
+        `Cannot ${what}: the CPU backend was disposed; create a new one with createCpuBackend()`,
+      );
+    }
+  };
+  return {
+    kind: "cpu",
+    adapter: null,
+    softwareAdapter: false,
+    readbacks: 0,
+    createSession(options: SessionOptions): Promise<TrainingSession> {
+      try {
+        assertLive("create a session");
+        const data = orThrow("Cannot create a training session", validateSession(options));
+        const { spec, optimizer, params, replicas = 1, optimizerState } = options;
+        const size = replicas * optimizerStateSize(optimizer, paramCount(spec));
+        const session = new CpuSession(
+          spec,
+          optimizer,
+          params.slice(),
+          optimizerState !== undefined ? optimizerState.slice() : new Float32Array(size),
+          data,
+          replicas,
+          (s) => sessions.delete(s),
+        );
+        sessions.add(session);
+        return Promise.resolve(session);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    predict(options: PredictOptions): Promise<Float32Array> {
+      try {
+        assertLive("predict");
+        const x = orThrow("Cannot predict", validatePredict(options));
+        return Promise.resolve(predictCpu(options, x));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      for (const session of [...sessions]) session.dispose();
+    },
+  };
+}
+
+function predictCpu(options: PredictOptions, x: Float32Array): Float32Array {
+  const { spec, params, members = 1, n, combine = "mean", weights } = options;
+  const P = paramCount(spec);
+  const inDim = spec.layers[0];
+  const outDim = outputDim(spec);
+  const depth = spec.layers.length - 1;
+  const ws = makeWorkspace<Float32Array>(spec, Math.min(n, PREDICT_CHUNK), Float32Array);
+  const out = new Float32Array((combine === "none" ? members : 1) * n * outDim);
+  let total = 0;
+  for (let m = 0; m < members; m++) total += weights === undefined ? 1 : weights[m];
+  for (let m = 0; m < members; m++) {
+    const weight = (weights === undefined ? 1 : weights[m]) / total;
+    for (let start = 0; start < n; start += PREDICT_CHUNK) {
+      const rows = Math.min(PREDICT_CHUNK, n - start);
+      ws.acts[0].set(x.subarray(start * inDim, (start + rows) * inDim));
+      forwardRows(ws, params, m * P, rows);
+      const result = ws.acts[depth].subarray(0, rows * outDim); // [rows, outDim]
+      if (spec.head === "softmax") softmaxRows(result, outDim);
+      if (combine === "none") out.set(result, (m * n + start) * outDim);
+      else {
+        const o0 = start * outDim;
+        for (let k = 0; k < rows * outDim; k++) out[o0 + k] += weight * result[k];
+      }
+    }
+  }
+  return out;
+}

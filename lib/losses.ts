@@ -1,0 +1,265 @@
+/**
+ * The CPU references for the losses and activations: numerically stable fused softmax
+ * cross-entropy, mean squared error, and the hidden activations with their derivatives. Every
+ * backend's kernels are checked against these.
+ *
+ * Conventions (shared with PyTorch's `nn.CrossEntropyLoss` and `nn.MSELoss` with the default
+ * `reduction="mean"`):
+ * - softmax cross-entropy: `mean_b (logsumexp(z_b) - z_b[y_b])`, gradient `(softmax(z) - onehot(y)) /
+ *   batch`. The max is subtracted before `exp`, so large logits never overflow.
+ * - mean squared error: mean over samples and outputs, gradient `2 (out - target) / (batch * dim)`.
+ * - activation derivatives are written in terms of the activation's output `a` (what the forward
+ *   pass keeps): relu `a > 0 ? 1 : 0` (so relu'(0) = 0, like PyTorch), tanh `1 - a^2`, sigmoid
+ *   `a (1 - a)`, linear `1`.
+ *
+ * @module
+ */
+import type { Activation } from "./model.ts";
+
+/** A typed array of floats: `Float32Array` for training, `Float64Array` for gradient checks. */
+export type FloatArray = Float32Array | Float64Array;
+
+/**
+ * Applies a hidden activation to one pre-activation value.
+ *
+ * @example
+ * ```ts
+ * import { activate } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(activate("relu", -2), 0);
+ * assert.equal(activate("sigmoid", 0), 0.5);
+ * assert.equal(activate("linear", -2), -2);
+ * ```
+ *
+ * @param activation The activation.
+ * @param z The pre-activation.
+ * @returns The activation's output.
+ */
+export function activate(activation: Activation, z: number): number {
+  switch (activation) {
+    case "relu":
+      // `z < 0` (not `z > 0`) keeps NaN as NaN, as PyTorch's relu does, so divergence stays visible.
+      return z < 0 ? 0 : z;
+    case "tanh":
+      return Math.tanh(z);
+    case "sigmoid":
+      return 1 / (1 + Math.exp(-z));
+    default:
+      return z;
+  }
+}
+
+/**
+ * The derivative of a hidden activation, written in terms of its output `a = activate(z)`.
+ *
+ * @example relu'(0) is 0, as in PyTorch
+ * ```ts
+ * import { activate, activationDerivative } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(activationDerivative("relu", activate("relu", 0)), 0);
+ * assert.equal(activationDerivative("tanh", activate("tanh", 0)), 1);
+ * assert.equal(activationDerivative("sigmoid", activate("sigmoid", 0)), 0.25);
+ * ```
+ *
+ * @param activation The activation.
+ * @param a The activation's output.
+ * @returns `d activate(z) / dz` at the `z` that produced `a`.
+ */
+export function activationDerivative(activation: Activation, a: number): number {
+  switch (activation) {
+    case "relu":
+      return a > 0 ? 1 : 0;
+    case "tanh":
+      return 1 - a * a;
+    case "sigmoid":
+      return a * (1 - a);
+    default:
+      return 1;
+  }
+}
+
+/**
+ * Replaces every row of `values` by its softmax, stably (the row max is subtracted first).
+ *
+ * @example
+ * ```ts
+ * import { softmaxRows } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const p = softmaxRows(new Float64Array([1000, 1000, 0, Math.log(3)]), 2); // [2, 2]
+ * assert.deepEqual([...p], [0.5, 0.5, 0.25, 0.75]);
+ * ```
+ *
+ * @param values [rows, classes] logits, overwritten.
+ * @param classes Row width.
+ * @returns `values`, now probabilities.
+ */
+export function softmaxRows<T extends FloatArray>(values: T, classes: number): T {
+  const rows = Math.floor(values.length / classes);
+  for (let b = 0; b < rows; b++) {
+    const row = b * classes;
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) if (values[row + c] > max) max = values[row + c];
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const e = Math.exp(values[row + c] - max);
+      values[row + c] = e;
+      sum += e;
+    }
+    const inv = 1 / sum;
+    for (let c = 0; c < classes; c++) values[row + c] *= inv;
+  }
+  return values;
+}
+
+/** Arguments of {@linkcode softmaxCrossEntropy}. */
+export interface SoftmaxCrossEntropyArgs {
+  /** [>= rows, classes] logits. */
+  readonly logits: FloatArray;
+  /** [>= rows] class labels in `[0, classes)`. */
+  readonly labels: Int32Array;
+  /** Number of rows of the batch. */
+  readonly rows: number;
+  /** Number of classes. */
+  readonly classes: number;
+  /** [>= rows, classes] receives `(softmax(logits) - onehot(labels)) / rows` when given. */
+  readonly grad?: FloatArray;
+}
+
+/**
+ * Fused, numerically stable softmax cross-entropy: the mean over the batch of `logsumexp(z) -
+ * z[label]`, and optionally its gradient with respect to the logits.
+ *
+ * @example
+ * ```ts
+ * import { softmaxCrossEntropy } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const grad = new Float64Array(4);
+ * const loss = softmaxCrossEntropy({
+ *   logits: new Float64Array([0, 0, 2000, 0]), // [2, 2]: one uncertain row, one confident row
+ *   labels: new Int32Array([1, 0]),
+ *   rows: 2,
+ *   classes: 2,
+ *   grad,
+ * });
+ * assert.ok(Math.abs(loss - Math.log(2) / 2) < 1e-12);
+ * assert.deepEqual([...grad], [0.25, -0.25, 0, 0]);
+ * ```
+ *
+ * @param args The logits, labels, batch size, classes and an optional gradient output.
+ * @returns The mean loss.
+ */
+export function softmaxCrossEntropy(args: SoftmaxCrossEntropyArgs): number {
+  const { logits, labels, rows, classes, grad } = args;
+  const scale = 1 / rows;
+  let total = 0;
+  for (let b = 0; b < rows; b++) {
+    const row = b * classes;
+    const label = labels[b];
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) if (logits[row + c] > max) max = logits[row + c];
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(logits[row + c] - max);
+    total += max + Math.log(sum) - logits[row + label];
+    if (grad !== undefined) {
+      const inv = 1 / sum;
+      for (let c = 0; c < classes; c++) {
+        const p = Math.exp(logits[row + c] - max) * inv;
+        grad[row + c] = (c === label ? p - 1 : p) * scale;
+      }
+    }
+  }
+  return total * scale;
+}
+
+/** Arguments of {@linkcode meanSquaredError}. */
+export interface MeanSquaredErrorArgs {
+  /** [>= rows, dim] outputs. */
+  readonly outputs: FloatArray;
+  /** [>= rows, dim] targets. */
+  readonly targets: FloatArray;
+  /** Number of rows of the batch. */
+  readonly rows: number;
+  /** Number of outputs per row. */
+  readonly dim: number;
+  /** [>= rows, dim] receives `2 (outputs - targets) / (rows * dim)` when given. */
+  readonly grad?: FloatArray;
+}
+
+/**
+ * Mean squared error over samples and outputs (PyTorch's `MSELoss()`), and optionally its gradient.
+ *
+ * @example
+ * ```ts
+ * import { meanSquaredError } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const grad = new Float64Array(2);
+ * const loss = meanSquaredError({
+ *   outputs: new Float64Array([1, 3]),
+ *   targets: new Float64Array([0, 0]),
+ *   rows: 2,
+ *   dim: 1,
+ *   grad,
+ * });
+ * assert.equal(loss, 5);
+ * assert.deepEqual([...grad], [1, 3]);
+ * ```
+ *
+ * @param args The outputs, targets, batch size, width and an optional gradient output.
+ * @returns The mean loss.
+ */
+export function meanSquaredError(args: MeanSquaredErrorArgs): number {
+  const { outputs, targets, rows, dim, grad } = args;
+  const count = rows * dim;
+  const scale = 2 / count;
+  let total = 0;
+  for (let k = 0; k < count; k++) {
+    const d = outputs[k] - targets[k];
+    total += d * d;
+    if (grad !== undefined) grad[k] = d * scale;
+  }
+  return total / count;
+}
+
+/** Arguments of {@linkcode countCorrect}. */
+export interface CountCorrectArgs {
+  /** [>= rows, classes] logits or probabilities. */
+  readonly scores: FloatArray;
+  /** [>= rows] class labels. */
+  readonly labels: Int32Array;
+  /** Number of rows of the batch. */
+  readonly rows: number;
+  /** Number of classes. */
+  readonly classes: number;
+}
+
+/**
+ * Counts the rows whose arg-max (the first maximal class on ties) equals the label.
+ *
+ * @example
+ * ```ts
+ * import { countCorrect } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const scores = new Float32Array([0.1, 0.9, 0.5, 0.5, 2, 1]); // [3, 2]
+ * assert.equal(countCorrect({ scores, labels: new Int32Array([1, 1, 0]), rows: 3, classes: 2 }), 2);
+ * ```
+ *
+ * @param args The scores, labels, batch size and classes.
+ * @returns The number of correct rows.
+ */
+export function countCorrect(args: CountCorrectArgs): number {
+  const { scores, labels, rows, classes } = args;
+  let correct = 0;
+  for (let b = 0; b < rows; b++) {
+    const row = b * classes;
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (scores[row + c] > scores[row + best]) best = c;
+    if (best === labels[b]) correct++;
+  }
+  return correct;
+}

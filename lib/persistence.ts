@@ -44,23 +44,16 @@ import {
   validation,
 } from "./errors.ts";
 import { type MlpSpec, paramCount, validateMlp } from "./model.ts";
+import type { ScheduleSpec } from "./schedules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { VERSION } from "./version.ts";
-
-/** A schedule as the trainer describes it: the constructor's name and its options. */
-export interface SavedSchedule {
-  /** The schedule constructor, e.g. `"cosineAnnealing"`. */
-  readonly name: string;
-  /** Its options, as JSON-serialisable values. */
-  readonly options: Readonly<Record<string, unknown>>;
-}
 
 /** What {@linkcode encodeEnsemble} writes. */
 export interface EnsembleData {
   /** The members, in order; all of one network. */
   readonly snapshots: ReadonlyArray<Snapshot>;
   /** The schedule that produced them, if known. */
-  readonly schedule?: SavedSchedule;
+  readonly schedule?: ScheduleSpec;
   /** Free-form strings to keep beside them; keys must not start with `snapfold.`. */
   readonly metadata?: Readonly<Record<string, string>>;
 }
@@ -70,7 +63,7 @@ export interface DecodedEnsemble {
   /** The members, in file order, each with its own copy of the parameters. */
   readonly snapshots: Snapshot[];
   /** The schedule, or null when the file has none. */
-  readonly schedule: SavedSchedule | null;
+  readonly schedule: ScheduleSpec | null;
   /** The user's metadata (every key that does not start with `snapfold.`). */
   readonly metadata: Record<string, string>;
   /** The snapfold version that wrote the file. */
@@ -293,7 +286,7 @@ interface Layout {
   readonly version: string;
   readonly spec: MlpSpec;
   readonly members: ReadonlyArray<{ index: number; epoch: number; step: number; lr: number }>;
-  readonly schedule: SavedSchedule | null;
+  readonly schedule: ScheduleSpec | null;
 }
 
 function parseMetadata(raw: unknown): Record<string, string> {
@@ -499,7 +492,7 @@ function parseLayout(meta: Record<string, string>, tensors: Map<string, TensorEn
     version: version!,
     spec,
     members: list.map(({ index, epoch, step, lr }) => ({ index, epoch, step, lr })),
-    schedule: scheduleText === undefined ? null : (schedule as SavedSchedule),
+    schedule: scheduleText === undefined ? null : (schedule as ScheduleSpec),
   };
 }
 

@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { ensemble, ensembleSizeCurve } from "../lib/ensemble.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { accuracy, logLoss } from "../lib/metrics.ts";
+import { forward, initParams, mlp, type MlpSpec } from "../lib/model.ts";
+import type { Snapshot } from "../lib/snapshot.ts";
+
+function snapshots(spec: MlpSpec, m: number, seed = 1): Snapshot[] {
+  return Array.from({ length: m }, (_, i) => ({
+    index: i + 1,
+    epoch: 10 * (i + 1) - 1,
+    step: 30 * (i + 1) - 1,
+    lr: 0,
+    spec,
+    params: initParams(spec, { seed: seed + 17 * i }),
+  }));
+}
+
+/** A [1, classes] softmax model that always predicts `cls` (bias 10 there, weights 0). */
+function constantVoter(cls: number, classes: number, index: number): Snapshot {
+  const spec = mlp({ layers: [1, classes] });
+  const params = new Float32Array(2 * classes);
+  params[classes + cls] = 10;
+  return { index, epoch: index, step: index, lr: 0, spec, params };
+}
+
+/** Deterministic inputs: [n, inDim] values in [-3, 3). */
+function inputs(n: number, inDim: number): Float32Array {
+  return Float32Array.from({ length: n * inDim }, (_, k) => ((k * 7919) % 600) / 100 - 3);
+}
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-6): void {
+  assert.equal(a.length, b.length);
+  for (let k = 0; k < a.length; k++) {
+    assert.ok(Math.abs(a[k] - b[k]) <= tol, `[${k}] ${a[k]} != ${b[k]}`);
+  }
+}
+
+const spec = mlp({ layers: [2, 16, 3], activation: "relu" });
+const members = snapshots(spec, 5);
+const x = inputs(40, 2);
+
+Deno.test("soft vote is the mean of the members' softmax probabilities from forward", () => {
+  const model = ensemble(members);
+  assert.equal(model.vote, "soft");
+  assert.deepEqual(Array.from(model.weights), [0.2, 0.2, 0.2, 0.2, 0.2]);
+  const expected = new Float64Array(40 * 3);
+  for (const s of members) {
+    const p = forward(spec, s.params, x, 40);
+    for (let k = 0; k < p.length; k++) expected[k] += p[k] / 5;
+  }
+  const p = model.predictProba(x);
+  close(p, expected);
+  for (let r = 0; r < 40; r++) close([p[3 * r] + p[3 * r + 1] + p[3 * r + 2]], [1], 1e-5);
+  const predicted = model.predict(x, 40);
+  for (let r = 0; r < 40; r++) {
+    const row = Array.from(expected.subarray(3 * r, 3 * r + 3));
+    assert.equal(predicted[r], row.indexOf(Math.max(...row)));
+  }
+  const each = model.memberProba(x);
+  assert.equal(each.length, 5);
+  assert.deepEqual(each[3], forward(spec, members[3].params, x, 40));
+});
+
+Deno.test("the last m, chosen members and weights select and weigh the right snapshots", () => {
+  const lastTwo = ensemble(members, { last: 2 });
+  assert.deepEqual(lastTwo.members.map((s) => s.index), [4, 5]);
+  close(lastTwo.predictProba(x), ensemble([members[3], members[4]]).predictProba(x));
+  const chosen = ensemble(members, { members: [4, 0], weights: [3, 1] });
+  assert.deepEqual(chosen.members.map((s) => s.index), [5, 1]);
+  assert.deepEqual(Array.from(chosen.weights), [0.75, 0.25]);
+  const a = forward(spec, members[4].params, x, 40);
+  const b = forward(spec, members[0].params, x, 40);
+  close(chosen.predictProba(x), a.map((v, k) => 0.75 * v + 0.25 * b[k]));
+  // A zero weight removes a member.
+  close(ensemble(members, { last: 2, weights: [0, 2] }).predictProba(x), a);
+  assert.equal(lastTwo.stackedParams.length, 2 * members[0].params.length);
+  assert.deepEqual(lastTwo.stackedParams.subarray(members[0].params.length), members[4].params);
+});
+
+Deno.test("hard vote counts argmax votes, gives vote fractions and breaks ties to the lowest class", () => {
+  const voters = [
+    constantVoter(2, 4, 1),
+    constantVoter(1, 4, 2),
+    constantVoter(2, 4, 3),
+    constantVoter(1, 4, 4),
+  ];
+  const one = new Float32Array([0.3]);
+  const hard = ensemble(voters, { vote: "hard" });
+  assert.deepEqual(Array.from(hard.predictProba(one)), [0, 0.5, 0.5, 0]);
+  assert.deepEqual(Array.from(hard.predict(one)), [1]); // tie between 1 and 2
+  const weighted = ensemble(voters, { vote: "hard", weights: [1, 1, 2, 0] });
+  close(weighted.predictProba(one), [0, 0.25, 0.75, 0]);
+  assert.deepEqual(Array.from(weighted.predict(one)), [2]);
+  assert.deepEqual(Array.from(ensemble(voters, { vote: "hard", last: 3 }).predict(one)), [1]);
+});
+
+Deno.test("hard vote on real members equals a brute-force majority", () => {
+  const hard = ensemble(members, { vote: "hard" });
+  const votes = members.map((s) => forward(spec, s.params, x, 40));
+  const predicted = hard.predict(x);
+  const fractions = hard.predictProba(x);
+  for (let r = 0; r < 40; r++) {
+    const count = [0, 0, 0];
+    for (const p of votes) {
+      const row = Array.from(p.subarray(3 * r, 3 * r + 3));
+      count[row.indexOf(Math.max(...row))]++;
+    }
+    assert.equal(predicted[r], count.indexOf(Math.max(...count)));
+    close(fractions.subarray(3 * r, 3 * r + 3), count.map((c) => c / 5));
+  }
+});
+
+Deno.test("a linear head averages outputs and refuses classes and hard votes", () => {
+  const reg = mlp({ layers: [2, 6, 2], activation: "tanh", head: "linear" });
+  const regs = snapshots(reg, 3, 5);
+  const model = ensemble(regs);
+  const outs = regs.map((s) => forward(reg, s.params, x, 40));
+  close(model.predictProba(x), outs[0].map((v, k) => (v + outs[1][k] + outs[2][k]) / 3));
+  assert.throws(() => model.predict(x), /Cannot predict classes: spec\.head must be "softmax"/);
+  assert.throws(() => ensemble(regs, { vote: "hard" }), /vote must be "soft" for a "linear" head/);
+  assert.throws(() => ensembleSizeCurve(regs, { x, y: new Int32Array(40) }), /spec\.head/);
+});
+
+Deno.test("soft vote does not depend on member order (property)", () => {
+  const small = snapshots(mlp({ layers: [3, 5, 4], activation: "sigmoid" }), 6, 3);
+  const xs = inputs(11, 3);
+  fc.assert(
+    fc.property(
+      fc.shuffledSubarray([0, 1, 2, 3, 4, 5], { minLength: 6, maxLength: 6 }),
+      fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 6, maxLength: 6 }),
+      (order, weights) => {
+        const reference = ensemble(small, { weights }).predictProba(xs);
+        const permuted = ensemble(order.map((i) => small[i]), {
+          weights: order.map((i) => weights[i]),
+        }).predictProba(xs);
+        assert.deepEqual(permuted, reference);
+        const byIndex = ensemble(small, { members: order }).predictProba(xs);
+        assert.deepEqual(byIndex, ensemble(small).predictProba(xs));
+      },
+    ),
+    { seed: 2017, numRuns: 100 },
+  );
+});
+
+Deno.test("ensembleSizeCurve backward and forward agree with ensembles built by hand", () => {
+  const y = Int32Array.from({ length: 40 }, (_, r) => (r * 5) % 3);
+  const backward = ensembleSizeCurve(members, { x, y });
+  const forwardCurve = ensembleSizeCurve(members, { x, y, direction: "forward" });
+  assert.deepEqual(backward.map((p) => p.members), [1, 2, 3, 4, 5]);
+  assert.deepEqual(backward.map((p) => p.singleIndex), [5, 4, 3, 2, 1]);
+  assert.deepEqual(forwardCurve.map((p) => p.singleIndex), [1, 2, 3, 4, 5]);
+  for (let k = 1; k <= 5; k++) {
+    const single = forward(spec, members[5 - k].params, x, 40);
+    assert.equal(backward[k - 1].singleAccuracy, accuracy(single, y));
+    const last = ensemble(members, { last: k }).predictProba(x);
+    assert.equal(backward[k - 1].ensembleAccuracy, accuracy(last, y));
+    assert.ok(Math.abs(backward[k - 1].ensembleLogLoss - logLoss(last, y)) < 1e-5);
+    const first = ensemble(members, { members: [...Array(k).keys()] }).predictProba(x);
+    assert.equal(forwardCurve[k - 1].ensembleAccuracy, accuracy(first, y));
+    assert.equal(
+      forwardCurve[k - 1].singleAccuracy,
+      accuracy(forward(spec, members[k - 1].params, x, 40), y),
+    );
+  }
+  // Both directions end with the same full ensemble.
+  assert.equal(backward[4].ensembleAccuracy, forwardCurve[4].ensembleAccuracy);
+  const hard = ensembleSizeCurve(members, { x, y, vote: "hard" });
+  assert.equal(
+    hard[2].ensembleAccuracy,
+    accuracy(ensemble(members, { last: 3, vote: "hard" }).predict(x), y),
+  );
+});
+
+Deno.test("bad ensembles and inputs are rejected with every problem named", () => {
+  const other = snapshots(mlp({ layers: [2, 4, 3] }), 1)[0];
+  assert.throws(
+    () => ensemble([...members, other], { vote: "mean" as never, last: 9, weights: [1] }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.deepEqual(e.issues.map((i) => i.field), [
+        "vote",
+        "snapshots[5].spec",
+        "last",
+        "weights",
+      ]);
+      assert.match(
+        e.message,
+        /^Cannot build ensemble: vote must be one of "soft", "hard": got "mean"/,
+      );
+      return true;
+    },
+  );
+  assert.throws(() => ensemble([]), /snapshots must be a non-empty list/);
+  assert.throws(
+    () => ensemble(members, { last: 1, members: [0] }),
+    /members must not be given together/,
+  );
+  assert.throws(() => ensemble(members, { members: [0, 0] }), /members must be distinct/);
+  assert.throws(() => ensemble(members, { weights: [0, 0, 0, 0, 0] }), /not all zero/);
+  const model = ensemble(members);
+  assert.throws(
+    () => model.predictProba(new Float32Array(5)),
+    /Cannot predict: n must be a positive integer: got 2\.5/,
+  );
+  assert.throws(() => model.predictProba(x, 3), /x must hold n x inDim = 3 x 2 values/);
+  assert.throws(() => model.predict(new Float64Array(4) as never), /x must be a Float32Array/);
+  assert.throws(
+    () => ensembleSizeCurve(members, { x, y: [0, 1], direction: "sideways" as never }),
+    /Cannot compute ensemble-size curve: direction must be one of.*x must hold n x inDim = 2 x 2/,
+  );
+});

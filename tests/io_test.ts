@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { loadEnsemble, saveEnsemble, saveText } from "../io.ts";
+import { ConfigError, SnapfoldError } from "../lib/errors.ts";
+import { initParams, mlp, type MlpSpec } from "../lib/model.ts";
+import { decodeEnsemble } from "../lib/persistence.ts";
+import type { Snapshot } from "../lib/snapshot.ts";
+
+function snapshots(spec: MlpSpec, m: number): Snapshot[] {
+  return Array.from({ length: m }, (_, i) => ({
+    index: i + 1,
+    epoch: i,
+    step: 10 * i,
+    lr: 0.01,
+    spec,
+    params: initParams(spec, { seed: i }),
+  }));
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "snapfold_io_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function names(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
+
+const spec = mlp({ layers: [2, 6, 3] });
+
+Deno.test("saveEnsemble then loadEnsemble round-trips, and leaves no temporary file", async () => {
+  await withDir(async (dir) => {
+    const members = snapshots(spec, 3);
+    const schedule = { name: "constant", options: { lr: 0.01 } };
+    await saveEnsemble(`${dir}/e.safetensors`, {
+      snapshots: members,
+      schedule,
+      metadata: { a: "b" },
+    });
+    const back = await loadEnsemble(new URL(`file://${dir}/e.safetensors`));
+    assert.deepEqual(back.snapshots, members);
+    assert.deepEqual(back.schedule, schedule);
+    assert.deepEqual(back.metadata, { a: "b" });
+    assert.deepEqual(await names(dir), ["e.safetensors"]);
+    // Saving again replaces the file whole.
+    await saveEnsemble(`${dir}/e.safetensors`, { snapshots: members.slice(1) });
+    assert.equal((await loadEnsemble(`${dir}/e.safetensors`)).snapshots.length, 2);
+    assert.deepEqual(await names(dir), ["e.safetensors"]);
+  });
+});
+
+Deno.test("a failing encode leaves the existing file intact", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/e.safetensors`;
+    await saveEnsemble(path, { snapshots: snapshots(spec, 2) });
+    const before = await Deno.readFile(path);
+    const broken = snapshots(spec, 2);
+    broken[1] = { ...broken[1], params: new Float32Array(3) };
+    await assert.rejects(saveEnsemble(path, { snapshots: broken }), ConfigError);
+    assert.deepEqual(await Deno.readFile(path), before);
+    assert.deepEqual(await names(dir), ["e.safetensors"]);
+  });
+});
+
+Deno.test("a failing rename removes the temporary file and keeps what was there", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/taken`);
+    await Deno.writeTextFile(`${dir}/taken/keep.txt`, "old");
+    await assert.rejects(
+      saveText(`${dir}/taken`, "new"),
+      (e: unknown) => {
+        assert.ok(e instanceof SnapfoldError);
+        assert.match(e.message, /^Cannot save text to ".*taken": /);
+        return true;
+      },
+    );
+    assert.deepEqual(await names(dir), ["taken"]);
+    assert.equal(await Deno.readTextFile(`${dir}/taken/keep.txt`), "old");
+    await assert.rejects(
+      saveText(`${dir}/missing/x.svg`, "x"),
+      /Cannot save text to ".*missing\/x\.svg": /,
+    );
+  });
+});
+
+Deno.test("readers never see a half-written file while a save is in flight", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/big.safetensors`;
+    const big = mlp({ layers: [784, 256, 10] });
+    await saveEnsemble(path, { snapshots: snapshots(big, 1) });
+    const oldBytes = await Deno.readFile(path);
+    let done = false;
+    const saving = saveEnsemble(path, { snapshots: snapshots(big, 4) }).finally(() => done = true);
+    let reads = 0;
+    while (!done) {
+      const bytes = await Deno.readFile(path);
+      // Either the old file or the complete new one: both decode.
+      const members = decodeEnsemble(bytes).snapshots.length;
+      assert.ok(members === 1 || members === 4);
+      if (members === 1) assert.equal(bytes.length, oldBytes.length);
+      reads++;
+    }
+    await saving;
+    assert.equal((await loadEnsemble(path)).snapshots.length, 4);
+    assert.ok(reads >= 1);
+  });
+});
+
+Deno.test("saveText writes UTF-8 atomically", async () => {
+  await withDir(async (dir) => {
+    await saveText(`${dir}/a.svg`, "<svg>ü</svg>");
+    assert.equal(await Deno.readTextFile(`${dir}/a.svg`), "<svg>ü</svg>");
+    assert.deepEqual(await names(dir), ["a.svg"]);
+  });
+});
+
+Deno.test("loading a corrupt or missing file fails clearly", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeFile(`${dir}/t.safetensors`, new Uint8Array([1, 2, 3]));
+    await assert.rejects(
+      loadEnsemble(`${dir}/t.safetensors`),
+      /Cannot decode ensemble file: file must hold/,
+    );
+    await assert.rejects(
+      loadEnsemble(`${dir}/none.safetensors`),
+      /Cannot load ensemble from ".*none\.safetensors": /,
+    );
+  });
+});
+
+Deno.test("missing permissions name the flag to add", async () => {
+  await withDir(async (dir) => {
+    const io = new URL("../io.ts", import.meta.url).href;
+    const script = `${dir}/script.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { loadEnsemble, saveText } from ${JSON.stringify(io)};
+for (const run of [() => saveText(${
+        JSON.stringify(`${dir}/out/a.svg`)
+      }, "x"), () => loadEnsemble("/nope.safetensors")]) {
+  try { await run(); console.log("no error"); } catch (e) { console.log(e.name + ": " + e.message); }
+}`,
+    );
+    await Deno.mkdir(`${dir}/out`);
+    const config = fileURLToPath(new URL("../deno.json", import.meta.url));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--config",
+        config,
+        `--allow-read=${dir},${fileURLToPath(new URL("..", import.meta.url))}`,
+        script,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+    assert.equal(lines.length, 2, new TextDecoder().decode(out.stderr));
+    assert.equal(
+      lines[0],
+      `SnapfoldError: Cannot save text to "${dir}/out/a.svg": write permission is missing: run with --allow-write=${dir}/out`,
+    );
+    assert.equal(
+      lines[1],
+      'SnapfoldError: Cannot load ensemble from "/nope.safetensors": read permission is missing: run with --allow-read=/nope.safetensors',
+    );
+    assert.deepEqual(await names(`${dir}/out`), []);
+  });
+});

@@ -2,7 +2,7 @@
 //
 // Job:       state[r, COUNT_OFF] += 1 for every replica r.
 // Bindings:  group(0) 0 state [replicas, STATE_STRIDE] (read_write); group(1) 0 the step record
-//            (uniform; unused, bound so that every kernel shares one pipeline-layout shape).
+//            (uniform; unused here, but every pipeline layout has it).
 // Overrides: STATE_STRIDE, COUNT_OFF (2 * paramCount), REPLICAS.
 // Dispatch:  (ceil(replicas / 64)). A separate dispatch because the adam kernel's invocations all
 //            read the counter: one of them advancing it would race with the others.
@@ -25,7 +25,7 @@ override REPLICAS: u32;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x;
-  if (r >= REPLICAS || cur.batch == 0u) {
+  if (r >= REPLICAS) {
     return;
   }
   state[r * STATE_STRIDE + COUNT_OFF] += 1.0;

@@ -2,7 +2,7 @@
 //
 // Job:       out[i, j] = sum over m < MEMBERS of weights[m] * p[m, i, j], for i < batch, with the
 //            weights already normalised to sum 1 on the host.
-// Bindings:  group(0) 0 p [members, STRIDE] (read), 1 weights [MEMBERS] (read), 2 out [batch,
+// Bindings:  group(0) 0 p [members, rows, OUT_DIM] with STRIDE floats per member (read), 1 weights [MEMBERS] (read), 2 out [batch,
 //            OUT_DIM] (write); group(1) 0 the step record (uniform).
 // Uniforms:  cur.batch (rows).
 // Overrides: OUT_DIM, STRIDE (floats per member in p), MEMBERS.

@@ -4,13 +4,13 @@
 // Job:       dz_prev[r, i, k] = (sum over j < OUT_DIM of dz[r, i, j] * W[r, k, j]) * act'(a[r, i, k])
 //            where a is the previous layer's activation output and act' is written in terms of it:
 //            relu: [a > 0], tanh: 1 - a^2, sigmoid: a (1 - a), linear: 1.
-// Bindings:  group(0) 0 params [replicas, PARAM_STRIDE] (read), 1 dz [replicas, DZ_STRIDE] (read),
-//            2 a [replicas, A_STRIDE] (read), 3 dz_prev [replicas, A_STRIDE] (write);
-//            group(1) 0 the step record (uniform).
+// Bindings:  group(0) 0 params [replicas, PARAM_STRIDE] (read), 1 dz [batch, replicas, OUT_DIM]
+//            (read), 2 a [batch, replicas, IN_DIM] (read), 3 dz_prev [batch, replicas, IN_DIM]
+//            (write); group(1) 0 the step record (uniform).
 // Uniforms:  cur.batch.
 // Overrides: IN_DIM (width of a and dz_prev), OUT_DIM (width of dz), ACT (0 linear, 1 relu, 2 tanh,
-//            3 sigmoid: the hidden activation that produced a), W_OFF, PARAM_STRIDE, DZ_STRIDE,
-//            A_STRIDE, WG_X, WG_Y (WG_X * WG_Y = 64).
+//            3 sigmoid: the hidden activation that produced a), W_OFF, PARAM_STRIDE, REPLICAS,
+//            WG_X, WG_Y (WG_X * WG_Y = 64).
 // Dispatch:  (ceil(ceil(IN_DIM / 4) / WG_X), ceil(ceil(batch / 4) / WG_Y), replicas); a 4x4 block
 //            of dz_prev per invocation, accumulated in registers over OUT_DIM.
 // Mirrors:   the input-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
@@ -27,8 +27,7 @@ override OUT_DIM: u32;
 override ACT: u32 = 0u;
 override W_OFF: u32;
 override PARAM_STRIDE: u32;
-override DZ_STRIDE: u32;
-override A_STRIDE: u32;
+override REPLICAS: u32;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
@@ -73,12 +72,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     w_base + min(k0 + 2u, last_k) * OUT_DIM,
     w_base + min(k0 + 3u, last_k) * OUT_DIM,
   );
-  let dz_base = r * DZ_STRIDE;
+  let dz_base = r * OUT_DIM;
+  let dz_row = REPLICAS * OUT_DIM;
   let rd = vec4<u32>(
-    dz_base + row0 * OUT_DIM,
-    dz_base + min(row0 + 1u, last_row) * OUT_DIM,
-    dz_base + min(row0 + 2u, last_row) * OUT_DIM,
-    dz_base + min(row0 + 3u, last_row) * OUT_DIM,
+    dz_base + row0 * dz_row,
+    dz_base + min(row0 + 1u, last_row) * dz_row,
+    dz_base + min(row0 + 2u, last_row) * dz_row,
+    dz_base + min(row0 + 3u, last_row) * dz_row,
   );
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -92,14 +92,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc3 += dz[rd.w + j] * w;
   }
   var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  let a_base = r * A_STRIDE;
+  let a_base = r * IN_DIM;
+  let a_row = REPLICAS * IN_DIM;
   for (var q = 0u; q < 4u; q++) {
     let i = row0 + q;
     if (i <= last_row) {
       for (var t = 0u; t < 4u; t++) {
         let k = k0 + t;
         if (k <= last_k) {
-          let e = a_base + i * IN_DIM + k;
+          let e = a_base + i * a_row + k;
           dz_prev[e] = rows[q][t] * derivative(a[e]);
         }
       }

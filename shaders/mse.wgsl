@@ -5,11 +5,11 @@
 //              loss = sum over i, j of (out[r, i, j] - t)^2 / (batch * OUT_DIM)   (mean over both);
 //              dz[r, i, j] = 2 * (out[r, i, j] - t) / (batch * OUT_DIM);
 //            then stats[cur.row, r] = (loss, 0) (no accuracy for regression).
-// Bindings:  group(0) 0 out [replicas, STRIDE] (read), 1 targets [n, OUT_DIM] (read), 2 indices
-//            (read), 3 dz [replicas, STRIDE] (write), 4 stats [rows, REPLICAS, 2] (read_write);
+// Bindings:  group(0) 0 out [batch, replicas, OUT_DIM] (read), 1 targets [n, OUT_DIM] (read), 2 indices
+//            (read), 3 dz [batch, replicas, OUT_DIM] (write), 4 stats [rows, REPLICAS, 2] (read_write);
 //            group(1) 0 the step record (uniform).
 // Uniforms:  cur.start, cur.batch, cur.row.
-// Overrides: OUT_DIM, STRIDE (floats per replica in out and dz), REPLICAS.
+// Overrides: OUT_DIM, REPLICAS.
 // Dispatch:  (1, 1, replicas): one workgroup of 64 per replica, one barrier to join partial sums.
 // Mirrors:   the mean squared error of lib/losses.ts as the CPU backend runs it.
 
@@ -21,7 +21,6 @@ struct Step {
 }
 
 override OUT_DIM: u32;
-override STRIDE: u32;
 override REPLICAS: u32;
 
 @group(0) @binding(0) var<storage, read> out: array<f32>;
@@ -39,7 +38,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
   let inv_count = 1.0 / f32(cur.batch * OUT_DIM);
   var loss = 0.0;
   for (var i = t; i < cur.batch; i += 64u) {
-    let base = r * STRIDE + i * OUT_DIM;
+    let base = (i * REPLICAS + r) * OUT_DIM;
     let target_base = u32(indices[cur.start + i]) * OUT_DIM;
     for (var j = 0u; j < OUT_DIM; j++) {
       let d = out[base + j] - targets[target_base + j];

@@ -2,7 +2,7 @@
 //
 // Job:       state[e] = 0 for e < TOTAL.
 // Bindings:  group(0) 0 state [replicas, stateSize] (read_write); group(1) 0 the step record
-//            (uniform; unused, bound so that every kernel shares one pipeline-layout shape).
+//            (uniform; unused here, but every pipeline layout has it).
 // Overrides: TOTAL (replicas * stateSize).
 // Dispatch:  one invocation per float, 64 per workgroup, over x and y; encoded only before the
 //            steps whose reset flag is set.
@@ -23,7 +23,7 @@ override TOTAL: u32;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * nwg.x * 64u;
-  if (e >= TOTAL || cur.batch == 0u) {
+  if (e >= TOTAL) {
     return;
   }
   state[e] = 0.0;

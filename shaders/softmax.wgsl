@@ -2,7 +2,7 @@
 // (prediction).
 //
 // Job:       z[m, i, :] = exp(z - max z) / sum exp(z - max z) for i < batch.
-// Bindings:  group(0) 0 z [members, STRIDE] (read_write); group(1) 0 the step record (uniform).
+// Bindings:  group(0) 0 z [members, rows, OUT_DIM] with STRIDE floats per member (read_write); group(1) 0 the step record (uniform).
 // Uniforms:  cur.batch (rows).
 // Overrides: OUT_DIM (classes), STRIDE (floats per member).
 // Dispatch:  (ceil(batch / 64), 1, members): one invocation per row.

@@ -7,11 +7,11 @@
 //              dz[r, i, j] = (p[j] - [j == y]) / batch           (gradient of the batch mean);
 //              correct_i = [first argmax of z == y];
 //            then stats[cur.row, r] = (mean of loss_i, sum of correct_i).
-// Bindings:  group(0) 0 logits [replicas, STRIDE] (read), 1 labels [n] (read), 2 indices (read),
-//            3 dz [replicas, STRIDE] (write), 4 stats [rows, REPLICAS, 2] (read_write);
+// Bindings:  group(0) 0 logits [batch, replicas, OUT_DIM] (read), 1 labels [n] (read), 2 indices (read),
+//            3 dz [batch, replicas, OUT_DIM] (write), 4 stats [rows, REPLICAS, 2] (read_write);
 //            group(1) 0 the step record (uniform).
 // Uniforms:  cur.start, cur.batch, cur.row.
-// Overrides: OUT_DIM (classes), STRIDE (floats per replica in logits and dz), REPLICAS.
+// Overrides: OUT_DIM (classes), REPLICAS.
 // Dispatch:  (1, 1, replicas): one workgroup of 64 per replica; each invocation takes every 64th
 //            row, and one barrier joins the 64 partial sums (a single barrier is cheap even on
 //            llvmpipe; per-row work is tiny).
@@ -25,7 +25,6 @@ struct Step {
 }
 
 override OUT_DIM: u32;
-override STRIDE: u32;
 override REPLICAS: u32;
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -45,7 +44,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
   var loss = 0.0;
   var correct = 0.0;
   for (var i = t; i < cur.batch; i += 64u) {
-    let base = r * STRIDE + i * OUT_DIM;
+    let base = (i * REPLICAS + r) * OUT_DIM;
     let y = u32(labels[indices[cur.start + i]]);
     var top = logits[base];
     var arg = 0u;

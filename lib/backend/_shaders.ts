@@ -98,7 +98,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 //
 // Job:       state[r, COUNT_OFF] += 1 for every replica r.
 // Bindings:  group(0) 0 state [replicas, STATE_STRIDE] (read_write); group(1) 0 the step record
-//            (uniform; unused, bound so that every kernel shares one pipeline-layout shape).
+//            (uniform; unused here, but every pipeline layout has it).
 // Overrides: STATE_STRIDE, COUNT_OFF (2 * paramCount), REPLICAS.
 // Dispatch:  (ceil(replicas / 64)). A separate dispatch because the adam kernel's invocations all
 //            read the counter: one of them advancing it would race with the others.
@@ -121,7 +121,7 @@ override REPLICAS: u32;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r = gid.x;
-  if (r >= REPLICAS || cur.batch == 0u) {
+  if (r >= REPLICAS) {
     return;
   }
   state[r * STATE_STRIDE + COUNT_OFF] += 1.0;
@@ -131,10 +131,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // bias_grad: the bias gradient of one dense layer, a column sum of dz, for every replica.
 //
 // Job:       grads[r, B_OFF + j] = sum over i < batch of dz[r, i, j].
-// Bindings:  group(0) 0 dz [replicas, DZ_STRIDE] (read), 1 grads [replicas, PARAM_STRIDE] (write);
+// Bindings:  group(0) 0 dz [batch, replicas, OUT_DIM] (read), 1 grads [replicas, PARAM_STRIDE] (write);
 //            group(1) 0 the step record (uniform).
 // Uniforms:  cur.batch.
-// Overrides: OUT_DIM, B_OFF, PARAM_STRIDE, DZ_STRIDE.
+// Overrides: OUT_DIM, B_OFF, PARAM_STRIDE, REPLICAS.
 // Dispatch:  (ceil(OUT_DIM / 64), 1, replicas): one invocation per output unit, looping over the
 //            batch in row order (the order the CPU sums in).
 // Mirrors:   the bias-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
@@ -149,7 +149,7 @@ struct Step {
 override OUT_DIM: u32;
 override B_OFF: u32;
 override PARAM_STRIDE: u32;
-override DZ_STRIDE: u32;
+override REPLICAS: u32;
 
 @group(0) @binding(0) var<storage, read> dz: array<f32>;
 @group(0) @binding(1) var<storage, read_write> grads: array<f32>;
@@ -162,10 +162,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (j >= OUT_DIM) {
     return;
   }
-  let dz_base = r * DZ_STRIDE + j;
+  let dz_base = r * OUT_DIM + j;
+  let dz_row = REPLICAS * OUT_DIM;
   var sum = 0.0;
   for (var i = 0u; i < cur.batch; i++) {
-    sum += dz[dz_base + i * OUT_DIM];
+    sum += dz[dz_base + i * dz_row];
   }
   grads[r * PARAM_STRIDE + B_OFF + j] = sum;
 }
@@ -175,7 +176,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 //
 // Job:       out[i, j] = sum over m < MEMBERS of weights[m] * p[m, i, j], for i < batch, with the
 //            weights already normalised to sum 1 on the host.
-// Bindings:  group(0) 0 p [members, STRIDE] (read), 1 weights [MEMBERS] (read), 2 out [batch,
+// Bindings:  group(0) 0 p [members, rows, OUT_DIM] with STRIDE floats per member (read), 1 weights [MEMBERS] (read), 2 out [batch,
 //            OUT_DIM] (write); group(1) 0 the step record (uniform).
 // Uniforms:  cur.batch (rows).
 // Overrides: OUT_DIM, STRIDE (floats per member in p), MEMBERS.
@@ -216,14 +217,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // dense_forward: one dense layer, z = a @ W + b followed by the activation, for every replica.
 //
 // Job:       out[r, i, j] = act(sum_k a[r, i, k] * W[r, k, j] + b[r, j]) for i < batch, j < OUT_DIM.
-// Bindings:  group(0) 0 params [replicas, PARAM_STRIDE] (read), 1 a [replicas, IN_STRIDE] (read),
-//            2 out [replicas, OUT_STRIDE] (write); group(1) 0 the step record (uniform).
+// Bindings:  group(0) 0 params [replicas, PARAM_STRIDE] (read), 1 a (read), 2 out (write), where
+//            a[r, i, k] = a[i * IN_ROW + r * IN_REP + k] and out likewise with OUT_ROW, OUT_REP;
+//            group(1) 0 the step record (uniform).
+//            Training lays activations out as [batch, replicas, width] so that no stride depends on
+//            the batch size (a larger batch needs bigger buffers, not new pipelines); prediction
+//            uses [members, rows, width]. The gathered input is shared: IN_REP = 0.
 // Uniforms:  cur.batch (rows).
 // Overrides: IN_DIM, OUT_DIM, ACT (0 linear, 1 relu, 2 tanh, 3 sigmoid), W_OFF and B_OFF (where
 //            this layer's weights [IN_DIM, OUT_DIM] and bias [OUT_DIM] start in one replica's
-//            parameters), PARAM_STRIDE (parameters per replica), IN_STRIDE (input floats per replica;
-//            0 when every replica reads the same gathered batch), OUT_STRIDE (output floats per
-//            replica), WG_X and WG_Y (workgroup shape; WG_X * WG_Y = 64).
+//            parameters), PARAM_STRIDE (parameters per replica), IN_ROW, IN_REP, OUT_ROW, OUT_REP
+//            (strides in floats, see above), WG_X and WG_Y (workgroup shape; WG_X * WG_Y = 64).
 // Dispatch:  (ceil(ceil(OUT_DIM / 4) / WG_X), ceil(ceil(batch / 4) / WG_Y), replicas). Each
 //            invocation computes a 4x4 block of out in registers: the register blocking that runs
 //            fast on llvmpipe, where workgroup barriers are slow (see shared/PLATFORM.md).
@@ -243,8 +247,10 @@ override ACT: u32 = 0u;
 override W_OFF: u32;
 override B_OFF: u32;
 override PARAM_STRIDE: u32;
-override IN_STRIDE: u32;
-override OUT_STRIDE: u32;
+override IN_ROW: u32;
+override IN_REP: u32;
+override OUT_ROW: u32;
+override OUT_REP: u32;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
@@ -256,7 +262,8 @@ override WG_Y: u32 = 8u;
 fn activate(z: f32) -> f32 {
   switch ACT {
     case 1u: {
-      return max(z, 0.0);
+      // select, not max: a NaN stays NaN (as in PyTorch and the CPU backend), so divergence shows.
+      return select(z, 0.0, z < 0.0);
     }
     case 2u: {
       // Clamped because some drivers evaluate tanh as a ratio of exponentials that turns into
@@ -291,12 +298,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     min(col0 + 2u, last_col),
     min(col0 + 3u, last_col),
   );
-  let a_base = r * IN_STRIDE;
+  let a_base = r * IN_REP;
   let ra = vec4<u32>(
-    a_base + row0 * IN_DIM,
-    a_base + min(row0 + 1u, last_row) * IN_DIM,
-    a_base + min(row0 + 2u, last_row) * IN_DIM,
-    a_base + min(row0 + 3u, last_row) * IN_DIM,
+    a_base + row0 * IN_ROW,
+    a_base + min(row0 + 1u, last_row) * IN_ROW,
+    a_base + min(row0 + 2u, last_row) * IN_ROW,
+    a_base + min(row0 + 3u, last_row) * IN_ROW,
   );
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -313,14 +320,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b_base = r * PARAM_STRIDE + B_OFF;
   let b = vec4<f32>(params[b_base + c.x], params[b_base + c.y], params[b_base + c.z], params[b_base + c.w]);
   var rows = array<vec4<f32>, 4>(acc0 + b, acc1 + b, acc2 + b, acc3 + b);
-  let o_base = r * OUT_STRIDE;
+  let o_base = r * OUT_REP;
   for (var q = 0u; q < 4u; q++) {
     let i = row0 + q;
     if (i <= last_row) {
       for (var t = 0u; t < 4u; t++) {
         let j = col0 + t;
         if (j <= last_col) {
-          out[o_base + i * OUT_DIM + j] = activate(rows[q][t]);
+          out[o_base + i * OUT_ROW + j] = activate(rows[q][t]);
         }
       }
     }
@@ -334,13 +341,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Job:       dz_prev[r, i, k] = (sum over j < OUT_DIM of dz[r, i, j] * W[r, k, j]) * act'(a[r, i, k])
 //            where a is the previous layer's activation output and act' is written in terms of it:
 //            relu: [a > 0], tanh: 1 - a^2, sigmoid: a (1 - a), linear: 1.
-// Bindings:  group(0) 0 params [replicas, PARAM_STRIDE] (read), 1 dz [replicas, DZ_STRIDE] (read),
-//            2 a [replicas, A_STRIDE] (read), 3 dz_prev [replicas, A_STRIDE] (write);
-//            group(1) 0 the step record (uniform).
+// Bindings:  group(0) 0 params [replicas, PARAM_STRIDE] (read), 1 dz [batch, replicas, OUT_DIM]
+//            (read), 2 a [batch, replicas, IN_DIM] (read), 3 dz_prev [batch, replicas, IN_DIM]
+//            (write); group(1) 0 the step record (uniform).
 // Uniforms:  cur.batch.
 // Overrides: IN_DIM (width of a and dz_prev), OUT_DIM (width of dz), ACT (0 linear, 1 relu, 2 tanh,
-//            3 sigmoid: the hidden activation that produced a), W_OFF, PARAM_STRIDE, DZ_STRIDE,
-//            A_STRIDE, WG_X, WG_Y (WG_X * WG_Y = 64).
+//            3 sigmoid: the hidden activation that produced a), W_OFF, PARAM_STRIDE, REPLICAS,
+//            WG_X, WG_Y (WG_X * WG_Y = 64).
 // Dispatch:  (ceil(ceil(IN_DIM / 4) / WG_X), ceil(ceil(batch / 4) / WG_Y), replicas); a 4x4 block
 //            of dz_prev per invocation, accumulated in registers over OUT_DIM.
 // Mirrors:   the input-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
@@ -357,8 +364,7 @@ override OUT_DIM: u32;
 override ACT: u32 = 0u;
 override W_OFF: u32;
 override PARAM_STRIDE: u32;
-override DZ_STRIDE: u32;
-override A_STRIDE: u32;
+override REPLICAS: u32;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
@@ -403,12 +409,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     w_base + min(k0 + 2u, last_k) * OUT_DIM,
     w_base + min(k0 + 3u, last_k) * OUT_DIM,
   );
-  let dz_base = r * DZ_STRIDE;
+  let dz_base = r * OUT_DIM;
+  let dz_row = REPLICAS * OUT_DIM;
   let rd = vec4<u32>(
-    dz_base + row0 * OUT_DIM,
-    dz_base + min(row0 + 1u, last_row) * OUT_DIM,
-    dz_base + min(row0 + 2u, last_row) * OUT_DIM,
-    dz_base + min(row0 + 3u, last_row) * OUT_DIM,
+    dz_base + row0 * dz_row,
+    dz_base + min(row0 + 1u, last_row) * dz_row,
+    dz_base + min(row0 + 2u, last_row) * dz_row,
+    dz_base + min(row0 + 3u, last_row) * dz_row,
   );
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -422,14 +429,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc3 += dz[rd.w + j] * w;
   }
   var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  let a_base = r * A_STRIDE;
+  let a_base = r * IN_DIM;
+  let a_row = REPLICAS * IN_DIM;
   for (var q = 0u; q < 4u; q++) {
     let i = row0 + q;
     if (i <= last_row) {
       for (var t = 0u; t < 4u; t++) {
         let k = k0 + t;
         if (k <= last_k) {
-          let e = a_base + i * IN_DIM + k;
+          let e = a_base + i * a_row + k;
           dz_prev[e] = rows[q][t] * derivative(a[e]);
         }
       }
@@ -441,12 +449,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // dense_grad_weights: the weight gradient of one dense layer, dW = a^T dz, for every replica.
 //
 // Job:       grads[r, W_OFF + k * OUT_DIM + j] = sum over i < batch of a[r, i, k] * dz[r, i, j].
-// Bindings:  group(0) 0 a [replicas, IN_STRIDE] (read; the layer's input), 1 dz [replicas,
-//            DZ_STRIDE] (read; gradient of the layer's pre-activation), 2 grads [replicas,
-//            PARAM_STRIDE] (write); group(1) 0 the step record (uniform).
+// Bindings:  group(0) 0 a (read; the layer's input, a[r, i, k] = a[i * IN_ROW + r * IN_REP + k]),
+//            1 dz [batch, replicas, OUT_DIM] (read; gradient of the layer's pre-activation),
+//            2 grads [replicas, PARAM_STRIDE] (write); group(1) 0 the step record (uniform).
 // Uniforms:  cur.batch.
-// Overrides: IN_DIM, OUT_DIM, W_OFF, PARAM_STRIDE, IN_STRIDE (0 when the input is the shared
-//            gathered batch), DZ_STRIDE, WG_X, WG_Y (WG_X * WG_Y = 64).
+// Overrides: IN_DIM, OUT_DIM, W_OFF, PARAM_STRIDE, IN_ROW and IN_REP (IN_REP = 0 when the input is
+//            the shared gathered batch), REPLICAS, WG_X, WG_Y (WG_X * WG_Y = 64).
 // Dispatch:  (ceil(ceil(OUT_DIM / 4) / WG_X), ceil(ceil(IN_DIM / 4) / WG_Y), replicas); each
 //            invocation accumulates a 4x4 block of dW in registers over the batch (no barriers).
 // Mirrors:   the weight-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
@@ -462,8 +470,9 @@ override IN_DIM: u32;
 override OUT_DIM: u32;
 override W_OFF: u32;
 override PARAM_STRIDE: u32;
-override IN_STRIDE: u32;
-override DZ_STRIDE: u32;
+override IN_ROW: u32;
+override IN_REP: u32;
+override REPLICAS: u32;
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
@@ -489,16 +498,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     min(col0 + 3u, last_col),
   );
   let ks = vec4<u32>(k0, min(k0 + 1u, last_k), min(k0 + 2u, last_k), min(k0 + 3u, last_k));
-  let a_base = r * IN_STRIDE;
-  let dz_base = r * DZ_STRIDE;
+  let a_base = r * IN_REP;
+  let dz_base = r * OUT_DIM;
+  let dz_row = REPLICAS * OUT_DIM;
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
   for (var i = 0u; i < cur.batch; i++) {
-    let dr = dz_base + i * OUT_DIM;
+    let dr = dz_base + i * dz_row;
     let d = vec4<f32>(dz[dr + c.x], dz[dr + c.y], dz[dr + c.z], dz[dr + c.w]);
-    let ar = a_base + i * IN_DIM;
+    let ar = a_base + i * IN_ROW;
     acc0 += a[ar + ks.x] * d;
     acc1 += a[ar + ks.y] * d;
     acc2 += a[ar + ks.z] * d;
@@ -565,11 +575,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 //              loss = sum over i, j of (out[r, i, j] - t)^2 / (batch * OUT_DIM)   (mean over both);
 //              dz[r, i, j] = 2 * (out[r, i, j] - t) / (batch * OUT_DIM);
 //            then stats[cur.row, r] = (loss, 0) (no accuracy for regression).
-// Bindings:  group(0) 0 out [replicas, STRIDE] (read), 1 targets [n, OUT_DIM] (read), 2 indices
-//            (read), 3 dz [replicas, STRIDE] (write), 4 stats [rows, REPLICAS, 2] (read_write);
+// Bindings:  group(0) 0 out [batch, replicas, OUT_DIM] (read), 1 targets [n, OUT_DIM] (read), 2 indices
+//            (read), 3 dz [batch, replicas, OUT_DIM] (write), 4 stats [rows, REPLICAS, 2] (read_write);
 //            group(1) 0 the step record (uniform).
 // Uniforms:  cur.start, cur.batch, cur.row.
-// Overrides: OUT_DIM, STRIDE (floats per replica in out and dz), REPLICAS.
+// Overrides: OUT_DIM, REPLICAS.
 // Dispatch:  (1, 1, replicas): one workgroup of 64 per replica, one barrier to join partial sums.
 // Mirrors:   the mean squared error of lib/losses.ts as the CPU backend runs it.
 
@@ -581,7 +591,6 @@ struct Step {
 }
 
 override OUT_DIM: u32;
-override STRIDE: u32;
 override REPLICAS: u32;
 
 @group(0) @binding(0) var<storage, read> out: array<f32>;
@@ -599,7 +608,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
   let inv_count = 1.0 / f32(cur.batch * OUT_DIM);
   var loss = 0.0;
   for (var i = t; i < cur.batch; i += 64u) {
-    let base = r * STRIDE + i * OUT_DIM;
+    let base = (i * REPLICAS + r) * OUT_DIM;
     let target_base = u32(indices[cur.start + i]) * OUT_DIM;
     for (var j = 0u; j < OUT_DIM; j++) {
       let d = out[base + j] - targets[target_base + j];
@@ -625,7 +634,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
 //
 // Job:       state[e] = 0 for e < TOTAL.
 // Bindings:  group(0) 0 state [replicas, stateSize] (read_write); group(1) 0 the step record
-//            (uniform; unused, bound so that every kernel shares one pipeline-layout shape).
+//            (uniform; unused here, but every pipeline layout has it).
 // Overrides: TOTAL (replicas * stateSize).
 // Dispatch:  one invocation per float, 64 per workgroup, over x and y; encoded only before the
 //            steps whose reset flag is set.
@@ -646,7 +655,7 @@ override TOTAL: u32;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * nwg.x * 64u;
-  if (e >= TOTAL || cur.batch == 0u) {
+  if (e >= TOTAL) {
     return;
   }
   state[e] = 0.0;
@@ -721,7 +730,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // (prediction).
 //
 // Job:       z[m, i, :] = exp(z - max z) / sum exp(z - max z) for i < batch.
-// Bindings:  group(0) 0 z [members, STRIDE] (read_write); group(1) 0 the step record (uniform).
+// Bindings:  group(0) 0 z [members, rows, OUT_DIM] with STRIDE floats per member (read_write); group(1) 0 the step record (uniform).
 // Uniforms:  cur.batch (rows).
 // Overrides: OUT_DIM (classes), STRIDE (floats per member).
 // Dispatch:  (ceil(batch / 64), 1, members): one invocation per row.
@@ -773,11 +782,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 //              dz[r, i, j] = (p[j] - [j == y]) / batch           (gradient of the batch mean);
 //              correct_i = [first argmax of z == y];
 //            then stats[cur.row, r] = (mean of loss_i, sum of correct_i).
-// Bindings:  group(0) 0 logits [replicas, STRIDE] (read), 1 labels [n] (read), 2 indices (read),
-//            3 dz [replicas, STRIDE] (write), 4 stats [rows, REPLICAS, 2] (read_write);
+// Bindings:  group(0) 0 logits [batch, replicas, OUT_DIM] (read), 1 labels [n] (read), 2 indices (read),
+//            3 dz [batch, replicas, OUT_DIM] (write), 4 stats [rows, REPLICAS, 2] (read_write);
 //            group(1) 0 the step record (uniform).
 // Uniforms:  cur.start, cur.batch, cur.row.
-// Overrides: OUT_DIM (classes), STRIDE (floats per replica in logits and dz), REPLICAS.
+// Overrides: OUT_DIM (classes), REPLICAS.
 // Dispatch:  (1, 1, replicas): one workgroup of 64 per replica; each invocation takes every 64th
 //            row, and one barrier joins the 64 partial sums (a single barrier is cheap even on
 //            llvmpipe; per-row work is tiny).
@@ -791,7 +800,6 @@ struct Step {
 }
 
 override OUT_DIM: u32;
-override STRIDE: u32;
 override REPLICAS: u32;
 
 @group(0) @binding(0) var<storage, read> logits: array<f32>;
@@ -811,7 +819,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
   var loss = 0.0;
   var correct = 0.0;
   for (var i = t; i < cur.batch; i += 64u) {
-    let base = r * STRIDE + i * OUT_DIM;
+    let base = (i * REPLICAS + r) * OUT_DIM;
     let y = u32(labels[indices[cur.start + i]]);
     var top = logits[base];
     var arg = 0u;

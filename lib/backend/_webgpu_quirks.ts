@@ -1,0 +1,43 @@
+/**
+ * WebGPU quirks, isolated here with the reason for each and when it can go.
+ *
+ * @module
+ */
+
+/** What snapfold needs to know about an adapter. */
+export interface AdapterFacts {
+  /** A one-line description, e.g. `"llvmpipe (LLVM 15.0.6, 256 bits)"`. */
+  readonly description: string;
+  /** True for a software rasterizer (llvmpipe, lavapipe, SwiftShader, WARP). */
+  readonly software: boolean;
+}
+
+// Names of CPU implementations of WebGPU, for runtimes that do not report `isFallbackAdapter`.
+const SOFTWARE_NAMES = /llvmpipe|lavapipe|swiftshader|software|basic render|warp/i;
+
+/**
+ * Describes an adapter. `isFallbackAdapter` moved from `GPUAdapter` to `GPUAdapterInfo` in the spec
+ * (2024); Deno 2.9 has it on `info`, older browsers on the adapter, some runtimes nowhere: so both
+ * places are read and the name is matched as a last resort. Can go once every target runtime
+ * reports `info.isFallbackAdapter`.
+ *
+ * @param adapter The adapter (or only its `info`, e.g. `device.adapterInfo`).
+ * @returns Its description and whether it runs on the CPU.
+ */
+export function adapterFacts(adapter: { readonly info?: GPUAdapterInfo }): AdapterFacts {
+  const info = adapter.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
+  const parts = [info?.vendor, info?.architecture, info?.device, info?.description]
+    .filter((p): p is string => typeof p === "string" && p !== "" && p !== "0");
+  // Vendor ids alone (e.g. "65541") say nothing to a reader; prefer the description.
+  const description = info?.description || parts.join(" ") || "unknown adapter";
+  const flagged = info?.isFallbackAdapter === true ||
+    (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return { description, software: flagged || SOFTWARE_NAMES.test(parts.join(" ")) };
+}
+
+/**
+ * The largest number of loop iterations one invocation may run on llvmpipe: beyond 65,535 (summed
+ * over all loops) it silently returns wrong results (measured; see shared/PLATFORM.md). Kernels
+ * whose loops grow with the batch size check their iteration count against this.
+ */
+export const LLVMPIPE_LOOP_LIMIT: number = 65_535;

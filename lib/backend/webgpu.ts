@@ -1,0 +1,1013 @@
+/**
+ * The WebGPU backend: every part of a training step and of prediction runs as a WGSL compute kernel
+ * (`shaders/`, embedded through `_shaders.ts` so that browsers and bundlers can load it).
+ *
+ * How a plan runs: the plan's sample indices, learning rates and one small step record per step
+ * (`{ step, start, batch, row }`) are written to GPU buffers in advance; then every step is encoded
+ * as a sequence of dispatches (gather, dense forward per layer, the fused loss head, the backward
+ * products and bias sums per layer, the optimizer) into ONE compute pass and ONE submit, selecting
+ * each step's record with a dynamic uniform offset. Nothing is read back per step: in Deno every
+ * awaited readback costs about 11 ms (shared/PLATFORM.md). Per-step loss and accuracy accumulate
+ * in a GPU buffer that {@linkcode TrainingSession.readStats} reads when asked.
+ *
+ * Replicas (K models on the same batches) run in the same dispatches: the third grid dimension is
+ * the replica, activations are laid out `[batch, replicas, width]`, parameters `[replicas, P]`.
+ *
+ * @module
+ */
+import { check, type ConfigIssue, orThrow, SnapfoldError, validation } from "../errors.ts";
+import { type MlpSpec, outputDim, paramCount, validateMlp } from "../model.ts";
+import { type Optimizer, optimizerStateSize, validateOptimizer } from "../optimizers.ts";
+import { validateInputs, validateTrainingData } from "../training_data.ts";
+import type {
+  Backend,
+  PredictOptions,
+  SessionOptions,
+  StepPlan,
+  StepStats,
+  TrainingData,
+  TrainingSession,
+} from "./backend.ts";
+import { createBufferSet, readBuffer, USAGE, writeBuffer } from "./_buffers.ts";
+import { createPipelineCache, type PipelineCache, STEP_RECORD_BYTES } from "./_pipeline_cache.ts";
+import type { ShaderName } from "./_shaders.ts";
+import { adapterFacts, LLVMPIPE_LOOP_LIMIT } from "./_webgpu_quirks.ts";
+
+/** Options of {@linkcode createWebGpuBackend}. */
+export interface WebGpuBackendOptions {
+  /** A device to use (not destroyed by `dispose`); by default one is requested from the adapter. */
+  readonly device?: GPUDevice;
+  /** The adapter to request the device from (default: `navigator.gpu.requestAdapter()`). */
+  readonly adapter?: GPUAdapter;
+  /** Passed to `requestAdapter` when no adapter is given. */
+  readonly powerPreference?: GPUPowerPreference;
+}
+
+const { STORAGE, COPY_SRC, COPY_DST, UNIFORM } = USAGE;
+
+/** Activation codes of the shaders' `ACT` override. */
+const ACT_CODES: Readonly<Record<MlpSpec["activation"], number>> = {
+  linear: 0,
+  relu: 1,
+  tanh: 2,
+  sigmoid: 3,
+};
+
+/** Largest number of floats one prediction chunk's activations may take (16 MiB). */
+const PREDICT_CHUNK_FLOATS = 1 << 22;
+
+/** What sessions and prediction share: the device, its pipelines and its failure state. */
+interface GpuContext {
+  readonly device: GPUDevice;
+  readonly cache: PipelineCache;
+  readonly software: boolean;
+  /** Byte distance between two step records (the dynamic-offset alignment). */
+  readonly recordStride: number;
+  /** Rejects with a clear error when the device is lost; otherwise resolves like `promise`. */
+  guard<T>(promise: Promise<T>): Promise<T>;
+  /** Throws when the backend was disposed or the device lost. */
+  assertUsable(what: string): void;
+  /** Reads a range of a buffer back (counted in `readbacks`). */
+  read(source: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
+}
+
+/** One kernel of a step: its pipeline, its bind group and its grid for a given batch size. */
+interface Dispatch {
+  readonly shader: ShaderName;
+  readonly pipeline: GPUComputePipeline;
+  /** The buffers of its group-0 bindings, in order (read when bind groups are rebuilt). */
+  readonly buffers: () => ReadonlyArray<GPUBuffer>;
+  readonly grid: (batch: number) => readonly [number, number, number];
+  group?: GPUBindGroup;
+}
+
+/** A grid of 64-invocation workgroups covering `count` elements, spread over x and y. */
+function flatGrid(count: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(count / 64));
+  const x = Math.min(groups, 65_535);
+  return [x, Math.ceil(groups / x), 1];
+}
+
+/** The workgroup shape of a 4x4-tiled kernel: as wide as the column tiles need, 64 invocations. */
+function tileShape(cols: number): { WG_X: number; WG_Y: number } {
+  const tiles = Math.ceil(cols / 4);
+  let wgX = 1;
+  while (wgX < tiles && wgX < 16) wgX *= 2;
+  return { WG_X: wgX, WG_Y: 64 / wgX };
+}
+
+function tileGrid(
+  cols: number,
+  rows: number,
+  shape: { WG_X: number; WG_Y: number },
+  z: number,
+): [number, number, number] {
+  return [
+    Math.ceil(Math.ceil(cols / 4) / shape.WG_X),
+    Math.max(1, Math.ceil(Math.ceil(rows / 4) / shape.WG_Y)),
+    z,
+  ];
+}
+
+function encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch, batch: number): void {
+  const [x, y, z] = d.grid(batch);
+  pass.setPipeline(d.pipeline);
+  pass.setBindGroup(0, d.group!);
+  pass.dispatchWorkgroups(x, y, z);
+}
+
+function bindDispatches(ctx: GpuContext, dispatches: ReadonlyArray<Dispatch>): void {
+  for (const d of dispatches) {
+    d.group = ctx.device.createBindGroup({
+      label: d.shader,
+      layout: ctx.cache.layout(d.shader),
+      entries: d.buffers().map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+  }
+}
+
+/** Step records `{ step, start, batch, row }` at `stride` bytes apart. */
+function stepRecords(
+  stride: number,
+  count: number,
+  fill: (k: number, record: Uint32Array) => void,
+): Uint32Array {
+  const words = new Uint32Array((stride / 4) * count);
+  for (let k = 0; k < count; k++) fill(k, words.subarray(k * stride / 4, k * stride / 4 + 4));
+  return words;
+}
+
+function disposedSession(what: string): SnapfoldError {
+  return new SnapfoldError(
+    `Cannot ${what}: the training session was disposed; create a new session`,
+  );
+}
+
+/** A session whose model lives on the GPU; see the module docs for how a plan runs. */
+async function openSession(
+  ctx: GpuContext,
+  options: SessionOptions,
+  data: TrainingData,
+  onDispose: (session: TrainingSession) => void,
+): Promise<TrainingSession> {
+  const { device, cache } = ctx;
+  const { spec, optimizer, replicas: R = 1 } = options;
+  const P = paramCount(spec);
+  const S = optimizerStateSize(optimizer, P);
+  const dims = spec.layers;
+  const L = dims.length - 1;
+  const act = ACT_CODES[spec.activation];
+  const outDim = outputDim(spec);
+  const buffers = createBufferSet(device);
+
+  // Resident for the session's life.
+  const x = buffers.upload("x", data.x, STORAGE); // [n, inDim]
+  const y = buffers.upload("y", data.y, STORAGE); // [n] labels or [n, outDim] targets
+  const params = buffers.upload("params", options.params, STORAGE | COPY_SRC); // [R, P]
+  const grads = buffers.create("grads", R * P * 4, STORAGE); // [R, P]
+  const state = options.optimizerState !== undefined && S > 0
+    ? buffers.upload("optimizer state", options.optimizerState, STORAGE | COPY_SRC)
+    : buffers.create("optimizer state", R * S * 4, STORAGE | COPY_SRC | COPY_DST); // [R, S]
+
+  // Grown on demand by run(): per-plan inputs, statistics and per-batch scratch.
+  let indices = buffers.create("indices", 4, STORAGE | COPY_DST);
+  let lrs = buffers.create("lrs", 4, STORAGE | COPY_DST);
+  let records = buffers.create("step records", ctx.recordStride, UNIFORM | COPY_DST);
+  let stats = buffers.create("stats", 4, STORAGE | COPY_SRC | COPY_DST); // [rows, R, 2]
+  let statsCapacity = 0; // rows
+  let statsRows = 0;
+  let batchCapacity = 0;
+  let xb = buffers.create("batch", 4, STORAGE); // [batch, inDim]
+  let acts: GPUBuffer[] = []; // acts[l], l = 1..L: [batch, R, dims[l]]
+  let deltas: GPUBuffer[] = []; // deltas[l], l = 1..L: [batch, R, dims[l]]
+  let stepGroup: GPUBindGroup | undefined;
+
+  const layerIn = (l: number) => (l === 0 ? xb : acts[l]);
+  // The gathered batch is shared by all replicas: a replica stride of 0.
+  const inStrides = (l: number) =>
+    l === 0 ? { IN_ROW: dims[0], IN_REP: 0 } : { IN_ROW: R * dims[l], IN_REP: dims[l] };
+
+  let wOff = 0;
+  const offsets: Array<{ W_OFF: number; B_OFF: number }> = [];
+  for (let l = 0; l < L; l++) {
+    offsets.push({ W_OFF: wOff, B_OFF: wOff + dims[l] * dims[l + 1] });
+    wOff += dims[l] * dims[l + 1] + dims[l + 1];
+  }
+
+  const pending: Array<Promise<Dispatch>> = [];
+  const kernel = (
+    shader: ShaderName,
+    constants: Record<string, number>,
+    bound: () => ReadonlyArray<GPUBuffer>,
+    grid: (batch: number) => readonly [number, number, number],
+  ): Promise<Dispatch> => {
+    const made = cache.pipeline(shader, constants).then((pipeline) => ({
+      shader,
+      pipeline,
+      buffers: bound,
+      grid,
+    }));
+    pending.push(made);
+    return made;
+  };
+
+  const gather = kernel(
+    "gather",
+    { IN_DIM: dims[0] },
+    () => [x, indices, xb],
+    (b) => flatGrid(b * dims[0]),
+  );
+  const forward = offsets.map((o, l) => {
+    const shape = tileShape(dims[l + 1]);
+    return kernel(
+      "dense_forward",
+      {
+        IN_DIM: dims[l],
+        OUT_DIM: dims[l + 1],
+        ACT: l + 1 < L ? act : 0,
+        ...o,
+        PARAM_STRIDE: P,
+        ...inStrides(l),
+        OUT_ROW: R * dims[l + 1],
+        OUT_REP: dims[l + 1],
+        ...shape,
+      },
+      () => [params, layerIn(l), acts[l + 1]],
+      (b) => tileGrid(dims[l + 1], b, shape, R),
+    );
+  });
+  const loss = kernel(
+    spec.head === "softmax" ? "softmax_xent" : "mse",
+    { OUT_DIM: outDim, REPLICAS: R },
+    () => [acts[L], y, indices, deltas[L], stats],
+    () => [1, 1, R],
+  );
+  const backward: Array<Promise<Dispatch>> = [];
+  for (let l = L - 1; l >= 0; l--) {
+    const shapeW = tileShape(dims[l + 1]);
+    backward.push(kernel(
+      "dense_grad_weights",
+      {
+        IN_DIM: dims[l],
+        OUT_DIM: dims[l + 1],
+        W_OFF: offsets[l].W_OFF,
+        PARAM_STRIDE: P,
+        ...inStrides(l),
+        REPLICAS: R,
+        ...shapeW,
+      },
+      () => [layerIn(l), deltas[l + 1], grads],
+      () => tileGrid(dims[l + 1], dims[l], shapeW, R),
+    ));
+    backward.push(kernel(
+      "bias_grad",
+      { OUT_DIM: dims[l + 1], B_OFF: offsets[l].B_OFF, PARAM_STRIDE: P, REPLICAS: R },
+      () => [deltas[l + 1], grads],
+      () => [Math.ceil(dims[l + 1] / 64), 1, R],
+    ));
+    if (l > 0) {
+      const shapeI = tileShape(dims[l]);
+      backward.push(kernel(
+        "dense_grad_input",
+        {
+          IN_DIM: dims[l],
+          OUT_DIM: dims[l + 1],
+          ACT: act,
+          W_OFF: offsets[l].W_OFF,
+          PARAM_STRIDE: P,
+          REPLICAS: R,
+          ...shapeI,
+        },
+        () => [params, deltas[l + 1], acts[l], deltas[l]],
+        (b) => tileGrid(dims[l], b, shapeI, R),
+      ));
+    }
+  }
+  const update = optimizerKernels(
+    optimizer,
+    { P, S, R },
+    kernel,
+    () => [params, grads, state, lrs],
+  );
+  const reset = S > 0
+    ? kernel("optimizer_reset", { TOTAL: R * S }, () => [state], () => flatGrid(R * S))
+    : undefined;
+
+  let all: Dispatch[];
+  try {
+    all = await Promise.all(pending);
+  } catch (error) {
+    buffers.destroyAll();
+    throw error;
+  }
+  const step = [await gather, ...(await Promise.all(forward)), await loss];
+  step.push(...(await Promise.all(backward)), ...(await Promise.all(update)));
+  const resetDispatch = reset === undefined ? undefined : await reset;
+
+  const rebind = () => {
+    bindDispatches(ctx, all);
+    stepGroup = device.createBindGroup({
+      label: "step records",
+      layout: cache.stepLayout,
+      entries: [{ binding: 0, resource: { buffer: records, size: STEP_RECORD_BYTES } }],
+    });
+  };
+
+  const grow = (buffer: GPUBuffer, label: string, bytes: number, usage: GPUBufferUsageFlags) => {
+    if (buffer.size >= bytes) return buffer;
+    buffers.release(buffer);
+    return buffers.create(label, Math.max(bytes, 2 * buffer.size), usage);
+  };
+
+  const errors: Array<Promise<GPUError | null>> = [];
+  let disposed = false;
+
+  const session: TrainingSession = {
+    paramCount: P,
+    replicas: R,
+    run(plan: StepPlan): void {
+      if (disposed) throw disposedSession("run steps");
+      ctx.assertUsable("run steps");
+      const maxBatch = orThrow("Cannot run steps", validatePlan(plan, data.n, ctx.software));
+      const steps = plan.lrs.length;
+      if (steps === 0) return;
+      device.pushErrorScope("out-of-memory");
+      device.pushErrorScope("validation");
+      const encoder = device.createCommandEncoder({ label: "training steps" });
+      let retired: GPUBuffer | undefined;
+      let changed = stepGroup === undefined;
+      if (maxBatch > batchCapacity) {
+        batchCapacity = Math.max(maxBatch, batchCapacity);
+        for (const b of [xb, ...acts.slice(1), ...deltas.slice(1)]) buffers.release(b);
+        xb = buffers.create("batch", batchCapacity * dims[0] * 4, STORAGE);
+        acts = [xb];
+        deltas = [xb];
+        for (let l = 1; l <= L; l++) {
+          acts.push(buffers.create(`activations ${l}`, batchCapacity * R * dims[l] * 4, STORAGE));
+          deltas.push(buffers.create(`deltas ${l}`, batchCapacity * R * dims[l] * 4, STORAGE));
+        }
+        changed = true;
+      }
+      const usageIn = STORAGE | COPY_DST;
+      const next = {
+        indices: grow(indices, "indices", plan.indices.byteLength, usageIn),
+        lrs: grow(lrs, "lrs", plan.lrs.byteLength, usageIn),
+        records: grow(records, "step records", steps * ctx.recordStride, UNIFORM | COPY_DST),
+      };
+      changed ||= next.indices !== indices || next.lrs !== lrs || next.records !== records;
+      ({ indices, lrs, records } = next);
+      if (statsRows + steps > statsCapacity) {
+        const capacity = Math.max(statsRows + steps, 2 * statsCapacity, 64);
+        const grown = buffers.create("stats", capacity * R * 8, STORAGE | COPY_SRC | COPY_DST);
+        // Keep the rows not read yet; the copy runs before this submit's steps write new rows.
+        if (statsRows > 0) encoder.copyBufferToBuffer(stats, 0, grown, 0, statsRows * R * 8);
+        retired = stats; // destroyed after the submit that copies out of it
+        stats = grown;
+        statsCapacity = capacity;
+        changed = true;
+      }
+      if (changed) rebind();
+
+      writeBuffer(device, indices, 0, plan.indices);
+      writeBuffer(device, lrs, 0, plan.lrs);
+      const { offsets: bounds, resets } = plan;
+      writeBuffer(
+        device,
+        records,
+        0,
+        stepRecords(ctx.recordStride, steps, (s, r) => {
+          r[0] = s;
+          r[1] = bounds[s];
+          r[2] = bounds[s + 1] - bounds[s];
+          r[3] = statsRows + s;
+        }),
+      );
+      const pass = encoder.beginComputePass({ label: "training steps" });
+      for (let s = 0; s < steps; s++) {
+        const batch = bounds[s + 1] - bounds[s];
+        pass.setBindGroup(1, stepGroup!, [s * ctx.recordStride]);
+        if (resetDispatch !== undefined && resets !== undefined && resets[s] !== 0) {
+          encodeDispatch(pass, resetDispatch, batch);
+        }
+        for (const d of step) encodeDispatch(pass, d, batch);
+      }
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      if (retired !== undefined) buffers.release(retired);
+      statsRows += steps;
+      errors.push(device.popErrorScope(), device.popErrorScope());
+    },
+    async readStats(): Promise<StepStats> {
+      await settle("read statistics");
+      const rows = statsRows;
+      const bytes = await ctx.read(stats, 0, rows * R * 8);
+      statsRows = 0;
+      const flat = new Float32Array(bytes); // [rows, R, 2]
+      const lossOut = new Float32Array(rows * R);
+      const correct = new Float32Array(rows * R);
+      for (let k = 0; k < rows * R; k++) {
+        lossOut[k] = flat[2 * k];
+        correct[k] = flat[2 * k + 1];
+      }
+      return { loss: lossOut, correct };
+    },
+    async readParams(): Promise<Float32Array> {
+      await settle("read parameters");
+      return new Float32Array(await ctx.read(params, 0, R * P * 4));
+    },
+    async readOptimizerState(): Promise<Float32Array> {
+      await settle("read the optimizer state");
+      if (S === 0) return new Float32Array(0);
+      return new Float32Array(await ctx.read(state, 0, R * S * 4));
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      buffers.destroyAll();
+      onDispose(session);
+    },
+  };
+
+  /** Waits for the error scopes of earlier runs; throws the first error they caught. */
+  async function settle(what: string): Promise<void> {
+    if (disposed) throw disposedSession(what);
+    ctx.assertUsable(what);
+    const caught = await ctx.guard(Promise.all(errors.splice(0)));
+    const first = caught.find((e) => e !== null);
+    if (first) {
+      throw new SnapfoldError(
+        `Cannot ${what}: WebGPU reported an error while training: ${first.message}`,
+      );
+    }
+  }
+
+  return session;
+}
+
+/** The optimizer's kernels for one step: Adam's counter then its update, or the SGD update. */
+function optimizerKernels(
+  optimizer: Optimizer,
+  sizes: { P: number; S: number; R: number },
+  kernel: (
+    shader: ShaderName,
+    constants: Record<string, number>,
+    bound: () => ReadonlyArray<GPUBuffer>,
+    grid: (batch: number) => readonly [number, number, number],
+  ) => Promise<Dispatch>,
+  bound: () => ReadonlyArray<GPUBuffer>,
+): Array<Promise<Dispatch>> {
+  const { P, S, R } = sizes;
+  const grid = () => flatGrid(R * P);
+  if (optimizer.kind === "sgd") {
+    return [kernel(
+      "sgd",
+      {
+        PARAM_COUNT: P,
+        STATE_STRIDE: S,
+        MOMENTUM: optimizer.momentum,
+        NESTEROV: optimizer.nesterov ? 1 : 0,
+        PYTORCH: optimizer.convention === "pytorch" ? 1 : 0,
+        WEIGHT_DECAY: optimizer.weightDecay,
+        REPLICAS: R,
+      },
+      bound,
+      grid,
+    )];
+  }
+  return [
+    kernel(
+      "adam_tick",
+      { STATE_STRIDE: S, COUNT_OFF: 2 * P, REPLICAS: R },
+      () => [bound()[2]],
+      () => flatGrid(R),
+    ),
+    kernel(
+      "adam",
+      {
+        PARAM_COUNT: P,
+        STATE_STRIDE: S,
+        REPLICAS: R,
+        BETA1: optimizer.beta1,
+        BETA2: optimizer.beta2,
+        EPSILON: optimizer.epsilon,
+        WEIGHT_DECAY: optimizer.weightDecay,
+        DECOUPLED: optimizer.decoupled ? 1 : 0,
+      },
+      bound,
+      grid,
+    ),
+  ];
+}
+
+/** Forward passes of stacked members, softmax, and the weighted mean, chunk by chunk. */
+async function predictGpu(
+  ctx: GpuContext,
+  options: PredictOptions,
+  x: Float32Array,
+): Promise<Float32Array> {
+  const { device, cache } = ctx;
+  const { spec, params, members: M = 1, n, combine = "mean", weights } = options;
+  const P = paramCount(spec);
+  const dims = spec.layers;
+  const L = dims.length - 1;
+  const outDim = outputDim(spec);
+  const widest = Math.max(...dims);
+  // A power of two of rows per chunk, so that repeated predictions reuse a few pipelines.
+  let rows = 1;
+  while (rows < n && 2 * rows * M * widest <= PREDICT_CHUNK_FLOATS) rows *= 2;
+  const chunks = Math.ceil(n / rows);
+  const buffers = createBufferSet(device);
+  try {
+    const paramBuf = buffers.upload("members", params.subarray(0, M * P), STORAGE);
+    const xc = buffers.create("input chunk", rows * dims[0] * 4, STORAGE | COPY_DST);
+    const acts = [xc]; // acts[l], l = 1..L: [members, rows, dims[l]]
+    for (let l = 1; l <= L; l++) {
+      acts.push(buffers.create(`activations ${l}`, M * rows * dims[l] * 4, STORAGE | COPY_SRC));
+    }
+    const resultFloats = (combine === "none" ? M : 1) * n * outDim;
+    const result = buffers.create("result", resultFloats * 4, STORAGE | COPY_SRC | COPY_DST);
+    const records = buffers.create("chunk records", chunks * ctx.recordStride, UNIFORM | COPY_DST);
+    writeBuffer(
+      device,
+      records,
+      0,
+      stepRecords(ctx.recordStride, chunks, (c, r) => {
+        r[2] = Math.min(rows, n - c * rows);
+      }),
+    );
+
+    const pending: Array<Promise<Dispatch>> = [];
+    const kernel = (
+      shader: ShaderName,
+      constants: Record<string, number>,
+      bound: ReadonlyArray<GPUBuffer>,
+      grid: (batch: number) => readonly [number, number, number],
+    ) => {
+      pending.push(
+        cache.pipeline(shader, constants).then((pipeline) => ({
+          shader,
+          pipeline,
+          buffers: () => bound,
+          grid,
+        })),
+      );
+    };
+    let wOff = 0;
+    for (let l = 0; l < L; l++) {
+      const shape = tileShape(dims[l + 1]);
+      kernel(
+        "dense_forward",
+        {
+          IN_DIM: dims[l],
+          OUT_DIM: dims[l + 1],
+          ACT: l + 1 < L ? ACT_CODES[spec.activation] : 0,
+          W_OFF: wOff,
+          B_OFF: wOff + dims[l] * dims[l + 1],
+          PARAM_STRIDE: P,
+          IN_ROW: dims[l],
+          IN_REP: l === 0 ? 0 : rows * dims[l],
+          OUT_ROW: dims[l + 1],
+          OUT_REP: rows * dims[l + 1],
+          ...shape,
+        },
+        [paramBuf, acts[l], acts[l + 1]],
+        (b) => tileGrid(dims[l + 1], b, shape, M),
+      );
+      wOff += dims[l] * dims[l + 1] + dims[l + 1];
+    }
+    if (spec.head === "softmax") {
+      kernel(
+        "softmax",
+        { OUT_DIM: outDim, STRIDE: rows * outDim },
+        [acts[L]],
+        (b) => [Math.ceil(b / 64), 1, M],
+      );
+    }
+    let mean: GPUBuffer | undefined;
+    if (combine === "mean") {
+      let total = 0;
+      for (let m = 0; m < M; m++) total += weights === undefined ? 1 : weights[m];
+      const normalised = new Float32Array(M);
+      for (let m = 0; m < M; m++) normalised[m] = (weights === undefined ? 1 : weights[m]) / total;
+      const weightBuf = buffers.upload("weights", normalised, STORAGE);
+      mean = buffers.create("mean", rows * outDim * 4, STORAGE | COPY_SRC);
+      kernel(
+        "combine_mean",
+        { OUT_DIM: outDim, STRIDE: rows * outDim, MEMBERS: M },
+        [acts[L], weightBuf, mean],
+        (b) => flatGrid(b * outDim),
+      );
+    }
+    const dispatches = await Promise.all(pending);
+    bindDispatches(ctx, dispatches);
+    const recordGroup = device.createBindGroup({
+      label: "chunk records",
+      layout: cache.stepLayout,
+      entries: [{ binding: 0, resource: { buffer: records, size: STEP_RECORD_BYTES } }],
+    });
+
+    device.pushErrorScope("validation");
+    for (let c = 0; c < chunks; c++) {
+      const start = c * rows;
+      const count = Math.min(rows, n - start);
+      // Each chunk is its own submit: the queue orders this write after the previous chunk's work.
+      writeBuffer(device, xc, 0, x.subarray(start * dims[0], (start + count) * dims[0]));
+      const encoder = device.createCommandEncoder({ label: "predict" });
+      const pass = encoder.beginComputePass({ label: "predict" });
+      pass.setBindGroup(1, recordGroup, [c * ctx.recordStride]);
+      for (const d of dispatches) encodeDispatch(pass, d, count);
+      pass.end();
+      const bytes = count * outDim * 4;
+      if (mean !== undefined) {
+        encoder.copyBufferToBuffer(mean, 0, result, start * outDim * 4, bytes);
+      } else {
+        for (let m = 0; m < M; m++) {
+          encoder.copyBufferToBuffer(
+            acts[L],
+            m * rows * outDim * 4,
+            result,
+            (m * n + start) * outDim * 4,
+            bytes,
+          );
+        }
+      }
+      device.queue.submit([encoder.finish()]);
+    }
+    const error = await ctx.guard(device.popErrorScope());
+    if (error !== null) {
+      throw new SnapfoldError(`Cannot predict: WebGPU reported an error: ${error.message}`);
+    }
+    return new Float32Array(await ctx.read(result, 0, resultFloats * 4));
+  } finally {
+    buffers.destroyAll();
+  }
+}
+
+/**
+ * Creates the WebGPU backend: it requests an adapter and a device (unless given), and builds each
+ * kernel's pipeline once per shape. Sessions upload their data and parameters once and train without
+ * reading back; see the module docs.
+ *
+ * @example Train the same model on WebGPU and on the CPU, and compare
+ * ```ts
+ * import { createCpuBackend, createWebGpuBackend, initParams, mlp, sgd } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [2, 8, 2] });
+ * const data = { x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]), y: new Int32Array([0, 1, 1, 0]), n: 4 };
+ * const options = { spec, optimizer: sgd({ momentum: 0.9 }), params: initParams(spec, { seed: 1 }), data };
+ * const plan = {
+ *   indices: new Int32Array(80).map((_, k) => k % 4), // 20 steps of the whole set
+ *   offsets: new Int32Array(21).map((_, s) => 4 * s),
+ *   lrs: new Float32Array(20).fill(0.1),
+ * };
+ * const gpu = await createWebGpuBackend();
+ * const cpu = createCpuBackend();
+ * const onGpu = await gpu.createSession(options);
+ * const onCpu = await cpu.createSession(options);
+ * onGpu.run(plan);
+ * onCpu.run(plan);
+ * const [a, b] = [await onGpu.readParams(), await onCpu.readParams()];
+ * for (let k = 0; k < a.length; k++) assert.ok(Math.abs(a[k] - b[k]) < 1e-4);
+ * assert.equal(gpu.readbacks, 1);
+ * gpu.dispose();
+ * cpu.dispose();
+ * ```
+ *
+ * @param options A device or adapter to use, or the power preference of the adapter to request.
+ * @returns The backend.
+ * @throws {SnapfoldError} when WebGPU or an adapter is not available.
+ * @throws {ConfigError} when an option is invalid.
+ */
+export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<Backend> {
+  const { device: given, adapter: givenAdapter, powerPreference } = options ?? {};
+  orThrow(
+    "Cannot create the WebGPU backend",
+    validation([
+      ...(powerPreference === undefined
+        ? []
+        : check.oneOf("powerPreference", powerPreference, ["low-power", "high-performance"])),
+      ...check.that(
+        given === undefined || typeof (given as GPUDevice).createBuffer === "function",
+        "device",
+        "must be a GPUDevice when given",
+        given,
+      ),
+      ...check.that(
+        givenAdapter === undefined ||
+          typeof (givenAdapter as GPUAdapter).requestDevice === "function",
+        "adapter",
+        "must be a GPUAdapter when given",
+        givenAdapter,
+      ),
+    ], undefined),
+  );
+  let device: GPUDevice;
+  let facts: { description: string; software: boolean };
+  if (given !== undefined) {
+    device = given;
+    const info = givenAdapter?.info ?? (given as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    facts = adapterFacts({ info });
+  } else {
+    const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+    if (givenAdapter === undefined && gpu === undefined) {
+      throw new SnapfoldError(
+        'WebGPU is not available: this runtime has no navigator.gpu; use backend "cpu", or run in ' +
+          "Deno 2 or a browser with WebGPU enabled",
+      );
+    }
+    const adapter = givenAdapter ?? await gpu!.requestAdapter({ powerPreference });
+    if (adapter === null) {
+      throw new SnapfoldError(
+        'WebGPU is not available: no GPU adapter was found; use backend "cpu", or install a ' +
+          "WebGPU-capable driver (on Debian, mesa-vulkan-drivers provides a software adapter)",
+      );
+    }
+    facts = adapterFacts(adapter);
+    try {
+      device = await adapter.requestDevice({
+        label: "snapfold",
+        // The defaults (128 MiB per binding, 256 MiB per buffer) are below what many adapters
+        // allow; a dataset such as MNIST's 60,000 digits needs more.
+        requiredLimits: {
+          maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+          maxBufferSize: adapter.limits.maxBufferSize,
+        },
+      });
+    } catch (error) {
+      throw new SnapfoldError(
+        `WebGPU is not available: the adapter "${facts.description}" refused a device: ${
+          error instanceof Error ? error.message : String(error)
+        }; use backend "cpu"`,
+        { cause: error },
+      );
+    }
+  }
+  const owned = given === undefined;
+
+  let disposed = false;
+  let lost: SnapfoldError | null = null;
+  let rejectLost: (error: SnapfoldError) => void = () => {};
+  const lostSignal = new Promise<never>((_, reject) => (rejectLost = reject));
+  lostSignal.catch(() => {}); // observed through guard(); never an unhandled rejection
+  device.lost.then((info) => {
+    lost = new SnapfoldError(
+      disposed
+        ? "Cannot use the WebGPU backend: it was disposed; create a new one"
+        : `The WebGPU device was lost (${info.reason || "unknown"}${
+          info.message ? `: ${info.message}` : ""
+        }); parameters read before are intact; create a new backend, or use backend "cpu"`,
+    );
+    rejectLost(lost);
+  });
+
+  let readbacks = 0;
+  const sessions = new Set<TrainingSession>();
+  const assertUsable = (what: string) => {
+    if (disposed) {
+      throw new SnapfoldError(
+        `Cannot ${what}: the WebGPU backend was disposed; create a new one with createWebGpuBackend()`,
+      );
+    }
+    if (lost !== null) throw lost;
+  };
+  const guard = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, lostSignal]);
+  const ctx: GpuContext = {
+    device,
+    cache: createPipelineCache(device),
+    software: facts.software,
+    recordStride: Math.max(
+      STEP_RECORD_BYTES,
+      Math.ceil(STEP_RECORD_BYTES / device.limits.minUniformBufferOffsetAlignment) *
+        device.limits.minUniformBufferOffsetAlignment,
+    ),
+    guard,
+    assertUsable,
+    async read(source, byteOffset, byteLength) {
+      readbacks++;
+      try {
+        return await readBuffer(device, source, byteOffset, byteLength, guard);
+      } catch (error) {
+        // A mapping that fails because the device went away reports the clear error instead.
+        if (lost !== null) throw lost;
+        throw error;
+      }
+    },
+  };
+
+  return {
+    kind: "webgpu",
+    adapter: facts.description,
+    softwareAdapter: facts.software,
+    get readbacks() {
+      return readbacks;
+    },
+    async createSession(sessionOptions: SessionOptions): Promise<TrainingSession> {
+      assertUsable("create a session");
+      const data = orThrow("Cannot create a training session", validateSession(sessionOptions));
+      const session = await openSession(ctx, sessionOptions, data, (s) => sessions.delete(s));
+      sessions.add(session);
+      return session;
+    },
+    async predict(predictOptions: PredictOptions): Promise<Float32Array> {
+      assertUsable("predict");
+      const x = orThrow("Cannot predict", validatePredict(predictOptions));
+      return await predictGpu(ctx, predictOptions, x);
+    },
+    dispose(): void {
+      if (disposed) return;
+      for (const session of [...sessions]) session.dispose();
+      disposed = true;
+      if (owned) device.destroy();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The door. These mirror the CPU backend's checks (lib/backend/cpu.ts) field for field, so that
+// both backends reject the same input with the same messages.
+
+/** Checks a plan against the data; returns the largest batch. */
+function validatePlan(plan: StepPlan, n: number, software: boolean) {
+  const { indices, offsets, lrs, resets } = plan ?? ({} as StepPlan);
+  const issues: ConfigIssue[] = [];
+  if (!(indices instanceof Int32Array)) {
+    issues.push({ field: "indices", message: "must be an Int32Array", got: indices });
+  }
+  if (!(offsets instanceof Int32Array)) {
+    issues.push({ field: "offsets", message: "must be an Int32Array", got: offsets });
+  }
+  if (!(lrs instanceof Float32Array)) {
+    issues.push({ field: "lrs", message: "must be a Float32Array", got: lrs });
+  }
+  if (resets !== undefined && !(resets instanceof Uint8Array)) {
+    issues.push({ field: "resets", message: "must be a Uint8Array when given", got: resets });
+  }
+  if (issues.length > 0) return validation(issues, 0);
+  const steps = lrs.length;
+  issues.push(...check.that(
+    offsets.length === steps + 1,
+    "offsets",
+    `must hold steps + 1 = ${steps + 1} boundaries`,
+    offsets,
+  ));
+  issues.push(...check.that(
+    resets === undefined || resets.length === steps,
+    "resets",
+    `must hold one flag per step (${steps})`,
+    resets,
+  ));
+  let maxRows = 0;
+  if (offsets.length === steps + 1) {
+    for (let s = 0; s < steps; s++) {
+      const rows = offsets[s + 1] - offsets[s];
+      if (rows > maxRows) maxRows = rows;
+      if (rows < 1) {
+        issues.push({
+          field: `offsets[${s + 1}]`,
+          message: "must exceed the previous boundary (every batch needs a sample)",
+          got: offsets[s + 1],
+        });
+        break;
+      }
+    }
+    issues.push(...check.that(offsets[0] === 0, "offsets[0]", "must be 0", offsets[0]));
+    issues.push(...check.that(
+      offsets[steps] <= indices.length,
+      `offsets[${steps}]`,
+      `must not exceed the number of indices (${indices.length})`,
+      offsets[steps],
+    ));
+  }
+  // The backward kernels loop over the batch; llvmpipe breaks loops beyond this many iterations.
+  issues.push(...check.that(
+    !software || maxRows <= LLVMPIPE_LOOP_LIMIT,
+    "offsets",
+    `must give batches of at most ${LLVMPIPE_LOOP_LIMIT} samples on a software WebGPU adapter ` +
+      '(use smaller batches or backend "cpu")',
+    maxRows,
+  ));
+  for (let k = 0; k < indices.length; k++) {
+    if (!(indices[k] >= 0 && indices[k] < n)) {
+      issues.push({
+        field: `indices[${k}]`,
+        message: `must be a sample index in [0, ${n})`,
+        got: indices[k],
+      });
+      break;
+    }
+  }
+  for (let s = 0; s < steps; s++) {
+    if (!(Number.isFinite(lrs[s]) && lrs[s] >= 0)) {
+      issues.push({
+        field: `lrs[${s}]`,
+        message: "must be a non-negative finite learning rate",
+        got: lrs[s],
+      });
+      break;
+    }
+  }
+  return validation(issues, maxRows);
+}
+
+function paramIssues(field: string, params: unknown, length: number, what: string): ConfigIssue[] {
+  if (!(params instanceof Float32Array) || params.length !== length) {
+    return [{
+      field,
+      message: `must be a Float32Array of ${what} = ${length} floats`,
+      got: params,
+    }];
+  }
+  for (let k = 0; k < params.length; k++) {
+    if (!Number.isFinite(params[k])) {
+      return [{ field: `${field}[${k}]`, message: "must be finite", got: params[k] }];
+    }
+  }
+  return [];
+}
+
+/** Validates session options at the door; all problems at once. */
+function validateSession(options: SessionOptions) {
+  const { spec, optimizer, params, data, replicas = 1, optimizerState } = options ??
+    ({} as SessionOptions);
+  const issues: ConfigIssue[] = [];
+  const specResult = validateMlp(spec);
+  if (specResult._tag === "Left") {
+    issues.push(...specResult.left.map((i) => ({ ...i, field: `spec.${i.field}` })));
+  }
+  const optResult = validateOptimizer(optimizer);
+  if (optResult._tag === "Left") issues.push(...optResult.left);
+  issues.push(...check.positiveInt("replicas", replicas));
+  let trainingData: TrainingData | undefined;
+  if (specResult._tag === "Right") {
+    const dataResult = validateTrainingData(spec, data);
+    if (dataResult._tag === "Left") {
+      issues.push(...dataResult.left.map((i) => ({ ...i, field: `data.${i.field}` })));
+    } else trainingData = dataResult.right;
+    if (Number.isSafeInteger(replicas) && replicas >= 1) {
+      const P = paramCount(spec);
+      issues.push(
+        ...paramIssues(
+          "params",
+          params,
+          replicas * P,
+          `replicas * paramCount = ${replicas} * ${P}`,
+        ),
+      );
+      if (optResult._tag === "Right" && optimizerState !== undefined) {
+        const S = optimizerStateSize(optimizer, P);
+        issues.push(...check.that(
+          optimizerState instanceof Float32Array && optimizerState.length === replicas * S,
+          "optimizerState",
+          `must be a Float32Array of replicas * optimizerStateSize = ${replicas} * ${S} = ${
+            replicas * S
+          } floats`,
+          optimizerState,
+        ));
+      }
+    }
+  }
+  return validation(issues, trainingData as TrainingData);
+}
+
+/** Validates prediction options; returns the validated inputs. */
+function validatePredict(options: PredictOptions) {
+  const { spec, params, members = 1, x, n, combine = "mean", weights } = options ??
+    ({} as PredictOptions);
+  const issues: ConfigIssue[] = [];
+  const specResult = validateMlp(spec);
+  if (specResult._tag === "Left") {
+    issues.push(...specResult.left.map((i) => ({ ...i, field: `spec.${i.field}` })));
+  }
+  issues.push(...check.positiveInt("members", members));
+  issues.push(...check.oneOf("combine", combine, ["mean", "none"]));
+  let inputs: Float32Array | undefined;
+  if (specResult._tag === "Right") {
+    const inputResult = validateInputs(spec, { x, n });
+    if (inputResult._tag === "Left") issues.push(...inputResult.left);
+    else inputs = inputResult.right.x;
+    if (Number.isSafeInteger(members) && members >= 1) {
+      const P = paramCount(spec);
+      issues.push(
+        ...paramIssues("params", params, members * P, `members * paramCount = ${members} * ${P}`),
+      );
+    }
+  }
+  if (weights !== undefined) {
+    let ok = weights instanceof Float32Array && weights.length === members;
+    let sum = 0;
+    if (ok) {
+      for (let m = 0; m < members; m++) {
+        if (!(Number.isFinite(weights[m]) && weights[m] >= 0)) ok = false;
+        sum += weights[m];
+      }
+    }
+    issues.push(...check.that(
+      ok && sum > 0,
+      "weights",
+      `must be a Float32Array of ${members} non-negative finite weights with a positive sum`,
+      weights,
+    ));
+  }
+  return validation(issues, inputs as Float32Array);
+}

@@ -20,6 +20,7 @@ import { check, type ConfigIssue, orThrow, type Validation, validation } from ".
 
 /** SGD with momentum. */
 export interface SgdOptimizer {
+  /** Tags the union. */
   readonly kind: "sgd";
   /** Momentum coefficient in `[0, 1)`. */
   readonly momentum: number;
@@ -33,9 +34,13 @@ export interface SgdOptimizer {
 
 /** Adam, or AdamW when `decoupled`. */
 export interface AdamOptimizer {
+  /** Tags the union (AdamW is `kind: "adam"` with `decoupled: true`). */
   readonly kind: "adam";
+  /** Decay of the first moment, in `[0, 1)`. */
   readonly beta1: number;
+  /** Decay of the second moment, in `[0, 1)`. */
   readonly beta2: number;
+  /** Added to the denominator, > 0. */
   readonly epsilon: number;
   /** L2 (Adam) or decoupled (AdamW) weight decay. */
   readonly weightDecay: number;

@@ -1,0 +1,92 @@
+/**
+ * Learning curves: training (and validation) loss and accuracy by epoch.
+ *
+ * @module
+ */
+import { check, orThrow, validation } from "../errors.ts";
+import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
+
+/** One epoch of history (the trainer's `epoch` events fit). */
+export interface LearningCurvePoint {
+  /** 0-based epoch. */
+  readonly epoch: number;
+  /** Mean training loss. */
+  readonly loss: number;
+  /** Training accuracy. */
+  readonly accuracy: number;
+  /** Validation metrics, when measured that epoch. */
+  readonly validation?: { readonly loss: number; readonly accuracy: number };
+}
+
+/**
+ * Two stacked Vega-Lite line charts sharing the epoch axis: loss on top, accuracy below, one line
+ * for training and one for validation when the history has any.
+ *
+ * @example
+ * ```ts
+ * import { learningCurveChart } from "@snapfold/snapfold/plots";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = learningCurveChart([
+ *   { epoch: 0, loss: 1.1, accuracy: 0.4, validation: { loss: 1.2, accuracy: 0.35 } },
+ *   { epoch: 1, loss: 0.7, accuracy: 0.7 },
+ * ]);
+ * assert.equal((spec.data as { values: unknown[] }).values.length, 2 * 2 + 2);
+ * ```
+ *
+ * @param history One point per epoch, e.g. `collect(...)`'s `history`.
+ * @param title Chart title.
+ * @returns The Vega-Lite spec.
+ * @throws {ConfigError} when the history is empty or not made of numbers.
+ */
+export function learningCurveChart(
+  history: ReadonlyArray<LearningCurvePoint>,
+  title = "Learning curves",
+): VegaLiteSpec {
+  orThrow(
+    "Cannot draw learning curves",
+    validation(
+      check.that(
+        Array.isArray(history) && history.length > 0 &&
+          history.every((h) => typeof h?.epoch === "number" && typeof h.loss === "number"),
+        "history",
+        "must be a non-empty list of { epoch, loss, accuracy, validation? }",
+        history,
+      ),
+      null,
+    ),
+  );
+  const values: Array<{ epoch: number; metric: string; split: string; value: number }> = [];
+  for (const h of history) {
+    values.push({ epoch: h.epoch, metric: "loss", split: "train", value: h.loss });
+    values.push({ epoch: h.epoch, metric: "accuracy", split: "train", value: h.accuracy });
+    if (h.validation !== undefined) {
+      values.push({
+        epoch: h.epoch,
+        metric: "loss",
+        split: "validation",
+        value: h.validation.loss,
+      });
+      values.push({
+        epoch: h.epoch,
+        metric: "accuracy",
+        split: "validation",
+        value: h.validation.accuracy,
+      });
+    }
+  }
+  const { width, height, ...rest } = baseSpec(title);
+  const panel = (metric: string) => ({
+    name: metric,
+    width,
+    height: (height as number) / 2,
+    transform: [{ filter: { field: "metric", equal: metric } }],
+    mark: { type: "line", strokeWidth: 1.5 },
+    encoding: {
+      x: { field: "epoch", type: "quantitative", title: "epoch" },
+      y: { field: "value", type: "quantitative", title: metric, scale: { zero: false } },
+      color: { field: "split", type: "nominal", title: null, sort: ["train", "validation"] },
+    },
+  });
+  return { ...rest, data: { values }, vconcat: [panel("loss"), panel("accuracy")] };
+}

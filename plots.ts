@@ -1,0 +1,61 @@
+/**
+ * Charts as Vega-Lite specs, and their rendering to SVG without a browser.
+ *
+ * The spec builders are pure (they live in `lib/plots/` and run in browsers too); `renderSvg`
+ * compiles a spec with `vega-lite` and renders it with `vega`'s headless SVG renderer. This entry
+ * point is separate from the core module so that core users do not load the charting library.
+ *
+ * @example
+ * ```ts
+ * import { cosineAnnealing } from "@snapfold/snapfold";
+ * import { lrScheduleChart, renderSvg } from "@snapfold/snapfold/plots";
+ * import assert from "node:assert/strict";
+ *
+ * const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: 200, cycles: 4 });
+ * const svg = await renderSvg(lrScheduleChart({ schedule, totalSteps: 200 }));
+ * assert.match(svg, /^<svg /);
+ * ```
+ *
+ * @module
+ */
+import * as vega from "vega";
+import * as vegaLite from "vega-lite";
+import type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
+
+export { lrScheduleChart, type LrScheduleChartOptions } from "./lib/plots/lr_schedule_chart.ts";
+export { learningCurveChart, type LearningCurvePoint } from "./lib/plots/learning_curve_chart.ts";
+export { ensembleSizeChart } from "./lib/plots/ensemble_size_chart.ts";
+export {
+  blobsScatterChart,
+  type BlobsScatterChartOptions,
+} from "./lib/plots/blobs_scatter_chart.ts";
+export type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
+
+/**
+ * Renders a Vega-Lite spec to an SVG document (a string), headlessly.
+ *
+ * @example
+ * ```ts
+ * import { ensembleSizeChart, renderSvg } from "@snapfold/snapfold/plots";
+ * import assert from "node:assert/strict";
+ *
+ * const curve = [1, 2].map((members) => ({
+ *   members, singleIndex: 3 - members, singleAccuracy: 0.8, ensembleAccuracy: 0.81,
+ *   singleLogLoss: 0.5, ensembleLogLoss: 0.45,
+ * }));
+ * const svg = await renderSvg(ensembleSizeChart(curve));
+ * assert.match(svg, /number of snapshots/);
+ * ```
+ *
+ * @param spec A Vega-Lite spec, e.g. from {@linkcode lrScheduleChart}.
+ * @returns The SVG markup.
+ */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const compiled = vegaLite.compile(spec as unknown as vegaLite.TopLevelSpec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { ensemble, ensembleSizeCurve } from "../lib/ensemble.ts";
+import { ConfigError } from "../lib/errors.ts";
+import { initParams, mlp } from "../lib/model.ts";
+import { constant, cosineAnnealing, perEpoch } from "../lib/schedules.ts";
+import {
+  blobsScatterChart,
+  ensembleSizeChart,
+  learningCurveChart,
+  lrScheduleChart,
+  renderSvg,
+} from "../plots.ts";
+
+/** Checks that every tag is closed in order (the SVG is well-formed XML as far as tags go). */
+function assertWellFormed(svg: string): void {
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  const stack: string[] = [];
+  for (const m of svg.matchAll(/<(\/?)([A-Za-z][\w:-]*)((?:[^>"]|"[^"]*")*?)(\/?)>/g)) {
+    const [, closing, name, , selfClosing] = m;
+    if (selfClosing) continue;
+    if (closing) assert.equal(stack.pop(), name, `unbalanced </${name}>`);
+    else stack.push(name);
+  }
+  assert.deepEqual(stack, []);
+}
+
+/** Number of marks Vega drew in the mark groups named `${name}_marks` (one group per line series). */
+function countMarks(svg: string, name: string): number {
+  const groups = svg.split(`role-mark ${name}_marks"`).slice(1);
+  assert.ok(groups.length > 0, `no mark group ${name}`);
+  let count = 0;
+  for (const g of groups) count += (g.slice(0, g.indexOf("</g>")).match(/<path /g) ?? []).length;
+  return count;
+}
+
+function axisTitles(svg: string): string[] {
+  return [...svg.matchAll(/aria-label="[XY]-axis titled '([^']*)'/g)].map((m) => m[1]);
+}
+
+const spec = mlp({ layers: [2, 10, 3] });
+const snapshots = [1, 2, 3, 4, 5].map((index) => ({
+  index,
+  epoch: 10 * index - 1,
+  step: 40 * index - 1,
+  lr: 0,
+  spec,
+  params: initParams(spec, { seed: index }),
+}));
+
+Deno.test("lrScheduleChart draws the trained schedule with one marker per cycle end", async () => {
+  // The tutorial: lr per epoch, 500 epochs of 4 steps, 10 cycles.
+  const schedule = perEpoch(cosineAnnealing({ lrMax: 0.01, totalSteps: 500, cycles: 10 }), 4);
+  const chart = lrScheduleChart({ schedule, totalSteps: 2000 });
+  const [line, markers] = chart.layer as { data: { values: { step: number; lr: number }[] } }[];
+  assert.equal(line.data.values.length, 2000);
+  for (const p of line.data.values) assert.equal(p.lr, schedule(p.step));
+  assert.deepEqual(
+    markers.data.values.map((p) => p.step),
+    Array.from({ length: 10 }, (_, i) => 200 * (i + 1) - 1),
+  );
+  const svg = await renderSvg(chart);
+  assertWellFormed(svg);
+  assert.equal(countMarks(svg, "snapshots"), 10);
+  assert.equal(countMarks(svg, "lr"), 1);
+  assert.deepEqual(axisTitles(svg), ["step", "learning rate"]);
+  assert.match(svg, />Learning rate schedule</);
+});
+
+Deno.test("lrScheduleChart thins long schedules but keeps every cycle end and restart", () => {
+  const schedule = cosineAnnealing({ lrMax: 0.1, totalSteps: 100_000, cycles: 7 });
+  const chart = lrScheduleChart({ schedule, totalSteps: 100_000, maxPoints: 500 });
+  const [line, markers] = chart.layer as { data: { values: { step: number }[] } }[];
+  const steps = new Set(line.data.values.map((p) => p.step));
+  assert.ok(line.data.values.length <= 500 + 2 * 8 + 1);
+  for (const m of markers.data.values) {
+    assert.ok(steps.has(m.step) && (m.step === 99_999 || steps.has(m.step + 1)));
+  }
+  // 7 cycles of floor(100000 / 7) = 14285 steps, and the 5 steps left form a short last cycle.
+  assert.deepEqual(markers.data.values.map((m) => m.step), [...schedule.cycleEnds!(100_000)]);
+  assert.equal(markers.data.values.length, 8);
+});
+
+Deno.test("lrScheduleChart marks the given snapshots when the schedule is not cyclic", async () => {
+  const chart = lrScheduleChart({
+    schedule: constant(0.01),
+    totalSteps: 200,
+    snapshots: snapshots.slice(0, 4),
+  });
+  const svg = await renderSvg(chart);
+  assert.equal(countMarks(svg, "snapshots"), 4);
+  assert.throws(
+    () => lrScheduleChart({ schedule: constant(0.01), totalSteps: 0, snapshots: snapshots }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.deepEqual(e.issues.map((i) => i.field), ["totalSteps", "snapshots"]);
+      return true;
+    },
+  );
+});
+
+Deno.test("learningCurveChart draws train and validation lines for loss and accuracy", async () => {
+  const history = Array.from({ length: 30 }, (_, epoch) => ({
+    epoch,
+    loss: 1 / (epoch + 1),
+    accuracy: 1 - 1 / (epoch + 2),
+    ...(epoch % 5 === 4
+      ? { validation: { loss: 1.1 / (epoch + 1), accuracy: 0.9 - 1 / (epoch + 2) } }
+      : {}),
+  }));
+  const chart = learningCurveChart(history);
+  assert.equal((chart.data as { values: unknown[] }).values.length, 30 * 2 + 6 * 2);
+  const svg = await renderSvg(chart);
+  assertWellFormed(svg);
+  assert.equal(countMarks(svg, "loss"), 2); // one line per split
+  assert.equal(countMarks(svg, "accuracy"), 2);
+  assert.deepEqual(axisTitles(svg), ["epoch", "loss", "epoch", "accuracy"]);
+  const trainOnly = await renderSvg(
+    learningCurveChart(history.map(({ epoch, loss, accuracy }) => ({ epoch, loss, accuracy }))),
+  );
+  assert.equal(countMarks(trainOnly, "loss"), 1);
+  assert.throws(
+    () => learningCurveChart([]),
+    /Cannot draw learning curves: history must be a non-empty list/,
+  );
+});
+
+Deno.test("ensembleSizeChart draws one dot per snapshot and one line for the ensemble", async () => {
+  const x = Float32Array.from({ length: 60 }, (_, k) => ((k * 37) % 17) / 3 - 2); // [30, 2]
+  const y = Int32Array.from({ length: 30 }, (_, i) => i % 3);
+  const curve = ensembleSizeCurve(snapshots, { x, y });
+  const svg = await renderSvg(ensembleSizeChart(curve));
+  assertWellFormed(svg);
+  assert.equal(countMarks(svg, "single"), 5);
+  assert.equal(countMarks(svg, "ensemble"), 1);
+  assert.deepEqual(axisTitles(svg), ["number of snapshots", "accuracy"]);
+  assert.match(svg, />single snapshot</);
+  assert.throws(() => ensembleSizeChart([]), ConfigError);
+});
+
+Deno.test("blobsScatterChart draws every point and, with a predictor, the decision regions", async () => {
+  const x = new Float64Array([-3, -2, 0, 0, 2, 3, 1, -1, -2, 2, 3, 3]); // [6, 2]
+  const y = [0, 1, 2, 1, 0, 2];
+  const plain = await renderSvg(blobsScatterChart({ x, y, nFeatures: 2 }));
+  assertWellFormed(plain);
+  assert.equal(countMarks(plain, "points"), 6);
+  assert.deepEqual(axisTitles(plain), ["feature 1", "feature 2"]);
+  const model = ensemble(snapshots);
+  const chart = blobsScatterChart({ x, y, nFeatures: 2, predictor: model, grid: 12 });
+  const [regions] = chart.layer as {
+    data: { values: { class: string; x1: number; x1end: number; x2: number; x2end: number }[] };
+  }[];
+  assert.equal(regions.data.values.length, 144);
+  // Each cell carries the ensemble's prediction at its centre.
+  const cell = regions.data.values[77];
+  const centre = new Float32Array([(cell.x1 + cell.x1end) / 2, (cell.x2 + cell.x2end) / 2]);
+  assert.equal(cell.class, String(model.predict(centre)[0]));
+  const svg = await renderSvg(chart);
+  assertWellFormed(svg);
+  assert.equal(countMarks(svg, "regions"), 144);
+  assert.equal(countMarks(svg, "points"), 6);
+  // Wider data: only the first two features are drawn, and regions are refused.
+  const wide = blobsScatterChart({ x: new Float32Array(9), y: [0, 1, 1], nFeatures: 3 });
+  assert.equal((wide.layer as { data: { values: unknown[] } }[])[0].data.values.length, 3);
+  assert.throws(
+    () =>
+      blobsScatterChart({ x: new Float32Array(9), y: [0, 1, 1], nFeatures: 3, predictor: model }),
+    /predictor needs nFeatures 2/,
+  );
+  assert.throws(
+    () => blobsScatterChart({ x: new Float32Array(5), y: [0, 1, 1], nFeatures: 2 }),
+    /x must be a Float32Array or Float64Array of n x nFeatures = 3 x 2/,
+  );
+});

@@ -22,6 +22,8 @@ export interface ConfigIssue {
 /** The base class of every error snapfold throws on purpose. */
 export class SnapfoldError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message What went wrong and what to do about it.
    * @param options Standard error options (a `cause`).
    */
@@ -51,6 +53,8 @@ export class ConfigError extends SnapfoldError {
   /** Every problem found, in the order the fields were checked. */
   readonly issues: ReadonlyArray<ConfigIssue>;
   /**
+   * Creates the error from every issue found.
+   *
    * @param context What was being built, e.g. `"Cannot build cosineAnnealing"`.
    * @param issues Every problem found.
    */
@@ -93,7 +97,10 @@ function renderValue(value: unknown): string {
     return `${value.constructor.name} of length ${(value as unknown as ArrayLike<unknown>).length}`;
   }
   try {
-    const text = JSON.stringify(value, (_k, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v);
+    const text = JSON.stringify(
+      value,
+      (_k, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
+    );
     if (text === undefined) return String(value);
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   } catch {
@@ -101,8 +108,27 @@ function renderValue(value: unknown): string {
   }
 }
 
-/** A validation result: every issue found, or the validated value. */
-export type Validation<T> = E.Either<ReadonlyArray<ConfigIssue>, T>;
+/** A failed validation: every issue found (structurally fp-ts's `Left`). */
+export interface Invalid {
+  /** The tag fp-ts's `Either` functions look at. */
+  readonly _tag: "Left";
+  /** Every issue found. */
+  readonly left: ReadonlyArray<ConfigIssue>;
+}
+
+/** A successful validation (structurally fp-ts's `Right`). */
+export interface Valid<T> {
+  /** The tag fp-ts's `Either` functions look at. */
+  readonly _tag: "Right";
+  /** The validated value. */
+  readonly right: T;
+}
+
+/**
+ * A validation result: every issue found, or the validated value. It is fp-ts's
+ * `Either<ReadonlyArray<ConfigIssue>, T>`, spelled out so the public API names no private type.
+ */
+export type Validation<T> = Invalid | Valid<T>;
 
 /**
  * Turns a list of issues into a {@linkcode Validation}: `Right(value)` when there are none.
@@ -184,9 +210,11 @@ export const check: {
       ? []
       : [{ field, message: "must be a non-negative integer", got: value }],
   oneOf: (field, value, choices) =>
-    typeof value === "string" && choices.includes(value)
-      ? []
-      : [{ field, message: `must be one of ${choices.map((c) => `"${c}"`).join(", ")}`, got: value }],
+    typeof value === "string" && choices.includes(value) ? [] : [{
+      field,
+      message: `must be one of ${choices.map((c) => `"${c}"`).join(", ")}`,
+      got: value,
+    }],
   that: (ok, field, message, got) =>
     ok ? [] : [got !== undefined ? { field, message, got } : { field, message }],
 };
@@ -216,7 +244,11 @@ export class TrainingDivergedError<S = unknown> extends SnapfoldError {
   readonly lr: number;
   /** The snapshots taken before the loss diverged. */
   readonly snapshots: ReadonlyArray<S>;
-  /** @param details Where the run diverged and what it had collected. */
+  /**
+   * Creates the error.
+   *
+   * @param details Where the run diverged and what it had collected.
+   */
   constructor(
     details: {
       step: number;

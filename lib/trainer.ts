@@ -94,6 +94,7 @@ export interface Checkpoint {
 
 /** The end of an epoch, with its training statistics. */
 export interface EpochEvent {
+  /** The event's tag. */
   readonly type: "epoch";
   /** 0-based epoch. */
   readonly epoch: number;
@@ -111,17 +112,21 @@ export interface EpochEvent {
 
 /** A snapshot was taken (the event is the snapshot itself, plus its type tag). */
 export interface SnapshotEvent extends Snapshot {
+  /** The event's tag. */
   readonly type: "snapshot";
 }
 
 /** A checkpoint was taken (see `checkpointEvery`). */
 export interface CheckpointEvent {
+  /** The event's tag. */
   readonly type: "checkpoint";
+  /** What the run needs to continue from here. */
   readonly checkpoint: Checkpoint;
 }
 
 /** The run finished. */
 export interface DoneEvent {
+  /** The event's tag. */
   readonly type: "done";
   /** Epochs trained (in total, counting a resumed run's earlier part). */
   readonly epochs: number;

@@ -21,4 +21,8 @@ export * from "./lib/training_data.ts";
 export * from "./lib/backend/backend.ts";
 export * from "./lib/backend/cpu.ts";
 export * from "./lib/trainer.ts";
+export * from "./lib/datasets.ts";
 export * from "./lib/ensemble.ts";
+export * from "./lib/backend/webgpu.ts";
+export * from "./lib/backend/select.ts";
+export * from "./lib/snapshot.ts";

@@ -489,6 +489,9 @@ function optimizerKernels(
         REPLICAS: R,
         BETA1: optimizer.beta1,
         BETA2: optimizer.beta2,
+        // ln(0) = -Infinity is no valid override value; -1e30 makes beta^t exactly 0 just the same.
+        LOG_BETA1: Math.max(Math.log(optimizer.beta1), -1e30),
+        LOG_BETA2: Math.max(Math.log(optimizer.beta2), -1e30),
         EPSILON: optimizer.epsilon,
         WEIGHT_DECAY: optimizer.weightDecay,
         DECOUPLED: optimizer.decoupled ? 1 : 0,

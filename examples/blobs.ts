@@ -6,7 +6,7 @@
  * ```sh
  * deno run examples/blobs.ts                      # the tutorial's table and a summary
  * deno run examples/blobs.ts --json               # one JSON object on stdout
- * deno run --allow-write=out examples/blobs.ts --save out   # + the ensemble file and SVG plots
+ * deno run --allow-read=out --allow-write=out examples/blobs.ts --save out  # + file and plots
  * ```
  *
  * Flags: `--backend cpu|webgpu|auto` (default auto), `--epochs N` (500), `--cycles M` (10),
@@ -15,15 +15,22 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { VegaLiteSpec } from "../plots.ts";
 import {
   type Backend,
   type BackendChoice,
   cosineAnnealing,
   createBackend,
+  ensemble,
   ensembleSizeCurve,
+  type EnsembleSizePoint,
+  type EpochEvent,
   makeBlobs,
   mlp,
+  perEpoch,
+  type Schedule,
   sgd,
   type Snapshot,
   splitAt,
@@ -88,13 +95,21 @@ function parseFlags(args: string[]): Flags {
   return flags;
 }
 
-/** Says which flag to add when the run may not write to `dir`, before any training happens. */
+/**
+ * Says which flags to add when the run may not write to `dir`, before any training happens. Saving
+ * writes a temporary file and renames it over the target, and Deno's rename needs read access too.
+ */
 async function checkWritable(dir: string): Promise<void> {
-  const status = await Deno.permissions.query({ name: "write", path: dir });
-  if (status.state !== "granted") {
+  const missing: string[] = [];
+  for (const name of ["read", "write"] as const) {
+    const status = await Deno.permissions.query({ name, path: dir });
+    if (status.state !== "granted") missing.push(`--allow-${name}=${dir}`);
+  }
+  if (missing.length > 0) {
     throw new Error(
-      `Cannot save to ${dir}: this run may not write there; add --allow-write=${dir} ` +
-        `(for example: deno run --allow-write=${dir} examples/blobs.ts --save ${dir})`,
+      `Cannot save to ${dir}: this run may not write there; add ${missing.join(" ")} ` +
+        `(for example: deno run --allow-read=${dir} --allow-write=${dir} examples/blobs.ts ` +
+        `--save ${dir})`,
     );
   }
 }
@@ -121,7 +136,7 @@ async function main(): Promise<void> {
   const progress = !flags.json && Deno.stderr.isTerminal();
   const encoder = new TextEncoder();
   const snapshots: Snapshot[] = [];
-  const history: { epoch: number; loss: number; accuracy: number }[] = [];
+  const history: EpochEvent[] = [];
   let trainMs = 0;
   try {
     const started = performance.now();
@@ -153,7 +168,7 @@ async function main(): Promise<void> {
     if (progress) Deno.stderr.writeSync(encoder.encode("\n"));
 
     const curve = ensembleSizeCurve(snapshots, { x: test.x, y: test.y, direction: "backward" });
-    const singles = curve.points.map((p) => p.single);
+    const singles = curve.map((p) => p.singleAccuracy);
     const singleMean = singles.reduce((a, b) => a + b, 0) / singles.length;
 
     if (flags.json) {
@@ -169,9 +184,9 @@ async function main(): Promise<void> {
           epoch: s.epoch,
           step: s.step,
           lr: s.lr,
-          testAccuracy: byIndex.points[i].single,
+          testAccuracy: byIndex[i].singleAccuracy,
         })),
-        ensemble: curve.points.map((p) => ({ members: p.members, testAccuracy: p.ensemble })),
+        ensemble: curve.map((p) => ({ members: p.members, testAccuracy: p.ensembleAccuracy })),
         singleMean,
       }));
     } else {
@@ -187,39 +202,89 @@ async function main(): Promise<void> {
       console.log(
         "Test accuracy of the n-th snapshot from the end and of the ensemble of the last n:",
       );
-      for (const p of curve.points) {
+      for (const p of curve) {
         console.log(
-          `> ${p.members}: single=${p.single.toFixed(3)}, ensemble=${p.ensemble.toFixed(3)}`,
+          `> ${p.members}: single=${p.singleAccuracy.toFixed(3)}, ` +
+            `ensemble=${p.ensembleAccuracy.toFixed(3)}`,
         );
       }
       const std = Math.sqrt(
         singles.reduce((a, s) => a + (s - singleMean) ** 2, 0) / singles.length,
       );
-      const best = curve.points.reduce((a, p) => (p.ensemble > a.ensemble ? p : a));
-      const all = curve.points[curve.points.length - 1];
+      const best = curve.reduce((a, p) => (p.ensembleAccuracy > a.ensembleAccuracy ? p : a));
+      const all = curve[curve.length - 1];
       console.log(
         `Single snapshots: ${singleMean.toFixed(3)} +/- ${std.toFixed(3)}; ensemble of all ` +
-          `${all.members}: ${all.ensemble.toFixed(3)}; best ensemble: last ${best.members} at ` +
-          `${best.ensemble.toFixed(3)}.`,
+          `${all.members}: ${
+            all.ensembleAccuracy.toFixed(3)
+          }; best ensemble: last ${best.members} at ` +
+          `${best.ensembleAccuracy.toFixed(3)}.`,
       );
     }
 
     if (flags.save !== undefined) {
-      const { saveSnapshots } = await import("./_blobs_save.ts");
-      const written = await saveSnapshots(flags.save, {
+      const written = await save(flags.save, {
         snapshots,
-        schedule,
-        totalSteps: flags.epochs,
+        schedule: perEpoch(schedule, Math.ceil(data.n / 32)),
+        totalSteps: flags.epochs * Math.ceil(data.n / 32),
         history,
         curve,
         test,
-        nFeatures: blobs.nFeatures,
       });
       if (!flags.json) console.log(`Wrote ${written.join(", ")}`);
     }
   } finally {
     backend.dispose();
   }
+}
+
+/**
+ * Writes the ensemble file and the four SVG plots into `dir`. The charting library and the file I/O
+ * entry point load only here, so a run without `--save` never loads them.
+ */
+async function save(
+  dir: string,
+  run: {
+    snapshots: Snapshot[];
+    schedule: Schedule;
+    totalSteps: number;
+    history: EpochEvent[];
+    curve: EnsembleSizePoint[];
+    test: { x: Float32Array; y: Int32Array; n: number };
+  },
+): Promise<string[]> {
+  const { saveEnsemble, saveText } = await import("../io.ts");
+  const plots = await import("../plots.ts");
+  await Deno.mkdir(dir, { recursive: true });
+  const file = (name: string) => join(dir, name);
+  await saveEnsemble(file("blobs_ensemble.safetensors"), {
+    snapshots: run.snapshots,
+    schedule: run.schedule.spec,
+  });
+  const charts: [string, VegaLiteSpec][] = [
+    [
+      "lr_schedule.svg",
+      plots.lrScheduleChart({
+        schedule: run.schedule,
+        totalSteps: run.totalSteps,
+        snapshots: run.snapshots,
+      }),
+    ],
+    ["learning_curve.svg", plots.learningCurveChart(run.history)],
+    ["ensemble_size.svg", plots.ensembleSizeChart(run.curve)],
+    [
+      "blobs.svg",
+      plots.blobsScatterChart({
+        x: run.test.x,
+        y: run.test.y,
+        nFeatures: 2,
+        predictor: ensemble(run.snapshots),
+        title: "Test blobs and the ensemble's decision regions",
+      }),
+    ],
+  ];
+  for (const [name, spec] of charts) await saveText(file(name), await plots.renderSvg(spec));
+  return ["blobs_ensemble.safetensors", ...charts.map(([name]) => name)].map(file);
 }
 
 if (import.meta.main) {

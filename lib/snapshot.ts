@@ -19,4 +19,6 @@ export interface Snapshot {
   readonly spec: MlpSpec;
   /** [paramCount(spec)] a copy of the parameters (layout: see `layerViews`). */
   readonly params: Float32Array;
+  /** Which of the run's replicas it belongs to, when several were trained side by side. */
+  readonly replica?: number;
 }

@@ -56,8 +56,15 @@ export interface TrainConfig {
   readonly seed?: number;
   /** Weight initialisation when `initialParams` is not given (default `"glorot"`). */
   readonly init?: Init;
-  /** [paramCount] starting parameters instead of a seeded initialisation. */
+  /** [replicas, paramCount] starting parameters instead of a seeded initialisation. */
   readonly initialParams?: Float32Array;
+  /**
+   * Independently initialised models trained side by side on the same batches and schedule (default
+   * 1): one pass over each batch on the CPU, one dispatch for all on the GPU. Every replica takes its
+   * own snapshots (`replica` tells them apart). With a one-cycle schedule this trains the paper's
+   * baseline, a true ensemble of K networks, at K times the cost of one.
+   */
+  readonly replicas?: number;
   /** Keep only the last k snapshots in memory (default: all). Every snapshot is still emitted. */
   readonly keepLast?: number;
   /**
@@ -82,9 +89,9 @@ export interface Checkpoint {
   readonly epoch: number;
   /** Steps completed (`epoch * stepsPerEpoch`). */
   readonly step: number;
-  /** [paramCount] parameters after `step` steps. */
+  /** [replicas, paramCount] parameters after `step` steps. */
   readonly params: Float32Array;
-  /** Optimizer state after `step` steps (see `optimizerStateSize`). */
+  /** [replicas, stateSize] optimizer state after `step` steps (see `optimizerStateSize`). */
   readonly optimizerState: Float32Array;
   /** State of the batch-order generator at the checkpoint. */
   readonly random: RandomStateSnapshot;
@@ -106,6 +113,8 @@ export interface EpochEvent {
   readonly loss: number;
   /** Fraction of the epoch's samples classified correctly (0 for regression). */
   readonly accuracy: number;
+  /** With several replicas: each one's loss and accuracy (`loss`, `accuracy` are their means). */
+  readonly replicas?: ReadonlyArray<{ readonly loss: number; readonly accuracy: number }>;
   /** Validation loss and accuracy after the epoch, when validation data is given and it is a report. */
   readonly validation?: { readonly loss: number; readonly accuracy: number };
 }
@@ -134,7 +143,7 @@ export interface DoneEvent {
   readonly steps: number;
   /** The snapshots kept in memory (all of them, or the last `keepLast`). */
   readonly snapshots: ReadonlyArray<Snapshot>;
-  /** [paramCount] final parameters. */
+  /** [replicas, paramCount] final parameters. */
   readonly params: Float32Array;
   /** The schedule as a function of the step, as trained. */
   readonly schedule: ScheduleSpec;
@@ -224,6 +233,7 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
   issues.push(...check.positiveInt("batchSize", c.batchSize));
   if (c.lrPer !== undefined) issues.push(...check.oneOf("lrPer", c.lrPer, ["step", "epoch"]));
   if (c.seed !== undefined) issues.push(...check.nonNegativeInt("seed", c.seed));
+  if (c.replicas !== undefined) issues.push(...check.positiveInt("replicas", c.replicas));
   if (c.keepLast !== undefined) issues.push(...check.positiveInt("keepLast", c.keepLast));
   if (c.reportEvery !== undefined) issues.push(...check.positiveInt("reportEvery", c.reportEvery));
   if (c.checkpointEvery !== undefined) {
@@ -243,11 +253,12 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
     }
   }
   if (modelOk && c.initialParams !== undefined) {
-    const expected = paramCount(c.model!);
+    const expected = paramCount(c.model!) * (Number.isSafeInteger(c.replicas) ? c.replicas! : 1);
     if (!(c.initialParams instanceof Float32Array) || c.initialParams.length !== expected) {
       issues.push({
         field: "initialParams",
-        message: `must be a Float32Array of length ${expected} (paramCount of the model)`,
+        message:
+          `must be a Float32Array of length ${expected} (replicas x paramCount of the model)`,
         got: c.initialParams,
       });
     }
@@ -289,8 +300,9 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
 
 function checkResume(config: TrainConfig, plan: RunPlan): ConfigIssue[] {
   const r = config.resume!;
-  const p = paramCount(config.model);
-  const s = optimizerStateSize(config.optimizer, p);
+  const k = config.replicas ?? 1;
+  const p = paramCount(config.model) * k;
+  const s = optimizerStateSize(config.optimizer, paramCount(config.model)) * k;
   const issues: ConfigIssue[] = [];
   if (!Number.isSafeInteger(r.epoch) || r.epoch < 0 || r.epoch > config.epochs) {
     issues.push({
@@ -329,19 +341,19 @@ export interface RunState {
   readonly step: number;
   /** Snapshots taken so far. */
   readonly snapshotsTaken: number;
-  /** Sum over the current epoch's steps of loss times batch size. */
-  readonly epochLossSum: number;
-  /** Correct predictions so far in the current epoch. */
-  readonly epochCorrect: number;
+  /** [replicas] sum over the current epoch's steps of loss times batch size. */
+  readonly epochLossSum: ReadonlyArray<number>;
+  /** [replicas] correct predictions so far in the current epoch. */
+  readonly epochCorrect: ReadonlyArray<number>;
 }
 
 /** What one segment of steps produced, read back from the backend. */
 export interface SegmentResult {
   /** First step of the segment. */
   readonly from: number;
-  /** [steps] mean batch loss of each step. */
+  /** [steps, replicas] mean batch loss of each step. */
   readonly loss: Float32Array;
-  /** [steps] correct predictions of each step. */
+  /** [steps, replicas] correct predictions of each step. */
   readonly correct: Float32Array;
   /** [steps] batch size of each step. */
   readonly batchSizes: Int32Array;
@@ -360,7 +372,7 @@ export interface SegmentResult {
  * import assert from "node:assert/strict";
  *
  * const { state, epochs } = foldSegment(
- *   { step: 0, snapshotsTaken: 0, epochLossSum: 0, epochCorrect: 0 },
+ *   { step: 0, snapshotsTaken: 0, epochLossSum: [0], epochCorrect: [0] },
  *   {
  *     from: 0,
  *     loss: new Float32Array([1, 0.5]),
@@ -376,49 +388,59 @@ export interface SegmentResult {
  *
  * @param state The state before the segment.
  * @param segment The segment's read-back statistics.
- * @param shape Steps per epoch and samples per epoch.
+ * @param shape Steps per epoch, samples per epoch and replicas (default 1).
  * @returns The state after the segment and the epochs that ended in it (without validation).
  */
 export function foldSegment(
   state: RunState,
   segment: SegmentResult,
-  shape: { readonly stepsPerEpoch: number; readonly n: number },
+  shape: { readonly stepsPerEpoch: number; readonly n: number; readonly replicas?: number },
 ): { state: RunState; epochs: EpochEvent[] } {
-  let { epochLossSum, epochCorrect } = state;
+  const k = shape.replicas ?? 1;
+  const lossSum = state.epochLossSum.slice();
+  const correct = state.epochCorrect.slice();
   const epochs: EpochEvent[] = [];
-  for (let i = 0; i < segment.loss.length; i++) {
+  const steps = segment.lrs.length;
+  for (let i = 0; i < steps; i++) {
     const step = segment.from + i;
-    const loss = segment.loss[i];
-    if (!Number.isFinite(loss)) {
-      throw new TrainingDivergedError({
-        step,
-        epoch: Math.floor(step / shape.stepsPerEpoch),
-        loss,
-        lr: segment.lrs[i],
-        snapshots: [],
-      });
+    for (let r = 0; r < k; r++) {
+      const loss = segment.loss[i * k + r];
+      if (!Number.isFinite(loss)) {
+        throw new TrainingDivergedError({
+          step,
+          epoch: Math.floor(step / shape.stepsPerEpoch),
+          loss,
+          lr: segment.lrs[i],
+          snapshots: [],
+        });
+      }
+      lossSum[r] += loss * segment.batchSizes[i];
+      correct[r] += segment.correct[i * k + r];
     }
-    epochLossSum += loss * segment.batchSizes[i];
-    epochCorrect += segment.correct[i];
     if ((step + 1) % shape.stepsPerEpoch === 0) {
+      const perReplica = lossSum.map((l, r) => ({
+        loss: l / shape.n,
+        accuracy: correct[r] / shape.n,
+      }));
       epochs.push({
         type: "epoch",
         epoch: (step + 1) / shape.stepsPerEpoch - 1,
         step,
         lr: segment.lrs[i],
-        loss: epochLossSum / shape.n,
-        accuracy: epochCorrect / shape.n,
+        loss: perReplica.reduce((a, m) => a + m.loss, 0) / k,
+        accuracy: perReplica.reduce((a, m) => a + m.accuracy, 0) / k,
+        ...(k > 1 ? { replicas: perReplica } : {}),
       });
-      epochLossSum = 0;
-      epochCorrect = 0;
+      lossSum.fill(0);
+      correct.fill(0);
     }
   }
   return {
     state: {
-      step: state.step + segment.loss.length,
+      step: state.step + steps,
       snapshotsTaken: state.snapshotsTaken,
-      epochLossSum,
-      epochCorrect,
+      epochLossSum: lossSum,
+      epochCorrect: correct,
     },
     epochs,
   };
@@ -474,6 +496,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
   const reportEvery = config.reportEvery ?? (backend.kind === "cpu" ? 1 : Infinity);
   const checkpointEvery = config.checkpointEvery ?? Infinity;
   const readbacksAtStart = backend.readbacks;
+  const replicas = config.replicas ?? 1;
 
   const resume = config.resume;
   const rng: RandomState = resume !== undefined
@@ -481,14 +504,16 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
     : randomState([seed, BATCH_STREAM]);
   const params = resume?.params ??
     config.initialParams ??
-    initParams(model, { seed, init: config.init ?? "glorot" });
+    initParams(model, { seed, init: config.init ?? "glorot", replicas });
   const session: TrainingSession = await backend.createSession({
     spec: model,
     optimizer: config.optimizer,
     params,
     data,
     optimizerState: resume?.optimizerState,
+    replicas,
   });
+  const p = paramCount(model);
 
   const snapshotSet = new Set(snapshotSteps);
   const restartSet = new Set(snapshotSteps.map((s) => s + 1));
@@ -496,8 +521,8 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
   let state: RunState = {
     step: resume?.step ?? 0,
     snapshotsTaken: resume?.snapshotsTaken ?? 0,
-    epochLossSum: 0,
-    epochCorrect: 0,
+    epochLossSum: new Array(replicas).fill(0),
+    epochCorrect: new Array(replicas).fill(0),
   };
   let lastParams: Float32Array | undefined;
   // The current epoch's batch order: [n] sample indices.
@@ -562,6 +587,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
         }, {
           stepsPerEpoch,
           n,
+          replicas,
         });
       } catch (error) {
         if (error instanceof TrainingDivergedError) {
@@ -581,25 +607,28 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
 
       const epochs = folded.epochs;
       if (wantsValidation && lastParams !== undefined && endsEpoch) {
-        const v = await evaluate(backend, model, lastParams, config.validation!);
+        const v = await evaluate(backend, model, lastParams, replicas, config.validation!);
         epochs[epochs.length - 1] = { ...epochs[epochs.length - 1], validation: v };
       }
       for (const event of epochs) yield event;
       state = folded.state;
 
       if (isSnapshot) {
-        const snapshot: Snapshot = {
-          index: state.snapshotsTaken + 1,
-          epoch: Math.floor(last / stepsPerEpoch),
-          step: last,
-          lr: lrs[count - 1],
-          spec: model,
-          params: lastParams!.slice(),
-        };
+        for (let r = 0; r < replicas; r++) {
+          const snapshot: Snapshot = {
+            index: state.snapshotsTaken + 1,
+            epoch: Math.floor(last / stepsPerEpoch),
+            step: last,
+            lr: lrs[count - 1],
+            spec: model,
+            params: lastParams!.slice(r * p, (r + 1) * p),
+            ...(replicas > 1 ? { replica: r } : {}),
+          };
+          kept.push(snapshot);
+          if (kept.length > keepLast * replicas) kept.shift();
+          yield { type: "snapshot", ...snapshot };
+        }
         state = { ...state, snapshotsTaken: state.snapshotsTaken + 1 };
-        kept.push(snapshot);
-        if (kept.length > keepLast) kept.shift();
-        yield { type: "snapshot", ...snapshot };
       }
       if (isCheckpoint) {
         const optimizerState = await session.readOptimizerState();
@@ -663,25 +692,37 @@ async function evaluate(
   backend: Backend,
   model: MlpSpec,
   params: Float32Array,
+  replicas: number,
   data: TrainingData,
 ): Promise<{ loss: number; accuracy: number }> {
-  const out = await backend.predict({ spec: model, params, x: data.x, n: data.n });
+  const out = await backend.predict({
+    spec: model,
+    params,
+    members: replicas,
+    combine: "none",
+    x: data.x,
+    n: data.n,
+  });
   const width = model.layers[model.layers.length - 1];
   let loss = 0;
   let correct = 0;
-  if (model.head === "softmax") {
-    const y = data.y;
-    for (let i = 0; i < data.n; i++) {
-      const row = i * width;
-      let best = 0;
-      for (let k = 1; k < width; k++) if (out[row + k] > out[row + best]) best = k;
-      if (best === y[i]) correct++;
-      loss -= Math.log(Math.max(out[row + y[i]], 1e-15));
+  // out: [replicas, n, width]; the metrics are means over replicas.
+  for (let r = 0; r < replicas; r++) {
+    const base = r * data.n * width;
+    if (model.head === "softmax") {
+      const y = data.y;
+      for (let i = 0; i < data.n; i++) {
+        const row = base + i * width;
+        let best = 0;
+        for (let k = 1; k < width; k++) if (out[row + k] > out[row + best]) best = k;
+        if (best === y[i]) correct++;
+        loss -= Math.log(Math.max(out[row + y[i]], 1e-15));
+      }
+    } else {
+      for (let i = 0; i < data.n * width; i++) loss += (out[base + i] - data.y[i]) ** 2 / width;
     }
-    return { loss: loss / data.n, accuracy: correct / data.n };
   }
-  for (let i = 0; i < data.n * width; i++) loss += (out[i] - data.y[i]) ** 2;
-  return { loss: loss / (data.n * width), accuracy: 0 };
+  return { loss: loss / (data.n * replicas), accuracy: correct / (data.n * replicas) };
 }
 
 /**

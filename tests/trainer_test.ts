@@ -5,8 +5,10 @@ import {
   ConfigError,
   cosineAnnealing,
   createCpuBackend,
+  initParams,
   makeBlobs,
   mlp,
+  paramCount,
   sgd,
   splitAt,
   toFloat32,
@@ -279,6 +281,38 @@ Deno.test("train: validation metrics arrive with the epochs that are reported", 
       assert.ok(e.validation.accuracy > 0 && e.validation.accuracy <= 1);
       assert.ok(Number.isFinite(e.validation.loss));
     }
+  }
+  backend.dispose();
+});
+
+Deno.test("train: replicas train side by side exactly as separate runs from their own init", async () => {
+  const backend = createCpuBackend();
+  const model = mlp({ layers: [2, 25, 3] });
+  const base = tutorial(backend, {
+    epochs: 20,
+    schedule: cosineAnnealing({ lrMax: 0.01, totalSteps: 20, cycles: 2 }),
+  });
+  const together = await collect(train({ ...base, replicas: 3 }));
+  assert.equal(together.snapshots.length, 6);
+  assert.deepEqual(together.snapshots.map((s) => [s.index, s.replica]), [
+    [1, 0],
+    [1, 1],
+    [1, 2],
+    [2, 0],
+    [2, 1],
+    [2, 2],
+  ]);
+  const inits = initParams(model, { seed: 1, replicas: 3 });
+  const p = paramCount(model);
+  for (let r = 0; r < 3; r++) {
+    const alone = await collect(train({ ...base, initialParams: inits.slice(r * p, (r + 1) * p) }));
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(together.snapshots[i * 3 + r].params, alone.snapshots[i].params);
+    }
+    assert.deepEqual(
+      together.history.map((e) => e.replicas![r].loss),
+      alone.history.map((e) => e.loss),
+    );
   }
   backend.dispose();
 });

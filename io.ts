@@ -125,6 +125,10 @@ async function writeAtomic(path: string | URL, bytes: Uint8Array, what: string):
     } finally {
       file.close();
     }
+    // makeTempFile creates the file readable by its owner only; give the result the mode of the file
+    // it replaces, or the usual 0644 of a new file.
+    const mode = await Deno.stat(target).then((info) => info.mode ?? null, () => null);
+    await Deno.chmod(temp, (mode ?? 0o644) & 0o777);
     await Deno.rename(temp, target);
     temp = undefined;
   } catch (e) {

@@ -172,3 +172,18 @@ for (const run of [() => saveText(${
     assert.deepEqual(await names(`${dir}/out`), []);
   });
 });
+
+Deno.test("saveText: a new file gets mode 0644, a replaced file keeps its mode", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/chart.svg`;
+    await saveText(path, "<svg/>");
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o644);
+    await Deno.chmod(path, 0o600);
+    await saveText(path, "<svg></svg>");
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.equal(await Deno.readTextFile(path), "<svg></svg>");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -143,6 +143,17 @@ function disposedSession(what: string): SnapfoldError {
   );
 }
 
+/** Waits until `promise` settles or `ms` pass, whichever comes first (clearing its timer). */
+async function settledOrTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([promise.then(() => {}, () => {}), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A session whose model lives on the GPU; see the module docs for how a plan runs. */
 async function openSession(
   ctx: GpuContext,
@@ -791,7 +802,9 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
       try {
         return await readBuffer(device, source, byteOffset, byteLength, guard);
       } catch (error) {
-        // A mapping that fails because the device went away reports the clear error instead.
+        // A mapping that fails because the device went away reports the clear error instead; the
+        // mapping may fail before `device.lost` settles, so give it a moment to.
+        if (lost === null) await settledOrTimeout(device.lost, 200);
         if (lost !== null) throw lost;
         throw error;
       }

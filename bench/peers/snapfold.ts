@@ -1,0 +1,92 @@
+/**
+ * Peer runner: snapfold itself, through `train` on the CPU backend or the WebGPU backend, timing the
+ * training alone (from `train` to its `done` event; the backend is created before).
+ *
+ * ```sh
+ * deno run -A bench/peers/snapfold.ts --dir DIR --workload tutorial --runs 5 --backend cpu|webgpu
+ * ```
+ *
+ * Prints one JSON line (a `RunnerReport`) on stdout.
+ *
+ * @module
+ */
+import {
+  type Backend,
+  collect,
+  createCpuBackend,
+  createWebGpuBackend,
+  mlp,
+  scheduleFromSpec,
+  sgd,
+  train,
+  type TrainResult,
+} from "../../mod.ts";
+import { accuracyOf, loadWorkload, runnerFlags, type RunnerReport } from "./_workloads.ts";
+
+const { dir, workload: name, runs, backend: which } = runnerFlags(Deno.args);
+const w = await loadWorkload(dir, name);
+const model = mlp({ layers: [...w.layers], activation: "relu", head: "softmax" });
+const schedule = scheduleFromSpec(w.schedule);
+const notes: string[] = [];
+let backend: Backend;
+try {
+  backend = which === "webgpu" ? await createWebGpuBackend() : createCpuBackend();
+} catch (error) {
+  const report: RunnerReport = {
+    peer: `snapfold ${which}`,
+    workload: name,
+    runsMs: [],
+    loss: NaN,
+    testAccuracy: NaN,
+    notes,
+    skipped: error instanceof Error ? error.message : String(error),
+  };
+  console.log(JSON.stringify(report));
+  Deno.exit(0);
+}
+if (backend.adapter !== null) {
+  notes.push(`adapter: ${backend.adapter}${backend.softwareAdapter ? " (software)" : ""}`);
+}
+
+const runsMs: number[] = [];
+let result: TrainResult | undefined;
+for (let run = 0; run < runs; run++) {
+  const started = performance.now();
+  result = await collect(train({
+    backend,
+    model,
+    optimizer: sgd({ momentum: w.momentum }),
+    schedule,
+    lrPer: w.lrPer,
+    epochs: w.epochs,
+    batchSize: w.batchSize,
+    data: { x: w.x, y: w.y, n: w.n },
+    seed: w.seed,
+    initialParams: w.initialParams,
+  }));
+  runsMs.push(performance.now() - started);
+}
+const probs = await backend.predict({
+  spec: model,
+  params: result!.done.params,
+  x: w.xTest,
+  n: w.nTest,
+});
+backend.dispose();
+const history = result!.history;
+// The final parameters, so the driver can check that the floor did the same arithmetic.
+const params = result!.done.params;
+await Deno.writeFile(
+  `${dir}/${name}.snapfold-${which}.params.f32`,
+  new Uint8Array(params.buffer, params.byteOffset, params.byteLength),
+);
+const report: RunnerReport = {
+  peer: `snapfold ${which}`,
+  workload: name,
+  runsMs,
+  loss: history[history.length - 1].loss,
+  firstLoss: history[0].loss,
+  testAccuracy: accuracyOf(probs, w.yTest, w.layers[w.layers.length - 1]),
+  notes,
+};
+console.log(JSON.stringify(report));

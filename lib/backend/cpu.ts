@@ -24,6 +24,20 @@ import {
   validateOptimizer,
 } from "../optimizers.ts";
 import { validateInputs, validateTrainingData } from "../training_data.ts";
+import {
+  backpropDense,
+  compressRows,
+  forwardDense,
+  forwardSparse,
+  LINEAR,
+  makeSparseRows,
+  SPARSE_MIN_ZEROS,
+  type SparseRows,
+  transposeRows,
+  weightGradDense,
+  weightGradSparse,
+  zeroFraction,
+} from "./_cpu_kernels.ts";
 import type {
   Backend,
   PredictOptions,
@@ -33,11 +47,6 @@ import type {
   TrainingData,
   TrainingSession,
 } from "./backend.ts";
-
-const RELU = 0;
-const TANH = 1;
-const SIGMOID = 2;
-const LINEAR = 3;
 
 function activationCode(spec: MlpSpec): number {
   return ["relu", "tanh", "sigmoid", "linear"].indexOf(spec.activation);
@@ -62,12 +71,21 @@ interface Workspace<T extends FloatArray> {
   readonly labels: Int32Array;
   /** [capacity, outDim] targets (linear head). */
   readonly targets: T;
+  /**
+   * The nonzeros of `acts[0]` when the first layer takes the sparse path (mostly-zero inputs such
+   * as MNIST pixels; see _cpu_kernels.ts), else `null`. Filled once per batch, shared by replicas.
+   */
+  readonly sparse: SparseRows<T> | null;
 }
+
+/** Whether a workspace holds sparse first-layer inputs: none, by row (prediction), or both ways. */
+type SparseMode = "none" | "rows" | "rows+columns";
 
 function makeWorkspace<T extends FloatArray>(
   spec: MlpSpec,
   capacity: number,
   Ctor: FloatArrayConstructor,
+  sparse: SparseMode = "none",
 ): Workspace<T> {
   const layers = spec.layers;
   const depth = layers.length - 1;
@@ -96,33 +114,22 @@ function makeWorkspace<T extends FloatArray>(
     biasOffsets,
     labels: new Int32Array(capacity),
     targets: new Ctor(capacity * outputDim(spec)) as T,
+    sparse: sparse === "none"
+      ? null
+      : makeSparseRows<T>(layers[0], capacity, sparse === "rows+columns", Ctor),
   };
 }
 
-function activateRange(code: number, z: FloatArray, end: number): void {
-  if (code === RELU) {
-    for (let k = 0; k < end; k++) if (z[k] < 0) z[k] = 0;
-  } else if (code === TANH) {
-    for (let k = 0; k < end; k++) z[k] = Math.tanh(z[k]);
-  } else if (code === SIGMOID) {
-    for (let k = 0; k < end; k++) z[k] = 1 / (1 + Math.exp(-z[k]));
-  }
-}
-
-/** delta[k] *= f'(a[k]), the derivative written in terms of the activation's output (see losses.ts). */
-function scaleByDerivative(code: number, delta: FloatArray, a: FloatArray, end: number): void {
-  if (code === RELU) {
-    for (let k = 0; k < end; k++) if (!(a[k] > 0)) delta[k] = 0;
-  } else if (code === TANH) {
-    for (let k = 0; k < end; k++) delta[k] *= 1 - a[k] * a[k];
-  } else if (code === SIGMOID) {
-    for (let k = 0; k < end; k++) delta[k] *= a[k] * (1 - a[k]);
-  } else if (code !== LINEAR) throw new SnapfoldError(`Unknown activation code: ${code}`);
+/** The sparse mode that suits inputs `x`: sparse when they are mostly zeros. */
+function sparseModeFor(x: FloatArray, count: number, training: boolean): SparseMode {
+  if (zeroFraction(x, count) < SPARSE_MIN_ZEROS) return "none";
+  return training ? "rows+columns" : "rows";
 }
 
 /**
- * Forward pass of `rows` rows of `ws.acts[0]` through the model at `params[base ...]`; the last
- * layer's pre-activation (logits or outputs) stays in `ws.acts[depth]`.
+ * Forward pass of `rows` rows of `ws.acts[0]` (or of `ws.sparse`, already compressed, when the
+ * workspace is sparse) through the model at `params[base ...]`; the last layer's pre-activation
+ * (logits or outputs) stays in `ws.acts[depth]`.
  */
 function forwardRows<T extends FloatArray>(
   ws: Workspace<T>,
@@ -130,32 +137,24 @@ function forwardRows<T extends FloatArray>(
   base: number,
   rows: number,
 ): void {
-  const { layers, acts, weightOffsets, biasOffsets } = ws;
+  const { layers, acts, weightOffsets, biasOffsets, sparse } = ws;
   const depth = layers.length - 1;
   for (let l = 0; l < depth; l++) {
-    const inDim = layers[l];
-    const outDim = layers[l + 1];
-    const input = acts[l]; // [rows, inDim]
-    const out = acts[l + 1]; // [rows, outDim]
+    const act = l + 1 < depth ? ws.activation : LINEAR;
     const w0 = base + weightOffsets[l];
     const b0 = base + biasOffsets[l];
-    for (let b = 0; b < rows; b++) {
-      const row = b * outDim;
-      for (let o = 0; o < outDim; o++) out[row + o] = params[b0 + o];
-      const inRow = b * inDim;
-      for (let i = 0; i < inDim; i++) {
-        const a = input[inRow + i];
-        const wRow = w0 + i * outDim;
-        for (let o = 0; o < outDim; o++) out[row + o] += a * params[wRow + o];
-      }
+    if (l === 0 && sparse !== null) {
+      forwardSparse(sparse, rows, params, w0, b0, layers[1], acts[1], act);
+    } else {
+      forwardDense(acts[l], rows, params, w0, b0, layers[l], layers[l + 1], acts[l + 1], act);
     }
-    if (l + 1 < depth) activateRange(ws.activation, out, rows * outDim);
   }
 }
 
 /**
  * Backward pass from `ws.deltas[depth]` (set by the loss): writes the gradient of one model into
- * `grad` ([paramCount], overwritten) using the model at `params[base ...]`.
+ * `grad` ([paramCount], overwritten) using the model at `params[base ...]`. The gradient with
+ * respect to the network's input is never needed, so it is never computed.
  */
 function backwardRows<T extends FloatArray>(
   ws: Workspace<T>,
@@ -164,41 +163,39 @@ function backwardRows<T extends FloatArray>(
   rows: number,
   grad: T,
 ): void {
-  const { layers, acts, deltas, weightOffsets, biasOffsets } = ws;
+  const { layers, acts, deltas, weightOffsets, biasOffsets, sparse } = ws;
   const depth = layers.length - 1;
-  grad.fill(0);
   for (let l = depth - 1; l >= 0; l--) {
     const inDim = layers[l];
     const outDim = layers[l + 1];
-    const input = acts[l]; // [rows, inDim]
     const delta = deltas[l + 1]; // [rows, outDim]
-    const gw0 = weightOffsets[l];
-    const gb0 = biasOffsets[l];
-    for (let b = 0; b < rows; b++) {
-      const row = b * outDim;
-      for (let o = 0; o < outDim; o++) grad[gb0 + o] += delta[row + o];
-      const inRow = b * inDim;
-      for (let i = 0; i < inDim; i++) {
-        const a = input[inRow + i];
-        const gRow = gw0 + i * outDim;
-        for (let o = 0; o < outDim; o++) grad[gRow + o] += a * delta[row + o];
-      }
+    if (l === 0 && sparse !== null) {
+      weightGradSparse(sparse, delta, rows, outDim, grad, weightOffsets[0], biasOffsets[0]);
+    } else {
+      weightGradDense(acts[l], delta, rows, inDim, outDim, grad, weightOffsets[l], biasOffsets[l]);
     }
     if (l === 0) break;
-    const prev = deltas[l]; // [rows, inDim]
-    const w0 = base + weightOffsets[l];
-    for (let b = 0; b < rows; b++) {
-      const row = b * outDim;
-      const inRow = b * inDim;
-      for (let i = 0; i < inDim; i++) {
-        const wRow = w0 + i * outDim;
-        let sum = 0;
-        for (let o = 0; o < outDim; o++) sum += delta[row + o] * params[wRow + o];
-        prev[inRow + i] = sum;
-      }
-    }
-    scaleByDerivative(ws.activation, prev, input, rows * inDim);
+    // [rows, inDim] gradient with respect to the previous layer's pre-activation
+    backpropDense(
+      delta,
+      rows,
+      params,
+      base + weightOffsets[l],
+      inDim,
+      outDim,
+      acts[l],
+      ws.activation,
+      deltas[l],
+    );
   }
+}
+
+/** Compresses the batch's inputs for the sparse first layer (no-op for a dense workspace). */
+function prepareInputs<T extends FloatArray>(ws: Workspace<T>, rows: number): void {
+  const sparse = ws.sparse;
+  if (sparse === null) return;
+  compressRows(ws.acts[0], rows, sparse);
+  if (sparse.colStart.length > 0) transposeRows(sparse, rows);
 }
 
 /** Mutable argument objects for the loss functions, kept per workspace so steps allocate nothing. */
@@ -275,10 +272,17 @@ export interface LossAndGradientOptions<T extends FloatArray> {
  */
 export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOptions<T>): number {
   const { spec, params, x, y, rows, grad } = options;
-  const ws = makeWorkspace<T>(spec, rows, params.constructor as FloatArrayConstructor);
-  ws.acts[0].set(x.subarray(0, rows * spec.layers[0]));
+  const count = rows * spec.layers[0];
+  const ws = makeWorkspace<T>(
+    spec,
+    rows,
+    params.constructor as FloatArrayConstructor,
+    sparseModeFor(x, count, true),
+  );
+  ws.acts[0].set(x.subarray(0, count));
   if (spec.head === "softmax") ws.labels.set((y as Int32Array).subarray(0, rows));
   else ws.targets.set((y as FloatArray).subarray(0, rows * outputDim(spec)));
+  prepareInputs(ws, rows);
   forwardRows(ws, params, 0, rows);
   const loss = lossRows(ws, makeLossArgs(ws), rows);
   backwardRows(ws, params, 0, rows, grad);
@@ -304,6 +308,7 @@ class CpuSession implements TrainingSession {
   #n: number;
   #grad: Float32Array; // [paramCount]
   #ws: Workspace<Float32Array>;
+  #sparseMode: SparseMode; // decided once from the whole training set
   #lossArgs: LossArgs<Float32Array>;
   #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
   #statCorrect: Float32Array = new Float32Array(0);
@@ -331,7 +336,8 @@ class CpuSession implements TrainingSession {
     this.#labels = spec.head === "softmax" ? (data.y as Int32Array).slice() : new Int32Array(0);
     this.#targets = spec.head === "linear" ? (data.y as Float32Array).slice() : new Float32Array(0);
     this.#grad = new Float32Array(this.paramCount);
-    this.#ws = makeWorkspace<Float32Array>(spec, 1, Float32Array);
+    this.#sparseMode = sparseModeFor(this.#x, this.#x.length, true);
+    this.#ws = makeWorkspace<Float32Array>(spec, 1, Float32Array, this.#sparseMode);
     this.#lossArgs = makeLossArgs(this.#ws);
     this.#onDispose = onDispose;
   }
@@ -341,7 +347,7 @@ class CpuSession implements TrainingSession {
     const maxRows = orThrow("Cannot run steps", validatePlan(plan, this.#n));
     const steps = plan.lrs.length;
     if (maxRows > this.#ws.capacity) {
-      this.#ws = makeWorkspace<Float32Array>(this.#spec, maxRows, Float32Array);
+      this.#ws = makeWorkspace<Float32Array>(this.#spec, maxRows, Float32Array, this.#sparseMode);
       this.#lossArgs = makeLossArgs(this.#ws);
     }
     this.#reserveStats(steps);
@@ -383,6 +389,7 @@ class CpuSession implements TrainingSession {
           for (let o = 0; o < outDim; o++) targets[tTo + o] = sourceTargets[tFrom + o];
         }
       }
+      prepareInputs(ws, rows);
       if (resets !== undefined && resets[s] !== 0) state.fill(0);
       const lr = lrs[s];
       for (let r = 0; r < R; r++) {

@@ -1,0 +1,631 @@
+/**
+ * The CPU backend's dense-layer kernels: register-blocked loops on typed arrays, and sparse twins
+ * for inputs that are mostly zeros (MNIST pixels are about 81% zeros). Each kernel has a naive
+ * reference loop in tests/cpu_kernels_test.ts that it is checked against on a sweep of shapes.
+ *
+ * Why blocked: plain TypeScript `i-k-j` loops reach 1.4-1.8 GFLOP/s here (shared/PLATFORM.md)
+ * because every multiply-add loads and stores the output row. Keeping a 4 x 4 tile of the output in
+ * local variables (V8 keeps them in registers) loads 8 operands per 16 multiply-adds and stores each
+ * output once, the register blocking of Goto and van de Geijn, "Anatomy of High-Performance Matrix
+ * Multiplication" (ACM TOMS 34(3), 2008), without the packing. V8 does not vectorise, so the loops
+ * are unrolled by hand.
+ *
+ * Why sparse: a product term whose input is zero adds nothing, so skipping it is exact arithmetic
+ * for finite weights (it differs from the dense loop only where a weight is infinite or NaN, where
+ * `0 * w` would be NaN; sessions validate parameters as finite, and a run whose weights overflow is
+ * stopped by its NaN loss anyway). The first layer's inputs are compressed once per batch into rows
+ * (CSR, for the forward product) and columns (CSC, for the weight gradient), and both products then
+ * visit only the nonzeros.
+ *
+ * Accumulation happens in float64 locals and is rounded to the array's precision once per output,
+ * so results may differ from the naive float32 loops in the last bits (they are closer to exact).
+ *
+ * Parameters are positional, not an options object: these run once per layer per step and must
+ * not allocate.
+ *
+ * @module
+ */
+import type { FloatArray } from "../losses.ts";
+
+/** Activation codes of the kernels (the order of `Activation` in lib/model.ts). */
+export const RELU = 0;
+/** Hyperbolic tangent. */
+export const TANH = 1;
+/** Logistic sigmoid. */
+export const SIGMOID = 2;
+/** Identity (also the last layer, whose head applies its own function). */
+export const LINEAR = 3;
+
+/** `f(z)` for an activation code. */
+function activation(code: number, z: number): number {
+  if (code === RELU) return z < 0 ? 0 : z; // NaN stays NaN, as `if (z < 0) z = 0` does
+  if (code === TANH) return Math.tanh(z);
+  if (code === SIGMOID) return 1 / (1 + Math.exp(-z));
+  return z;
+}
+
+/** `s * f'(z)` written through the activation's output `a = f(z)` (see lib/losses.ts). */
+function scaleByDerivative(code: number, s: number, a: number): number {
+  if (code === RELU) return a > 0 ? s : 0; // a zero (or NaN) unit passes no gradient
+  if (code === TANH) return s * (1 - a * a);
+  if (code === SIGMOID) return s * a * (1 - a);
+  return s;
+}
+
+/** The nonzeros of a batch of input rows, by row and by column, with room for `capacity` rows. */
+export interface SparseRows<T extends FloatArray> {
+  /** Row width. */
+  readonly width: number;
+  /** [capacity + 1] start of each row's nonzeros in `cols`/`values`. */
+  readonly rowStart: Int32Array;
+  /** [capacity * width] column of each nonzero, row by row. */
+  readonly cols: Int32Array;
+  /** [capacity * width] value of each nonzero, row by row. */
+  readonly values: T;
+  /** [width + 1] start of each column's nonzeros in `colRows`/`colValues` (empty when rows only). */
+  readonly colStart: Int32Array;
+  /** [capacity * width] row of each nonzero, column by column. */
+  readonly colRows: Int32Array;
+  /** [capacity * width] value of each nonzero, column by column. */
+  readonly colValues: T;
+}
+
+/**
+ * Allocates the buffers of {@linkcode SparseRows}.
+ *
+ * @param width Row width (the input layer's width).
+ * @param capacity Largest number of rows.
+ * @param columns Whether to hold the by-column copy too (training needs it; prediction does not).
+ * @param Ctor The float array type of the values.
+ * @returns Empty sparse rows.
+ */
+export function makeSparseRows<T extends FloatArray>(
+  width: number,
+  capacity: number,
+  columns: boolean,
+  Ctor: Float32ArrayConstructor | Float64ArrayConstructor,
+): SparseRows<T> {
+  const size = capacity * width;
+  return {
+    width,
+    rowStart: new Int32Array(capacity + 1),
+    cols: new Int32Array(size),
+    values: new Ctor(size) as T,
+    colStart: new Int32Array(columns ? width + 1 : 0),
+    colRows: new Int32Array(columns ? size : 0),
+    colValues: new Ctor(columns ? size : 0) as T,
+  };
+}
+
+/**
+ * Fraction of zeros among the first `count` values of `x`; the CPU backend takes the sparse path for
+ * the first layer when it is at least {@linkcode SPARSE_MIN_ZEROS}.
+ *
+ * @param x Values.
+ * @param count How many to look at.
+ * @returns The fraction in [0, 1] (0 for no values).
+ */
+export function zeroFraction(x: FloatArray, count: number): number {
+  let zeros = 0;
+  for (let k = 0; k < count; k++) if (x[k] === 0) zeros++;
+  return count === 0 ? 0 : zeros / count;
+}
+
+/**
+ * The zero fraction from which the sparse first layer is faster than the blocked dense one: the
+ * sparse loops do about 1.25 loads per multiply-add against 0.5, so they win below about 40%
+ * nonzeros; measured on MNIST (19% nonzeros) the sparse forward is about 3x faster.
+ */
+export const SPARSE_MIN_ZEROS = 0.6;
+
+/**
+ * Compresses `rows` dense rows of `input` ([rows, width]) into `sparse`'s by-row arrays.
+ *
+ * @param input [rows, width] dense rows.
+ * @param rows Number of rows.
+ * @param sparse Receives the nonzeros.
+ */
+export function compressRows<T extends FloatArray>(
+  input: FloatArray,
+  rows: number,
+  sparse: SparseRows<T>,
+): void {
+  const { width, rowStart, cols, values } = sparse;
+  let k = 0;
+  rowStart[0] = 0;
+  for (let b = 0; b < rows; b++) {
+    const row = b * width;
+    for (let i = 0; i < width; i++) {
+      const v = input[row + i];
+      if (v !== 0) { // NaN is kept, so it propagates as in the dense product
+        cols[k] = i;
+        values[k] = v;
+        k++;
+      }
+    }
+    rowStart[b + 1] = k;
+  }
+}
+
+/**
+ * Builds `sparse`'s by-column arrays from its by-row arrays (a counting sort; rows stay in order
+ * within each column).
+ *
+ * @param sparse Sparse rows made with `columns = true`, filled by {@linkcode compressRows}.
+ * @param rows Number of rows.
+ */
+export function transposeRows<T extends FloatArray>(sparse: SparseRows<T>, rows: number): void {
+  const { width, rowStart, cols, values, colStart, colRows, colValues } = sparse;
+  colStart.fill(0);
+  const nnz = rowStart[rows];
+  for (let k = 0; k < nnz; k++) colStart[cols[k] + 1]++;
+  for (let i = 0; i < width; i++) colStart[i + 1] += colStart[i];
+  // colStart[i] serves as column i's write cursor, then is shifted back to the starts.
+  for (let b = 0; b < rows; b++) {
+    for (let k = rowStart[b]; k < rowStart[b + 1]; k++) {
+      const p = colStart[cols[k]]++;
+      colRows[p] = b;
+      colValues[p] = values[k];
+    }
+  }
+  for (let i = width; i > 0; i--) colStart[i] = colStart[i - 1];
+  colStart[0] = 0;
+}
+
+/**
+ * `out = act(input @ W + bias)` for one dense layer, in 4-row x 4-column register tiles. Input
+ * columns that are zero in all four rows of a tile are skipped.
+ *
+ * @param input [rows, inDim] inputs.
+ * @param rows Number of rows.
+ * @param params Parameters holding `W` [inDim, outDim] at `wOff` and `bias` [outDim] at `bOff`.
+ * @param wOff Offset of the weights.
+ * @param bOff Offset of the bias.
+ * @param inDim Input width.
+ * @param outDim Output width.
+ * @param out [rows, outDim] receives the activations.
+ * @param act Activation code ({@linkcode LINEAR} for the last layer).
+ */
+export function forwardDense(
+  input: FloatArray,
+  rows: number,
+  params: FloatArray,
+  wOff: number,
+  bOff: number,
+  inDim: number,
+  outDim: number,
+  out: FloatArray,
+  act: number,
+): void {
+  const rows4 = rows - (rows % 4);
+  const cols4 = outDim - (outDim % 4);
+  let b = 0;
+  for (; b < rows4; b += 4) {
+    const x0 = b * inDim; // [4, inDim] tile rows start here
+    const x1 = x0 + inDim;
+    const x2 = x1 + inDim;
+    const x3 = x2 + inDim;
+    const y0 = b * outDim; // [4, outDim]
+    const y1 = y0 + outDim;
+    const y2 = y1 + outDim;
+    const y3 = y2 + outDim;
+    let o = 0;
+    for (; o < cols4; o += 4) {
+      const c0 = params[bOff + o];
+      const c1 = params[bOff + o + 1];
+      const c2 = params[bOff + o + 2];
+      const c3 = params[bOff + o + 3];
+      let s00 = c0, s01 = c1, s02 = c2, s03 = c3;
+      let s10 = c0, s11 = c1, s12 = c2, s13 = c3;
+      let s20 = c0, s21 = c1, s22 = c2, s23 = c3;
+      let s30 = c0, s31 = c1, s32 = c2, s33 = c3;
+      let w = wOff + o;
+      for (let i = 0; i < inDim; i++, w += outDim) {
+        const a0 = input[x0 + i];
+        const a1 = input[x1 + i];
+        const a2 = input[x2 + i];
+        const a3 = input[x3 + i];
+        if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+        const w0 = params[w];
+        const w1 = params[w + 1];
+        const w2 = params[w + 2];
+        const w3 = params[w + 3];
+        s00 += a0 * w0, s01 += a0 * w1, s02 += a0 * w2, s03 += a0 * w3;
+        s10 += a1 * w0, s11 += a1 * w1, s12 += a1 * w2, s13 += a1 * w3;
+        s20 += a2 * w0, s21 += a2 * w1, s22 += a2 * w2, s23 += a2 * w3;
+        s30 += a3 * w0, s31 += a3 * w1, s32 += a3 * w2, s33 += a3 * w3;
+      }
+      out[y0 + o] = activation(act, s00);
+      out[y0 + o + 1] = activation(act, s01);
+      out[y0 + o + 2] = activation(act, s02);
+      out[y0 + o + 3] = activation(act, s03);
+      out[y1 + o] = activation(act, s10);
+      out[y1 + o + 1] = activation(act, s11);
+      out[y1 + o + 2] = activation(act, s12);
+      out[y1 + o + 3] = activation(act, s13);
+      out[y2 + o] = activation(act, s20);
+      out[y2 + o + 1] = activation(act, s21);
+      out[y2 + o + 2] = activation(act, s22);
+      out[y2 + o + 3] = activation(act, s23);
+      out[y3 + o] = activation(act, s30);
+      out[y3 + o + 1] = activation(act, s31);
+      out[y3 + o + 2] = activation(act, s32);
+      out[y3 + o + 3] = activation(act, s33);
+    }
+    for (; o < outDim; o++) { // leftover columns: 4 rows x 1 column
+      const c = params[bOff + o];
+      let s0 = c, s1 = c, s2 = c, s3 = c;
+      let w = wOff + o;
+      for (let i = 0; i < inDim; i++, w += outDim) {
+        const wv = params[w];
+        s0 += input[x0 + i] * wv;
+        s1 += input[x1 + i] * wv;
+        s2 += input[x2 + i] * wv;
+        s3 += input[x3 + i] * wv;
+      }
+      out[y0 + o] = activation(act, s0);
+      out[y1 + o] = activation(act, s1);
+      out[y2 + o] = activation(act, s2);
+      out[y3 + o] = activation(act, s3);
+    }
+  }
+  for (; b < rows; b++) { // leftover rows: 1 row x 4 columns, then single columns
+    const x0 = b * inDim;
+    const y0 = b * outDim;
+    let o = 0;
+    for (; o < cols4; o += 4) {
+      let s0 = params[bOff + o];
+      let s1 = params[bOff + o + 1];
+      let s2 = params[bOff + o + 2];
+      let s3 = params[bOff + o + 3];
+      let w = wOff + o;
+      for (let i = 0; i < inDim; i++, w += outDim) {
+        const a = input[x0 + i];
+        if (a === 0) continue;
+        s0 += a * params[w];
+        s1 += a * params[w + 1];
+        s2 += a * params[w + 2];
+        s3 += a * params[w + 3];
+      }
+      out[y0 + o] = activation(act, s0);
+      out[y0 + o + 1] = activation(act, s1);
+      out[y0 + o + 2] = activation(act, s2);
+      out[y0 + o + 3] = activation(act, s3);
+    }
+    for (; o < outDim; o++) {
+      let s = params[bOff + o];
+      let w = wOff + o;
+      for (let i = 0; i < inDim; i++, w += outDim) s += input[x0 + i] * params[w];
+      out[y0 + o] = activation(act, s);
+    }
+  }
+}
+
+/**
+ * `out = act(input @ W + bias)` for a layer whose input rows are given by their nonzeros
+ * ({@linkcode compressRows}), eight output columns at a time.
+ *
+ * @param sparse The input rows' nonzeros.
+ * @param rows Number of rows.
+ * @param params Parameters holding `W` [inDim, outDim] at `wOff` and `bias` [outDim] at `bOff`.
+ * @param wOff Offset of the weights.
+ * @param bOff Offset of the bias.
+ * @param outDim Output width.
+ * @param out [rows, outDim] receives the activations.
+ * @param act Activation code.
+ */
+export function forwardSparse<T extends FloatArray>(
+  sparse: SparseRows<T>,
+  rows: number,
+  params: FloatArray,
+  wOff: number,
+  bOff: number,
+  outDim: number,
+  out: FloatArray,
+  act: number,
+): void {
+  const { rowStart, cols, values } = sparse;
+  const cols8 = outDim - (outDim % 8);
+  for (let b = 0; b < rows; b++) {
+    const y = b * outDim;
+    const k0 = rowStart[b];
+    const k1 = rowStart[b + 1];
+    let o = 0;
+    for (; o < cols8; o += 8) {
+      const c = bOff + o;
+      let s0 = params[c], s1 = params[c + 1], s2 = params[c + 2], s3 = params[c + 3];
+      let s4 = params[c + 4], s5 = params[c + 5], s6 = params[c + 6], s7 = params[c + 7];
+      for (let k = k0; k < k1; k++) {
+        const a = values[k];
+        const w = wOff + cols[k] * outDim + o;
+        s0 += a * params[w], s1 += a * params[w + 1], s2 += a * params[w + 2];
+        s3 += a * params[w + 3], s4 += a * params[w + 4], s5 += a * params[w + 5];
+        s6 += a * params[w + 6], s7 += a * params[w + 7];
+      }
+      out[y + o] = activation(act, s0);
+      out[y + o + 1] = activation(act, s1);
+      out[y + o + 2] = activation(act, s2);
+      out[y + o + 3] = activation(act, s3);
+      out[y + o + 4] = activation(act, s4);
+      out[y + o + 5] = activation(act, s5);
+      out[y + o + 6] = activation(act, s6);
+      out[y + o + 7] = activation(act, s7);
+    }
+    for (; o < outDim; o++) {
+      let s = params[bOff + o];
+      for (let k = k0; k < k1; k++) s += values[k] * params[wOff + cols[k] * outDim + o];
+      out[y + o] = activation(act, s);
+    }
+  }
+}
+
+/**
+ * The gradient of a dense layer's weights and bias, overwritten:
+ * `gW = input^T @ delta` ([inDim, outDim]) and `gb = sum over rows of delta`, in 4 x 4 tiles of `gW`.
+ *
+ * @param input [rows, inDim] the layer's inputs.
+ * @param delta [rows, outDim] gradient of the loss with respect to the layer's pre-activation.
+ * @param rows Number of rows.
+ * @param inDim Input width.
+ * @param outDim Output width.
+ * @param grad Receives `gW` at `gwOff` and `gb` at `gbOff`.
+ * @param gwOff Offset of the weight gradient.
+ * @param gbOff Offset of the bias gradient.
+ */
+export function weightGradDense(
+  input: FloatArray,
+  delta: FloatArray,
+  rows: number,
+  inDim: number,
+  outDim: number,
+  grad: FloatArray,
+  gwOff: number,
+  gbOff: number,
+): void {
+  biasGrad(delta, rows, outDim, grad, gbOff);
+  const in4 = inDim - (inDim % 4);
+  const cols4 = outDim - (outDim % 4);
+  let i = 0;
+  for (; i < in4; i += 4) {
+    const g0 = gwOff + i * outDim; // [4, outDim] tile rows of gW start here
+    const g1 = g0 + outDim;
+    const g2 = g1 + outDim;
+    const g3 = g2 + outDim;
+    let o = 0;
+    for (; o < cols4; o += 4) {
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
+      let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0;
+      let s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let b = 0; b < rows; b++) {
+        const x = b * inDim + i;
+        const a0 = input[x];
+        const a1 = input[x + 1];
+        const a2 = input[x + 2];
+        const a3 = input[x + 3];
+        if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
+        const d = b * outDim + o;
+        const d0 = delta[d];
+        const d1 = delta[d + 1];
+        const d2 = delta[d + 2];
+        const d3 = delta[d + 3];
+        s00 += a0 * d0, s01 += a0 * d1, s02 += a0 * d2, s03 += a0 * d3;
+        s10 += a1 * d0, s11 += a1 * d1, s12 += a1 * d2, s13 += a1 * d3;
+        s20 += a2 * d0, s21 += a2 * d1, s22 += a2 * d2, s23 += a2 * d3;
+        s30 += a3 * d0, s31 += a3 * d1, s32 += a3 * d2, s33 += a3 * d3;
+      }
+      grad[g0 + o] = s00, grad[g0 + o + 1] = s01, grad[g0 + o + 2] = s02, grad[g0 + o + 3] = s03;
+      grad[g1 + o] = s10, grad[g1 + o + 1] = s11, grad[g1 + o + 2] = s12, grad[g1 + o + 3] = s13;
+      grad[g2 + o] = s20, grad[g2 + o + 1] = s21, grad[g2 + o + 2] = s22, grad[g2 + o + 3] = s23;
+      grad[g3 + o] = s30, grad[g3 + o + 1] = s31, grad[g3 + o + 2] = s32, grad[g3 + o + 3] = s33;
+    }
+    for (; o < outDim; o++) { // leftover columns: 4 inputs x 1 column
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let b = 0; b < rows; b++) {
+        const x = b * inDim + i;
+        const d = delta[b * outDim + o];
+        s0 += input[x] * d;
+        s1 += input[x + 1] * d;
+        s2 += input[x + 2] * d;
+        s3 += input[x + 3] * d;
+      }
+      grad[g0 + o] = s0, grad[g1 + o] = s1, grad[g2 + o] = s2, grad[g3 + o] = s3;
+    }
+  }
+  for (; i < inDim; i++) { // leftover inputs: 1 x 4 columns, then single columns
+    const g = gwOff + i * outDim;
+    let o = 0;
+    for (; o < cols4; o += 4) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let b = 0; b < rows; b++) {
+        const a = input[b * inDim + i];
+        if (a === 0) continue;
+        const d = b * outDim + o;
+        s0 += a * delta[d];
+        s1 += a * delta[d + 1];
+        s2 += a * delta[d + 2];
+        s3 += a * delta[d + 3];
+      }
+      grad[g + o] = s0, grad[g + o + 1] = s1, grad[g + o + 2] = s2, grad[g + o + 3] = s3;
+    }
+    for (; o < outDim; o++) {
+      let s = 0;
+      for (let b = 0; b < rows; b++) s += input[b * inDim + i] * delta[b * outDim + o];
+      grad[g + o] = s;
+    }
+  }
+}
+
+/**
+ * The gradient of the weights and bias of a layer whose inputs are given by their nonzeros (by
+ * column: {@linkcode transposeRows}), overwritten; eight columns of `gW` at a time.
+ *
+ * @param sparse The inputs' nonzeros, by column.
+ * @param delta [rows, outDim] gradient of the loss with respect to the layer's pre-activation.
+ * @param rows Number of rows.
+ * @param outDim Output width.
+ * @param grad Receives `gW` at `gwOff` and `gb` at `gbOff`.
+ * @param gwOff Offset of the weight gradient.
+ * @param gbOff Offset of the bias gradient.
+ */
+export function weightGradSparse<T extends FloatArray>(
+  sparse: SparseRows<T>,
+  delta: FloatArray,
+  rows: number,
+  outDim: number,
+  grad: FloatArray,
+  gwOff: number,
+  gbOff: number,
+): void {
+  biasGrad(delta, rows, outDim, grad, gbOff);
+  const { width, colStart, colRows, colValues } = sparse;
+  const cols8 = outDim - (outDim % 8);
+  for (let i = 0; i < width; i++) {
+    const g = gwOff + i * outDim;
+    const k0 = colStart[i];
+    const k1 = colStart[i + 1];
+    if (k0 === k1) { // a column that is zero in the whole batch (MNIST's borders): no gradient
+      grad.fill(0, g, g + outDim);
+      continue;
+    }
+    let o = 0;
+    for (; o < cols8; o += 8) {
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      for (let k = k0; k < k1; k++) {
+        const a = colValues[k];
+        const d = colRows[k] * outDim + o;
+        s0 += a * delta[d], s1 += a * delta[d + 1], s2 += a * delta[d + 2];
+        s3 += a * delta[d + 3], s4 += a * delta[d + 4], s5 += a * delta[d + 5];
+        s6 += a * delta[d + 6], s7 += a * delta[d + 7];
+      }
+      grad[g + o] = s0, grad[g + o + 1] = s1, grad[g + o + 2] = s2, grad[g + o + 3] = s3;
+      grad[g + o + 4] = s4, grad[g + o + 5] = s5, grad[g + o + 6] = s6, grad[g + o + 7] = s7;
+    }
+    for (; o < outDim; o++) {
+      let s = 0;
+      for (let k = k0; k < k1; k++) s += colValues[k] * delta[colRows[k] * outDim + o];
+      grad[g + o] = s;
+    }
+  }
+}
+
+/** `gb[o] = sum over rows of delta[b, o]`, overwritten. */
+function biasGrad(
+  delta: FloatArray,
+  rows: number,
+  outDim: number,
+  grad: FloatArray,
+  gbOff: number,
+): void {
+  for (let o = 0; o < outDim; o++) {
+    let s = 0;
+    for (let b = 0; b < rows; b++) s += delta[b * outDim + o];
+    grad[gbOff + o] = s;
+  }
+}
+
+/**
+ * Back-propagates through a dense layer and the activation before it:
+ * `prev = (delta @ W^T) * f'(a)`, in 4-row x 4-input tiles whose inner loop walks rows of `W`.
+ *
+ * @param delta [rows, outDim] gradient with respect to this layer's pre-activation.
+ * @param rows Number of rows.
+ * @param params Parameters holding `W` [inDim, outDim] at `wOff`.
+ * @param wOff Offset of the weights.
+ * @param inDim Input width.
+ * @param outDim Output width.
+ * @param a [rows, inDim] this layer's inputs: the previous layer's activations `f(z)`.
+ * @param act Activation code of the previous layer.
+ * @param prev [rows, inDim] receives the gradient with respect to the previous pre-activation.
+ */
+export function backpropDense(
+  delta: FloatArray,
+  rows: number,
+  params: FloatArray,
+  wOff: number,
+  inDim: number,
+  outDim: number,
+  a: FloatArray,
+  act: number,
+  prev: FloatArray,
+): void {
+  const rows4 = rows - (rows % 4);
+  const in4 = inDim - (inDim % 4);
+  let b = 0;
+  for (; b < rows4; b += 4) {
+    const d0 = b * outDim; // [4, outDim] rows of delta
+    const d1 = d0 + outDim;
+    const d2 = d1 + outDim;
+    const d3 = d2 + outDim;
+    const p0 = b * inDim; // [4, inDim] rows of prev and a
+    const p1 = p0 + inDim;
+    const p2 = p1 + inDim;
+    const p3 = p2 + inDim;
+    let i = 0;
+    for (; i < in4; i += 4) {
+      const w0 = wOff + i * outDim; // [4, outDim] rows of W
+      const w1 = w0 + outDim;
+      const w2 = w1 + outDim;
+      const w3 = w2 + outDim;
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
+      let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0;
+      let s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+      for (let o = 0; o < outDim; o++) {
+        const e0 = delta[d0 + o];
+        const e1 = delta[d1 + o];
+        const e2 = delta[d2 + o];
+        const e3 = delta[d3 + o];
+        const v0 = params[w0 + o];
+        const v1 = params[w1 + o];
+        const v2 = params[w2 + o];
+        const v3 = params[w3 + o];
+        s00 += e0 * v0, s01 += e0 * v1, s02 += e0 * v2, s03 += e0 * v3;
+        s10 += e1 * v0, s11 += e1 * v1, s12 += e1 * v2, s13 += e1 * v3;
+        s20 += e2 * v0, s21 += e2 * v1, s22 += e2 * v2, s23 += e2 * v3;
+        s30 += e3 * v0, s31 += e3 * v1, s32 += e3 * v2, s33 += e3 * v3;
+      }
+      prev[p0 + i] = scaleByDerivative(act, s00, a[p0 + i]);
+      prev[p0 + i + 1] = scaleByDerivative(act, s01, a[p0 + i + 1]);
+      prev[p0 + i + 2] = scaleByDerivative(act, s02, a[p0 + i + 2]);
+      prev[p0 + i + 3] = scaleByDerivative(act, s03, a[p0 + i + 3]);
+      prev[p1 + i] = scaleByDerivative(act, s10, a[p1 + i]);
+      prev[p1 + i + 1] = scaleByDerivative(act, s11, a[p1 + i + 1]);
+      prev[p1 + i + 2] = scaleByDerivative(act, s12, a[p1 + i + 2]);
+      prev[p1 + i + 3] = scaleByDerivative(act, s13, a[p1 + i + 3]);
+      prev[p2 + i] = scaleByDerivative(act, s20, a[p2 + i]);
+      prev[p2 + i + 1] = scaleByDerivative(act, s21, a[p2 + i + 1]);
+      prev[p2 + i + 2] = scaleByDerivative(act, s22, a[p2 + i + 2]);
+      prev[p2 + i + 3] = scaleByDerivative(act, s23, a[p2 + i + 3]);
+      prev[p3 + i] = scaleByDerivative(act, s30, a[p3 + i]);
+      prev[p3 + i + 1] = scaleByDerivative(act, s31, a[p3 + i + 1]);
+      prev[p3 + i + 2] = scaleByDerivative(act, s32, a[p3 + i + 2]);
+      prev[p3 + i + 3] = scaleByDerivative(act, s33, a[p3 + i + 3]);
+    }
+    for (; i < inDim; i++) { // leftover inputs: 4 rows x 1 input
+      const w = wOff + i * outDim;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let o = 0; o < outDim; o++) {
+        const v = params[w + o];
+        s0 += delta[d0 + o] * v;
+        s1 += delta[d1 + o] * v;
+        s2 += delta[d2 + o] * v;
+        s3 += delta[d3 + o] * v;
+      }
+      prev[p0 + i] = scaleByDerivative(act, s0, a[p0 + i]);
+      prev[p1 + i] = scaleByDerivative(act, s1, a[p1 + i]);
+      prev[p2 + i] = scaleByDerivative(act, s2, a[p2 + i]);
+      prev[p3 + i] = scaleByDerivative(act, s3, a[p3 + i]);
+    }
+  }
+  for (; b < rows; b++) { // leftover rows: one row, one input at a time
+    const d = b * outDim;
+    const p = b * inDim;
+    for (let i = 0; i < inDim; i++) {
+      const w = wOff + i * outDim;
+      let s = 0;
+      for (let o = 0; o < outDim; o++) s += delta[d + o] * params[w + o];
+      prev[p + i] = scaleByDerivative(act, s, a[p + i]);
+    }
+  }
+}

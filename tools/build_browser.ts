@@ -1,0 +1,186 @@
+/**
+ * `deno task build:browser`: bundles the browser entry (`browser.ts`) with esbuild into one ES
+ * module, `dist/snapfold.js`, and the demo page's script (`examples/browser/main.ts`) into
+ * `dist/demo.js`, which imports the library by its package names (`@snapfold/snapfold`, `/plots`)
+ * and so uses the bundle through the page's import map instead of a second copy of the library.
+ *
+ * esbuild runs without plugins, so it cannot read Deno's import map or `npm:` specifiers. Instead
+ * the npm packages named in `deno.json` are installed into a temporary `node_modules` (by
+ * `deno install`, from Deno's cache when it has them), esbuild resolves bare names there, and each
+ * import-map key that points into a package (`fp-ts/Either` -> `fp-ts/lib/Either.js`) becomes an
+ * esbuild alias.
+ *
+ * The build fails when the bundle mentions `Deno.` (the core must run in a browser; shared/STYLE.md)
+ * or lacks the embedded WGSL kernels.
+ *
+ * ```sh
+ * deno task build:browser            # writes dist/snapfold.js and dist/demo.js
+ * ```
+ *
+ * @module
+ */
+import * as esbuild from "esbuild";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Where the outputs go, relative to the repository root. */
+export const DIST = "dist";
+/** The library bundle's file name. */
+export const BUNDLE = "snapfold.js";
+/** The demo script's file name. */
+export const DEMO = "demo.js";
+/** The names the demo imports the library by; the page's import map points them at the bundle. */
+export const PACKAGE_NAMES: readonly string[] = ["@snapfold/snapfold", "@snapfold/snapfold/plots"];
+
+/**
+ * Import-map packages that are development tools and never part of a bundle, so they are not
+ * installed for it (esbuild itself, the browser driver of tests/browser_test.ts, test and type-only
+ * packages).
+ */
+export const NOT_BUNDLED: ReadonlySet<string> = new Set([
+  "esbuild",
+  "playwright-core",
+  "fast-check",
+  "@webgpu/types",
+]);
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** What one npm entry of the import map says: the package, its version and a path inside it. */
+interface NpmTarget {
+  readonly name: string;
+  readonly version: string;
+  readonly subpath: string;
+}
+
+/** Parses `npm:name@version/sub/path` (scoped names included); `null` for anything else. */
+export function parseNpmSpecifier(specifier: string): NpmTarget | null {
+  const match = /^npm:(@[^/@]+\/[^/@]+|[^/@]+)@([^/]+)(\/.*)?$/.exec(specifier);
+  if (match === null) return null;
+  return { name: match[1], version: match[2], subpath: match[3] ?? "" };
+}
+
+/**
+ * The import map's npm entries as what esbuild needs: the dependencies to install (all but
+ * {@linkcode NOT_BUNDLED}) and the aliases from each import-map key to a path inside its package.
+ */
+export function npmPlan(imports: Readonly<Record<string, string>>): {
+  dependencies: Record<string, string>;
+  alias: Record<string, string>;
+} {
+  const dependencies: Record<string, string> = {};
+  const alias: Record<string, string> = {};
+  for (const [key, value] of Object.entries(imports)) {
+    const target = parseNpmSpecifier(value);
+    if (target === null || NOT_BUNDLED.has(target.name)) continue;
+    dependencies[target.name] = target.version;
+    const path = target.name + target.subpath;
+    if (path !== key) alias[key] = path;
+  }
+  return { dependencies, alias };
+}
+
+/** Fails with every reason the bundle text is not fit for a browser. */
+export function checkBundle(text: string): void {
+  const problems: string[] = [];
+  const deno = /\bDeno\.[A-Za-z_$]+/g;
+  const found = new Set<string>();
+  for (const m of text.matchAll(deno)) found.add(m[0]);
+  if (found.size > 0) {
+    problems.push(
+      `it mentions ${[...found].sort().join(", ")}; ` +
+        "keep Deno APIs out of everything browser.ts reaches",
+    );
+  }
+  if (!/@compute\s+@workgroup_size/.test(text)) {
+    problems.push("it has no WGSL kernels; regenerate lib/backend/_shaders.ts (deno task shaders)");
+  }
+  if (problems.length > 0) {
+    throw new Error(`Cannot accept the browser bundle: ${problems.join("; ")}`);
+  }
+}
+
+async function installDependencies(dir: string, dependencies: Record<string, string>) {
+  await Deno.writeTextFile(
+    join(dir, "package.json"),
+    JSON.stringify({ name: "snapfold-browser-build", private: true, dependencies }, null, 2),
+  );
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["install", "--quiet"],
+    cwd: dir,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) {
+    throw new Error(
+      `Cannot install the npm packages for the bundle: deno install failed: ${
+        new TextDecoder().decode(stderr)
+      }`,
+    );
+  }
+}
+
+/**
+ * Builds `dist/snapfold.js` and `dist/demo.js` and returns their paths and sizes.
+ *
+ * @param outDir The output folder (default `dist` in the repository).
+ */
+export async function buildBrowser(
+  outDir: string = join(ROOT, DIST),
+): Promise<{ path: string; bytes: number }[]> {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  const { dependencies, alias } = npmPlan(config.imports ?? {});
+  const deps = await Deno.makeTempDir({ prefix: "snapfold-bundle-" });
+  try {
+    await installDependencies(deps, dependencies);
+    const common: esbuild.BuildOptions = {
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      nodePaths: [join(deps, "node_modules")],
+      alias,
+      absWorkingDir: ROOT,
+      legalComments: "eof",
+      logLevel: "warning",
+      write: false,
+    };
+    const version = config.version as string;
+    const [library, demo] = await Promise.all([
+      esbuild.build({
+        ...common,
+        entryPoints: [join(ROOT, "browser.ts")],
+        outfile: join(outDir, BUNDLE),
+        banner: {
+          js: `// snapfold ${version}: browser bundle of browser.ts (tools/build_browser.ts)`,
+        },
+      }),
+      esbuild.build({
+        ...common,
+        entryPoints: [join(ROOT, "examples/browser/main.ts")],
+        outfile: join(outDir, DEMO),
+        external: [...PACKAGE_NAMES],
+        banner: { js: `// snapfold ${version}: the demo page's script (examples/browser/main.ts)` },
+      }),
+    ]);
+    const files = [...library.outputFiles!, ...demo.outputFiles!];
+    checkBundle(library.outputFiles![0].text);
+    await Deno.mkdir(outDir, { recursive: true });
+    for (const file of files) await Deno.writeFile(file.path, file.contents);
+    return files.map((f) => ({ path: f.path, bytes: f.contents.byteLength }));
+  } finally {
+    await esbuild.stop();
+    await Deno.remove(deps, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  try {
+    for (const { path, bytes } of await buildBrowser()) {
+      console.log(`Wrote ${relative(ROOT, path)} (${(bytes / 1024).toFixed(0)} KiB)`);
+    }
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    Deno.exit(1);
+  }
+}

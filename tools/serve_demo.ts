@@ -1,0 +1,148 @@
+/**
+ * `deno task demo`: builds the browser bundle when it is missing or older than its sources, then
+ * serves the demo page (examples/browser/) and the bundle (dist/, under /dist/) on 127.0.0.1 only,
+ * and prints the address.
+ *
+ * ```sh
+ * deno task demo              # http://127.0.0.1:8000/ (or a free port when 8000 is taken)
+ * deno task demo --port 9000
+ * ```
+ *
+ * tests/browser_test.ts serves the page with {@linkcode serveDemo} on a free port.
+ *
+ * @module
+ */
+import { extname, join, normalize, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { buildBrowser, BUNDLE, DEMO, DIST } from "./build_browser.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const PAGE_DIR = join(ROOT, "examples", "browser");
+const DIST_DIR = join(ROOT, DIST);
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+  ".json": "application/json",
+  ".map": "application/json",
+};
+
+async function mtime(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).mtime?.getTime() ?? 0;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return -1;
+    throw error;
+  }
+}
+
+async function newestSource(dir: string, newest = 0): Promise<number> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory) newest = await newestSource(path, newest);
+    else if (entry.name.endsWith(".ts")) newest = Math.max(newest, await mtime(path));
+  }
+  return newest;
+}
+
+/** Whether dist/ lacks a bundle or is older than a source it is built from. */
+export async function bundleIsStale(): Promise<boolean> {
+  const built = Math.min(await mtime(join(DIST_DIR, BUNDLE)), await mtime(join(DIST_DIR, DEMO)));
+  if (built < 0) return true;
+  let sources = await newestSource(join(ROOT, "lib"));
+  for (const file of ["mod.ts", "plots.ts", "browser.ts", "deno.json"]) {
+    sources = Math.max(sources, await mtime(join(ROOT, file)));
+  }
+  sources = Math.max(sources, await mtime(join(PAGE_DIR, "main.ts")));
+  return sources > built;
+}
+
+/** Maps a URL path to a file: `/dist/...` from dist/, everything else from examples/browser/. */
+function fileFor(pathname: string): string | null {
+  let path: string;
+  try {
+    path = decodeURIComponent(pathname);
+  } catch {
+    return null;
+  }
+  if (path.endsWith("/")) path += "index.html";
+  const [base, rest] = path.startsWith("/dist/")
+    ? [DIST_DIR, path.slice("/dist/".length)]
+    : [PAGE_DIR, path.slice(1)];
+  const file = normalize(join(base, rest));
+  // No escaping the two folders with `..` or encoded separators.
+  return file.startsWith(base + sep) ? file : null;
+}
+
+async function handle(request: Request): Promise<Response> {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return new Response("Method not allowed", { status: 405 });
+  }
+  const file = fileFor(new URL(request.url).pathname);
+  if (file === null) return new Response("Not found", { status: 404 });
+  try {
+    const body = await Deno.readFile(file);
+    return new Response(request.method === "HEAD" ? null : body, {
+      headers: {
+        "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      },
+    });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory) {
+      return new Response("Not found", { status: 404 });
+    }
+    throw error;
+  }
+}
+
+/** A running demo server. */
+export interface DemoServer {
+  /** The page's address, e.g. `http://127.0.0.1:8000/`. */
+  readonly url: string;
+  /** Stops serving. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the demo on 127.0.0.1 (never another interface). Builds the bundle first when it is stale.
+ *
+ * @param options `port` (0: a free one) and whether to build when stale (default true).
+ */
+export async function serveDemo(
+  options: { port?: number; build?: boolean } = {},
+): Promise<DemoServer> {
+  const { port = 0, build = true } = options;
+  if (build && await bundleIsStale()) await buildBrowser();
+  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handle);
+  const { hostname, port: bound } = server.addr as Deno.NetAddr;
+  return { url: `http://${hostname}:${bound}/`, close: () => server.shutdown() };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { port: { type: "string", default: "8000" } },
+    strict: true,
+  });
+  const port = Number(values.port);
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) {
+    console.error(
+      `Cannot serve the demo: --port must be an integer in [0, 65535]: got ${values.port}`,
+    );
+    Deno.exit(1);
+  }
+  let server: DemoServer;
+  try {
+    server = await serveDemo({ port });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    console.error(`Port ${port} is taken; serving on a free port instead.`);
+    server = await serveDemo({ port: 0, build: false });
+  }
+  console.log(`snapfold demo: ${server.url} (Ctrl-C stops it)`);
+}

@@ -12,7 +12,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import { checkBundle, npmPlan, parseNpmSpecifier } from "../tools/build_browser.ts";
 import { serveDemo } from "../tools/serve_demo.ts";
 import type { DemoResult } from "../examples/browser/main.ts";
@@ -63,6 +62,17 @@ Deno.test({
       hasChromium,
       `${CHROMIUM} is missing and CI is set: install it with \`apt-get install -y chromium\``,
     );
+    // playwright-core probes /proc/sys (a WSL check) as it starts Chromium, which Deno allows only
+    // with --allow-all; say so instead of failing deep inside it.
+    const all = (["read", "write", "net", "env", "run", "sys", "ffi"] as const)
+      .every((name) => Deno.permissions.querySync({ name }).state === "granted");
+    assert.ok(
+      all,
+      "tests/browser_test.ts needs -A: playwright-core reads /proc/sys to start Chromium",
+    );
+    // Loaded here, not at the top: playwright-core reads the home folder (--allow-sys) as it loads,
+    // and the other tests of this file must run without that permission.
+    const { chromium } = await import("playwright-core");
     const reference = referenceRun();
     const server = await serveDemo({ port: 0 });
     const profile = await Deno.makeTempDir({ prefix: "snapfold-chromium-" });

@@ -1,0 +1,346 @@
+/**
+ * The CPU backend's blocked and sparse kernels (lib/backend/_cpu_kernels.ts) against naive float64
+ * loops written here, on a sweep of shapes that includes sizes not divisible by the 4 x 4 and 8-wide
+ * blocks, batch 1, rows and columns of zeros, and NaN; then the backend's sparse path end to end
+ * (finite differences, a training step, fused prediction across row blocks).
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { assertClose } from "./_backend_cases.ts";
+import {
+  backpropDense,
+  compressRows,
+  forwardDense,
+  forwardSparse,
+  LINEAR,
+  makeSparseRows,
+  RELU,
+  SIGMOID,
+  TANH,
+  transposeRows,
+  weightGradDense,
+  weightGradSparse,
+} from "../lib/backend/_cpu_kernels.ts";
+import {
+  createCpuBackend,
+  initParams,
+  lossAndGradient,
+  mlp,
+  paramCount,
+  randomState,
+  sgd,
+} from "../mod.ts";
+
+const CODES = [RELU, TANH, SIGMOID, LINEAR];
+
+function f(code: number, z: number): number {
+  if (code === RELU) return z < 0 ? 0 : z;
+  if (code === TANH) return Math.tanh(z);
+  if (code === SIGMOID) return 1 / (1 + Math.exp(-z));
+  return z;
+}
+
+function fPrime(code: number, a: number): number {
+  if (code === RELU) return a > 0 ? 1 : 0;
+  if (code === TANH) return 1 - a * a;
+  if (code === SIGMOID) return a * (1 - a);
+  return 1;
+}
+
+/** Naive `act(x W + b)`: W at params[wOff] [inDim, outDim], b at params[bOff]. */
+function naiveForward(
+  x: ArrayLike<number>,
+  rows: number,
+  params: ArrayLike<number>,
+  wOff: number,
+  bOff: number,
+  inDim: number,
+  outDim: number,
+  act: number,
+): Float64Array {
+  const out = new Float64Array(rows * outDim);
+  for (let b = 0; b < rows; b++) {
+    for (let o = 0; o < outDim; o++) {
+      let s = params[bOff + o];
+      for (let i = 0; i < inDim; i++) s += x[b * inDim + i] * params[wOff + i * outDim + o];
+      out[b * outDim + o] = f(act, s);
+    }
+  }
+  return out;
+}
+
+/** A shape and data: inputs with zero rows and sparse entries, weights at nonzero offsets. */
+interface Case {
+  rows: number;
+  inDim: number;
+  outDim: number;
+  act: number;
+  x: Float64Array; // [rows, inDim]
+  params: Float64Array; // [pad + inDim * outDim + outDim]
+  wOff: number;
+  bOff: number;
+  delta: Float64Array; // [rows, outDim]
+}
+
+const caseArb = fc.record({
+  rows: fc.oneof(fc.constantFrom(1, 4, 5), fc.integer({ min: 1, max: 19 })),
+  inDim: fc.oneof(fc.constantFrom(1, 2, 4, 8, 9), fc.integer({ min: 1, max: 21 })),
+  outDim: fc.oneof(fc.constantFrom(1, 3, 4, 8, 9, 16, 25), fc.integer({ min: 1, max: 27 })),
+  act: fc.constantFrom(...CODES),
+  zeros: fc.constantFrom(0, 0.5, 0.8, 1),
+  pad: fc.integer({ min: 0, max: 3 }),
+  seed: fc.integer({ min: 0, max: 1e6 }),
+}).map(({ rows, inDim, outDim, act, zeros, pad, seed }): Case => {
+  const random = randomState(seed);
+  const x = new Float64Array(rows * inDim);
+  for (let b = 0; b < rows; b++) {
+    const zeroRow = random.uniform(0, 1) < 0.2; // whole rows of zeros (blank images)
+    for (let i = 0; i < inDim; i++) {
+      x[b * inDim + i] = zeroRow || random.uniform(0, 1) < zeros ? 0 : random.normal(0, 1);
+    }
+  }
+  const wOff = pad;
+  const bOff = pad + inDim * outDim;
+  const params = new Float64Array(bOff + outDim).map(() => random.normal(0, 0.5));
+  const delta = new Float64Array(rows * outDim).map(() => random.normal(0, 1));
+  return { rows, inDim, outDim, act, x, params, wOff, bOff, delta };
+});
+
+const TOL = { rel: 1e-12, abs: 1e-12 };
+const RUNS = { seed: 20260205, numRuns: 300 };
+
+Deno.test("cpu kernels: blocked and sparse forward match the naive loop", () => {
+  fc.assert(
+    fc.property(caseArb, (c) => {
+      const expected = naiveForward(
+        c.x,
+        c.rows,
+        c.params,
+        c.wOff,
+        c.bOff,
+        c.inDim,
+        c.outDim,
+        c.act,
+      );
+      const dense = new Float64Array(c.rows * c.outDim).fill(NaN);
+      forwardDense(c.x, c.rows, c.params, c.wOff, c.bOff, c.inDim, c.outDim, dense, c.act);
+      assertClose(dense, expected, { ...TOL, label: "forwardDense" });
+      const sparse = makeSparseRows<Float64Array>(c.inDim, c.rows, false, Float64Array);
+      compressRows(c.x, c.rows, sparse);
+      const out = new Float64Array(c.rows * c.outDim).fill(NaN);
+      forwardSparse(sparse, c.rows, c.params, c.wOff, c.bOff, c.outDim, out, c.act);
+      assertClose(out, expected, { ...TOL, label: "forwardSparse" });
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("cpu kernels: blocked and sparse weight gradients match the naive loop", () => {
+  fc.assert(
+    fc.property(caseArb, (c) => {
+      const { rows, inDim, outDim, x, delta } = c;
+      const size = inDim * outDim + outDim;
+      const expected = new Float64Array(size);
+      for (let i = 0; i < inDim; i++) {
+        for (let o = 0; o < outDim; o++) {
+          let s = 0;
+          for (let b = 0; b < rows; b++) s += x[b * inDim + i] * delta[b * outDim + o];
+          expected[i * outDim + o] = s;
+        }
+      }
+      for (let o = 0; o < outDim; o++) {
+        for (let b = 0; b < rows; b++) expected[inDim * outDim + o] += delta[b * outDim + o];
+      }
+      // Garbage in the output first: the kernels must overwrite, not accumulate.
+      const dense = new Float64Array(size).fill(7);
+      weightGradDense(x, delta, rows, inDim, outDim, dense, 0, inDim * outDim);
+      assertClose(dense, expected, { ...TOL, label: "weightGradDense" });
+      const sparse = makeSparseRows<Float64Array>(inDim, rows, true, Float64Array);
+      compressRows(x, rows, sparse);
+      transposeRows(sparse, rows);
+      const out = new Float64Array(size).fill(7);
+      weightGradSparse(sparse, delta, rows, outDim, out, 0, inDim * outDim);
+      assertClose(out, expected, { ...TOL, label: "weightGradSparse" });
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("cpu kernels: the blocked backward product matches the naive loop", () => {
+  fc.assert(
+    fc.property(caseArb, (c) => {
+      const { rows, inDim, outDim, act, params, wOff, delta } = c;
+      // The previous layer's activations: f of something, with zeros where relu cuts.
+      const a = c.x.map((v) => f(act, v));
+      const expected = new Float64Array(rows * inDim);
+      for (let b = 0; b < rows; b++) {
+        for (let i = 0; i < inDim; i++) {
+          let s = 0;
+          for (let o = 0; o < outDim; o++) {
+            s += delta[b * outDim + o] * params[wOff + i * outDim + o];
+          }
+          expected[b * inDim + i] = s * fPrime(act, a[b * inDim + i]);
+        }
+      }
+      const prev = new Float64Array(rows * inDim).fill(NaN);
+      backpropDense(delta, rows, params, wOff, inDim, outDim, a, act, prev);
+      assertClose(prev, expected, { ...TOL, label: "backpropDense" });
+    }),
+    RUNS,
+  );
+});
+
+Deno.test("cpu kernels: the by-column copy holds every nonzero once, rows in order", () => {
+  const x = new Float32Array([0, 1, 0, 2, 0, 0, 0, 0, 3, 0, 4, 5]); // [3, 4], row 1 all zeros
+  const sparse = makeSparseRows<Float32Array>(4, 3, true, Float32Array);
+  compressRows(x, 3, sparse);
+  transposeRows(sparse, 3);
+  assert.deepEqual([...sparse.rowStart], [0, 2, 2, 5]);
+  assert.deepEqual([...sparse.cols.subarray(0, 5)], [1, 3, 0, 2, 3]);
+  assert.deepEqual([...sparse.colStart], [0, 1, 2, 3, 5]);
+  assert.deepEqual([...sparse.colRows.subarray(0, 5)], [2, 0, 2, 0, 2]);
+  assert.deepEqual([...sparse.colValues.subarray(0, 5)], [3, 1, 4, 2, 5]);
+});
+
+Deno.test("cpu kernels: NaN inputs and gradients propagate to their own rows only", () => {
+  const rows = 6;
+  const inDim = 5;
+  const outDim = 9;
+  const random = randomState(4);
+  const x = new Float32Array(rows * inDim).map(() => random.uniform(0, 1) < 0.5 ? 0 : 1);
+  x[2 * inDim + 3] = NaN; // row 2
+  const params = new Float32Array(inDim * outDim + outDim).map(() => random.normal(0, 1));
+  const bOff = inDim * outDim;
+  const dense = new Float32Array(rows * outDim);
+  forwardDense(x, rows, params, 0, bOff, inDim, outDim, dense, RELU);
+  const sparse = makeSparseRows<Float32Array>(inDim, rows, true, Float32Array);
+  compressRows(x, rows, sparse);
+  transposeRows(sparse, rows);
+  const out = new Float32Array(rows * outDim);
+  forwardSparse(sparse, rows, params, 0, bOff, outDim, out, RELU);
+  for (const result of [dense, out]) {
+    for (let k = 0; k < result.length; k++) {
+      assert.equal(Number.isNaN(result[k]), Math.floor(k / outDim) === 2, `element ${k}`);
+    }
+  }
+  // The NaN input's column of the weight gradient is NaN, the others finite.
+  const delta = new Float32Array(rows * outDim).fill(0.5);
+  const grad = new Float32Array(inDim * outDim + outDim);
+  weightGradSparse(sparse, delta, rows, outDim, grad, 0, bOff);
+  for (let k = 0; k < bOff; k++) {
+    assert.equal(Number.isNaN(grad[k]), Math.floor(k / outDim) === 3, `gradient ${k}`);
+  }
+  weightGradDense(x, delta, rows, inDim, outDim, grad, 0, bOff);
+  for (let k = 0; k < bOff; k++) {
+    assert.equal(Number.isNaN(grad[k]), Math.floor(k / outDim) === 3, `dense gradient ${k}`);
+  }
+});
+
+/** [rows, inDim] inputs where about 85% of the values are zero, like MNIST pixels. */
+function mostlyZeros(rows: number, inDim: number, seed: number): Float64Array {
+  const random = randomState(seed);
+  return new Float64Array(rows * inDim).map(() =>
+    random.uniform(0, 1) < 0.85 ? 0 : random.uniform(0, 1)
+  );
+}
+
+Deno.test("cpu: the sparse first layer's gradient matches central finite differences", () => {
+  const spec = mlp({ layers: [30, 7, 4] });
+  const P = paramCount(spec);
+  const random = randomState(8);
+  const params = new Float64Array(P).map(() => random.normal(0, 0.7));
+  const rows = 9;
+  const x = mostlyZeros(rows, 30, 9);
+  x.fill(0, 30, 60); // a blank row
+  const y = new Int32Array(rows).map((_, b) => b % 4);
+  const grad = new Float64Array(P);
+  const scratch = new Float64Array(P);
+  lossAndGradient({ spec, params, x, y, rows, grad });
+  const h = 1e-5;
+  const numeric = new Float64Array(P);
+  for (let k = 0; k < P; k++) {
+    const plus = params.slice();
+    plus[k] += h;
+    const minus = params.slice();
+    minus[k] -= h;
+    numeric[k] = (lossAndGradient({ spec, params: plus, x, y, rows, grad: scratch }) -
+      lossAndGradient({ spec, params: minus, x, y, rows, grad: scratch })) / (2 * h);
+  }
+  assertClose(grad, numeric, { rel: 1e-6, abs: 1e-9, label: "sparse-input gradient" });
+  // Inputs that are zero in every row get exactly zero weight gradient; others do not.
+  let zeroColumns = 0;
+  for (let i = 0; i < 30; i++) {
+    let used = false;
+    for (let b = 0; b < rows; b++) if (x[b * 30 + i] !== 0) used = true;
+    for (let o = 0; o < 7; o++) if (!used) assert.equal(grad[i * 7 + o], 0);
+    if (!used) zeroColumns++;
+  }
+  assert.ok(zeroColumns > 0 && zeroColumns < 30);
+});
+
+Deno.test("cpu: a session on mostly-zero inputs takes the same step as lossAndGradient + SGD", async () => {
+  const spec = mlp({ layers: [40, 13, 3] });
+  const n = 50;
+  const x64 = mostlyZeros(n, 40, 11);
+  const x = Float32Array.from(x64);
+  const y = new Int32Array(n).map((_, b) => b % 3);
+  const params = initParams(spec, { seed: 12 });
+  const backend = createCpuBackend();
+  const session = await backend.createSession({
+    spec,
+    optimizer: sgd(),
+    params,
+    data: { x, y, n },
+  });
+  const indices = new Int32Array([3, 17, 4, 49, 0, 22, 8]);
+  session.run({ indices, offsets: new Int32Array([0, 7]), lrs: new Float32Array([0.5]) });
+  const after = await session.readParams();
+  backend.dispose();
+  // Reference: the batch gathered by hand, the float64 gradient, plain SGD.
+  const batch = new Float64Array(indices.length * 40);
+  indices.forEach((src, b) => batch.set(x.subarray(src * 40, src * 40 + 40), b * 40));
+  const grad = new Float64Array(params.length);
+  lossAndGradient({
+    spec,
+    params: Float64Array.from(params),
+    x: batch,
+    y: Int32Array.from(indices, (src) => y[src]),
+    rows: indices.length,
+    grad,
+  });
+  const expected = Float64Array.from(params, (w, k) => w - 0.5 * grad[k]);
+  assertClose(after, expected, { rel: 1e-5, abs: 1e-6, label: "params after one step" });
+  assert.ok(after.some((w, k) => w !== params[k]));
+});
+
+Deno.test("cpu: fused prediction on mostly-zero inputs matches per-member softmax, across blocks", async () => {
+  const spec = mlp({ layers: [20, 11, 5], activation: "tanh" });
+  const P = paramCount(spec);
+  const members = 3;
+  const n = 300; // more than one block of 256 rows
+  const x = Float32Array.from(mostlyZeros(n, 20, 13));
+  const params = new Float32Array(members * P);
+  for (let m = 0; m < members; m++) params.set(initParams(spec, { seed: 20 + m }), m * P);
+  const weights = new Float32Array([1, 2, 5]);
+  const backend = createCpuBackend();
+  const mean = await backend.predict({ spec, params, members, x, n, weights });
+  const each = await backend.predict({ spec, params, members, x, n, combine: "none" });
+  backend.dispose();
+  const expected = new Float64Array(n * 5);
+  for (let m = 0; m < members; m++) {
+    const p = params.subarray(m * P);
+    const h = naiveForward(x, n, p, 0, 20 * 11, 20, 11, TANH);
+    const z = naiveForward(h, n, p, 20 * 11 + 11, 20 * 11 + 11 + 11 * 5, 11, 5, LINEAR);
+    for (let b = 0; b < n; b++) {
+      const row = z.subarray(b * 5, b * 5 + 5);
+      const max = Math.max(...row);
+      const sum = row.reduce((s, v) => s + Math.exp(v - max), 0);
+      for (let c = 0; c < 5; c++) {
+        const prob = Math.exp(row[c] - max) / sum;
+        assertClose([each[(m * n + b) * 5 + c]], [prob], { rel: 1e-5, abs: 1e-6, label: "member" });
+        expected[b * 5 + c] += (weights[m] / 8) * prob;
+      }
+    }
+  }
+  assertClose(mean, expected, { rel: 1e-5, abs: 1e-6, label: "weighted mean" });
+});

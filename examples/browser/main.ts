@@ -155,9 +155,7 @@ async function run(): Promise<void> {
       ? `Backend: WebGPU on ${backend.adapter}${
         backend.softwareAdapter ? " (software adapter)" : ""
       }`
-      : `Backend: CPU${
-        opened.fallback === null ? "" : ` (WebGPU unavailable: ${opened.fallback})`
-      }`;
+      : `Backend: CPU${opened.fallback === null ? "" : ` (${opened.fallback})`}`;
     backendLine.dataset.backend = backend.kind;
 
     // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.

@@ -2,7 +2,9 @@
  * The library in a real browser: Debian's Chromium, headless with WebGPU (SwiftShader), loads the
  * demo page from a local server, trains the tutorial's model there, and must report the WebGPU
  * backend, 10 snapshots, and the accuracies that `deno run examples/blobs.ts --json --backend cpu`
- * reports for the same seed (within 0.01). It saves a screenshot to docs/demo.png.
+ * reports for the same seed (within 0.01). It saves a screenshot to out/browser_demo.png (ignored by
+ * git), or to the path in SNAPFOLD_SCREENSHOT: `SNAPFOLD_SCREENSHOT=docs/demo.png deno test -A
+ * tests/browser_test.ts` refreshes the README's picture.
  *
  * Never downloads a browser. Without /usr/bin/chromium it fails when `CI` is set and is skipped
  * otherwise (`apt-get install -y chromium`; .ci/run installs it).
@@ -11,6 +13,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkBundle, npmPlan, parseNpmSpecifier } from "../tools/build_browser.ts";
 import { serveDemo } from "../tools/serve_demo.ts";
@@ -18,7 +21,8 @@ import type { DemoResult } from "../examples/browser/main.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const SCREENSHOT = fileURLToPath(new URL("../docs/demo.png", import.meta.url));
+const SCREENSHOT = Deno.env.get("SNAPFOLD_SCREENSHOT") ??
+  fileURLToPath(new URL("../out/browser_demo.png", import.meta.url));
 /** Training 2000 steps on SwiftShader plus the page's first compile of every pipeline. */
 const TRAINING_TIMEOUT_MS = 8 * 60_000;
 
@@ -104,6 +108,7 @@ Deno.test({
       const result = await page.evaluate(
         () => (globalThis as unknown as { __snapfoldResult: DemoResult }).__snapfoldResult,
       );
+      await Deno.mkdir(dirname(SCREENSHOT), { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
       const log = `\npage log:\n${pageLog.join("\n")}`;
       if (result.status === "error") assert.fail(`The page failed: ${result.error}${log}`);

@@ -35,7 +35,7 @@ export const KERNEL_BINDINGS: Readonly<Record<ShaderName, ReadonlyArray<Access>>
 const SHADER_STAGE_COMPUTE = 0x4;
 
 /** Bytes of the step record `{ step, start, batch, row }` (four u32). */
-export const STEP_RECORD_BYTES = 16;
+export const STEP_RECORD_BYTES: number = 16;
 
 /** Pipelines and layouts of one device. */
 export interface PipelineCache {

@@ -339,7 +339,10 @@ async function openSession(
     run(plan: StepPlan): void {
       if (disposed) throw disposedSession("run steps");
       ctx.assertUsable("run steps");
-      const maxBatch = orThrow("Cannot run steps", validatePlan(plan, data.n, ctx.software));
+      const maxBatch = orThrow(
+        "Cannot run steps",
+        validatePlan(plan, data.n, outDim, ctx.software),
+      );
       const steps = plan.lrs.length;
       if (steps === 0) return;
       device.pushErrorScope("out-of-memory");
@@ -844,7 +847,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
 // both backends reject the same input with the same messages.
 
 /** Checks a plan against the data; returns the largest batch. */
-function validatePlan(plan: StepPlan, n: number, software: boolean) {
+function validatePlan(plan: StepPlan, n: number, outDim: number, software: boolean) {
   const { indices, offsets, lrs, resets } = plan ?? ({} as StepPlan);
   const issues: ConfigIssue[] = [];
   if (!(indices instanceof Int32Array)) {
@@ -895,12 +898,16 @@ function validatePlan(plan: StepPlan, n: number, software: boolean) {
       offsets[steps],
     ));
   }
-  // The backward kernels loop over the batch; llvmpipe breaks loops beyond this many iterations.
+  // llvmpipe breaks loops beyond LLVMPIPE_LOOP_LIMIT iterations per invocation: the backward
+  // kernels loop over the batch, and each of the loss head's 64 invocations makes three passes over
+  // the outputs of every 64th row.
+  const largest = Math.floor(LLVMPIPE_LOOP_LIMIT / (3 * outDim)); // rows per invocation
+  const limit = Math.min(LLVMPIPE_LOOP_LIMIT, Math.max(64, 64 * largest));
   issues.push(...check.that(
-    !software || maxRows <= LLVMPIPE_LOOP_LIMIT,
+    !software || maxRows <= limit,
     "offsets",
-    `must give batches of at most ${LLVMPIPE_LOOP_LIMIT} samples on a software WebGPU adapter ` +
-      '(use smaller batches or backend "cpu")',
+    `must give batches of at most ${limit} samples on a software WebGPU adapter, whose shaders ` +
+      `stop after ${LLVMPIPE_LOOP_LIMIT} loop iterations (use smaller batches or backend "cpu")`,
     maxRows,
   ));
   for (let k = 0; k < indices.length; k++) {

@@ -3,9 +3,10 @@
  * with nothing around it (no backend, no plan, no events, no validation). The peer benchmark
  * (`bench/peers.ts`) times snapfold against it; the issue's target is snapfold within 1.3x of this.
  *
- * It does exactly what `train` + `createCpuBackend` do for an MLP with one ReLU hidden layer and a
- * softmax head, in the same order, so that both end at the same parameters (checked by the
- * benchmark): every epoch draws `randomState([seed, 0x5eed]).permutation(n)` and cuts it into
+ * It does the arithmetic that `train` + `createCpuBackend` do for an MLP with one ReLU hidden
+ * layer and a softmax head, so that both end at the same parameters up to rounding (checked by the
+ * benchmark; the backend's blocked kernels sum in float64, this loop in float32): every epoch draws
+ * `randomState([seed, 0x5eed]).permutation(n)` and cuts it into
  * batches (the last one short); every step runs the forward pass, softmax cross-entropy (the mean
  * loss and the count of correct predictions, as the backend's statistics), the backward pass, and
  * SGD with momentum in the Keras convention (`v = m v - lr g; w += v`).

@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { assertClose } from "./_backend_cases.ts";
 import {
   backpropDense,
+  compressGathered,
   compressRows,
   forwardDense,
   forwardSparse,
@@ -200,6 +201,31 @@ Deno.test("cpu kernels: the by-column copy holds every nonzero once, rows in ord
   assert.deepEqual([...sparse.colStart], [0, 1, 2, 3, 5]);
   assert.deepEqual([...sparse.colRows.subarray(0, 5)], [2, 0, 2, 0, 2]);
   assert.deepEqual([...sparse.colValues.subarray(0, 5)], [3, 1, 4, 2, 5]);
+});
+
+Deno.test("cpu kernels: gathering into sparse rows equals copying the rows, then compressing", () => {
+  fc.assert(
+    fc.property(caseArb, fc.integer({ min: 1, max: 30 }), (c, batch) => {
+      const n = c.rows;
+      const random = randomState(batch);
+      const indices = new Int32Array(batch + 2).map(() => random.randomInterval(n - 1));
+      const start = 2; // the batch starts inside the index list, as a step of a plan does
+      const copy = new Float64Array(batch * c.inDim);
+      for (let b = 0; b < batch; b++) {
+        const src = indices[start + b];
+        copy.set(c.x.subarray(src * c.inDim, (src + 1) * c.inDim), b * c.inDim);
+      }
+      const expected = makeSparseRows<Float64Array>(c.inDim, batch, false, Float64Array);
+      compressRows(copy, batch, expected);
+      const actual = makeSparseRows<Float64Array>(c.inDim, batch, false, Float64Array);
+      compressGathered(c.x, indices, start, batch, actual);
+      const nnz = expected.rowStart[batch];
+      assert.deepEqual([...actual.rowStart], [...expected.rowStart]);
+      assert.deepEqual([...actual.cols.subarray(0, nnz)], [...expected.cols.subarray(0, nnz)]);
+      assert.deepEqual([...actual.values.subarray(0, nnz)], [...expected.values.subarray(0, nnz)]);
+    }),
+    { seed: 20260206, numRuns: 100 },
+  );
 });
 
 Deno.test("cpu kernels: NaN inputs and gradients propagate to their own rows only", () => {

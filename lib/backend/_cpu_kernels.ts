@@ -153,6 +153,41 @@ export function compressRows<T extends FloatArray>(
 }
 
 /**
+ * Gathers the rows `indices[start ..< start + rows]` of `x` ([n, width]) straight into `sparse`'s
+ * by-row arrays: the same result as copying the rows out and then {@linkcode compressRows}, without
+ * the dense copy (training on mostly-zero data never reads it).
+ *
+ * @param x [n, width] the whole data set.
+ * @param indices Row numbers of `x`.
+ * @param start Where the batch starts in `indices`.
+ * @param rows Number of rows.
+ * @param sparse Receives the nonzeros.
+ */
+export function compressGathered<T extends FloatArray>(
+  x: FloatArray,
+  indices: Int32Array,
+  start: number,
+  rows: number,
+  sparse: SparseRows<T>,
+): void {
+  const { width, rowStart, cols, values } = sparse;
+  let k = 0;
+  rowStart[0] = 0;
+  for (let b = 0; b < rows; b++) {
+    const row = indices[start + b] * width;
+    for (let i = 0; i < width; i++) {
+      const v = x[row + i];
+      if (v !== 0) {
+        cols[k] = i;
+        values[k] = v;
+        k++;
+      }
+    }
+    rowStart[b + 1] = k;
+  }
+}
+
+/**
  * Builds `sparse`'s by-column arrays from its by-row arrays (a counting sort; rows stay in order
  * within each column).
  *

@@ -20,6 +20,7 @@ import {
 import { validateInputs, validateTrainingData } from "../training_data.ts";
 import {
   backpropDense,
+  compressGathered,
   compressRows,
   forwardDense,
   forwardSparse,
@@ -355,6 +356,7 @@ class CpuSession implements TrainingSession {
     const args = this.#lossArgs;
     const x = this.#x;
     const input = ws.acts[0];
+    const sparse = ws.sparse;
     const labels = ws.labels;
     const targets = ws.targets;
     const sourceLabels = this.#labels;
@@ -369,13 +371,20 @@ class CpuSession implements TrainingSession {
     for (let s = 0; s < steps; s++) {
       const start = offsets[s];
       const rows = offsets[s + 1] - start;
-      // Gather the batch once; every replica trains on it.
+      // Gather the batch once; every replica trains on it. Mostly-zero inputs go straight into
+      // their sparse form (the dense copy would never be read).
+      if (sparse !== null) {
+        compressGathered(x, indices, start, rows, sparse);
+        transposeRows(sparse, rows);
+      }
       for (let b = 0; b < rows; b++) {
         const src = indices[start + b];
-        // Element loops rather than `set(subarray(...))`: a subarray is an allocation per row.
-        const from = src * inDim;
-        const to = b * inDim;
-        for (let i = 0; i < inDim; i++) input[to + i] = x[from + i];
+        if (sparse === null) {
+          // Element loops rather than `set(subarray(...))`: a subarray is an allocation per row.
+          const from = src * inDim;
+          const to = b * inDim;
+          for (let i = 0; i < inDim; i++) input[to + i] = x[from + i];
+        }
         if (softmax) labels[b] = sourceLabels[src];
         else {
           const tFrom = src * outDim;
@@ -383,7 +392,6 @@ class CpuSession implements TrainingSession {
           for (let o = 0; o < outDim; o++) targets[tTo + o] = sourceTargets[tFrom + o];
         }
       }
-      prepareInputs(ws, rows);
       if (resets !== undefined && resets[s] !== 0) state.fill(0);
       const lr = lrs[s];
       for (let r = 0; r < R; r++) {

@@ -56,6 +56,7 @@ const { values: flags } = parseArgs({
   options: {
     runs: { type: "string" },
     "mnist-runs": { type: "string" },
+    warmup: { type: "string", default: "1" },
     "timeout-s": { type: "string", default: "300" },
     out: { type: "string", default: new URL("RESULTS.md", HERE).pathname },
     "no-write": { type: "boolean", default: false },
@@ -67,6 +68,11 @@ const RUNS: Record<WorkloadName, number> = {
   mnist: Number(flags["mnist-runs"] ?? flags.runs ?? 3),
 };
 const TIMEOUT_MS = Number(flags["timeout-s"]) * 1000;
+/** Untimed runs first in every process: JIT compilation, kernel and pipeline caches warm up. */
+const WARMUP = Number(flags.warmup);
+if (!Number.isSafeInteger(WARMUP) || WARMUP < 0) {
+  throw new Error(`Cannot benchmark: --warmup must be a non-negative integer: got ${flags.warmup}`);
+}
 for (const [name, runs] of Object.entries(RUNS)) {
   if (!Number.isSafeInteger(runs) || runs < 1) {
     throw new Error(`Cannot benchmark: runs for ${name} must be a positive integer: got ${runs}`);
@@ -111,7 +117,7 @@ async function canImportTorch(): Promise<string | null> {
 
 async function runPeer(peer: PeerSpec, dir: string, workload: WorkloadName): Promise<Row> {
   if (peer.skip !== undefined) return { label: peer.label, skipped: peer.skip };
-  const [cmd, ...args] = peer.command(dir, workload, RUNS[workload]);
+  const [cmd, ...args] = peer.command(dir, workload, WARMUP + RUNS[workload]);
   log(`  ${peer.label} ...`);
   const started = performance.now();
   let out: Deno.CommandOutput;
@@ -142,7 +148,7 @@ async function runPeer(peer: PeerSpec, dir: string, workload: WorkloadName): Pro
     `    ${((performance.now() - started) / 1000).toFixed(1)} s in all; runs ` +
       report.runsMs.map((ms) => ms.toFixed(0)).join(", ") + " ms",
   );
-  return { label: report.peer, report, median: median(report.runsMs) };
+  return { label: report.peer, report, median: median(report.runsMs.slice(WARMUP)) };
 }
 
 async function sameParams(dir: string, workload: WorkloadName): Promise<string> {
@@ -181,7 +187,8 @@ function table(w: Workload, rows: Row[], check: string): string {
     `### ${w.title}`,
     "",
     `Schedule: ${w.scheduleText}; SGD momentum ${w.momentum}; Glorot-uniform start (the same ` +
-    `weights for every peer); ${RUNS[w.name]} runs each, median.`,
+    `weights for every peer); per peer ${WARMUP} warm-up run (in parentheses, not counted) ` +
+    `and ${RUNS[w.name]} timed runs; median of the timed runs.`,
     "",
     "| peer | median | runs (ms) | peer / snapfold cpu | last-epoch train loss | test accuracy |",
     "| --- | ---: | --- | ---: | ---: | ---: |",
@@ -193,10 +200,9 @@ function table(w: Workload, rows: Row[], check: string): string {
     }
     const r = row.report;
     const ratio = base === undefined ? "-" : formatRatio(row.median / base);
+    const runs = r.runsMs.map((ms, i) => (i < WARMUP ? `(${ms.toFixed(0)})` : ms.toFixed(0)));
     lines.push(
-      `| ${row.label} | ${formatMs(row.median)} | ${
-        r.runsMs.map((ms) => ms.toFixed(0)).join(", ")
-      } ` +
+      `| ${row.label} | ${formatMs(row.median)} | ${runs.join(", ")} ` +
         `| ${ratio} | ${r.loss.toFixed(4)} | ${r.testAccuracy.toFixed(3)} |`,
     );
   }
@@ -336,7 +342,7 @@ async function main(): Promise<void> {
       log(`Preparing the ${name} workload ...`);
       const w = await buildWorkload(name);
       await saveWorkload(dir, w);
-      log(`Running ${w.title}, ${RUNS[name]} runs per peer:`);
+      log(`Running ${w.title}, ${WARMUP} + ${RUNS[name]} runs per peer:`);
       const rows: Row[] = [];
       for (const peer of peers) {
         const row = await runPeer(peer, dir, name);
@@ -373,8 +379,8 @@ async function main(): Promise<void> {
       "- Same model (hidden ReLU layer, softmax head, cross-entropy), same starting weights, same " +
       "training rows, batch size, epochs and learning rate of every step, for every peer.",
       "- Each peer runs in its own process, one after another; only training is timed (building " +
-      "the model and moving the data in are not). The first run of each includes warm-up (JIT, " +
-      "kernel compilation); the median is of all runs.",
+      "the model and moving the data in are not). Each process first trains untimed (JIT, " +
+      "kernel and shader compilation), then the timed runs.",
       "- snapfold: `train` with `createCpuBackend` (or `createWebGpuBackend`), from the call to " +
       "the `done` event, one epoch report per epoch. Floor: `bench/floor.ts`, the plain " +
       "float32 i-k-j loops of one step in one function, with no blocking and no sparsity: " +

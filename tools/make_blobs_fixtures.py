@@ -114,6 +114,36 @@ def blob_cases():
     return cases
 
 
+SPLIT_ARGS = [
+    dict(n=40, test_size=None, train_size=None, random_state=0),
+    dict(n=40, test_size=0.25, train_size=None, random_state=3),
+    dict(n=37, test_size=0.3, train_size=None, random_state=11),
+    dict(n=37, test_size=None, train_size=0.6, random_state=5),
+    dict(n=50, test_size=7, train_size=20, random_state=2**32 - 1),
+    dict(n=23, test_size=0.2, train_size=0.5, random_state=[1, 2]),
+]
+
+
+def split_cases():
+    """sklearn.model_selection.train_test_split on arange rows, recording the chosen row ids."""
+    from sklearn.model_selection import train_test_split
+    cases = []
+    for args in SPLIT_ARGS:
+        rows = np.arange(args["n"])
+        seed = args["random_state"]
+        rs = np.random.RandomState(seed) if isinstance(seed, list) else seed
+        train, test = train_test_split(rows, test_size=args["test_size"],
+                                       train_size=args["train_size"], random_state=rs)
+        options = {"seed": seed}
+        if args["test_size"] is not None:
+            options["testSize"] = args["test_size"]
+        if args["train_size"] is not None:
+            options["trainSize"] = args["train_size"]
+        cases.append({"n": args["n"], "options": options, "train": [int(v) for v in train],
+                      "test": [int(v) for v in test]})
+    return cases
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     meta = {"numpy": np.__version__, "sklearn": sklearn.__version__}
@@ -121,7 +151,7 @@ def main():
         json.dump({"generatedBy": "tools/make_blobs_fixtures.py", **meta, **random_cases()}, f)
     with open(os.path.join(OUT, "blobs_make_blobs.json"), "w") as f:
         json.dump({"generatedBy": "tools/make_blobs_fixtures.py", **meta,
-                   "cases": blob_cases()}, f)
+                   "cases": blob_cases(), "splits": split_cases()}, f)
 
 
 if __name__ == "__main__":

@@ -190,6 +190,8 @@ function table(w: Workload, rows: Row[], check: string): string {
     `weights for every peer); per peer ${WARMUP} warm-up run (in parentheses, not counted) ` +
     `and ${RUNS[w.name]} timed runs; median of the timed runs.`,
     "",
+    "Time ratios: above 1 the peer is slower than snapfold's CPU backend.",
+    "",
     "| peer | median | runs (ms) | peer / snapfold cpu | last-epoch train loss | test accuracy |",
     "| --- | ---: | --- | ---: | ---: | ---: |",
   ];

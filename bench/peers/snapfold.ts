@@ -44,9 +44,8 @@ try {
   console.log(JSON.stringify(report));
   Deno.exit(0);
 }
-if (backend.adapter !== null) {
-  notes.push(`adapter: ${backend.adapter}${backend.softwareAdapter ? " (software)" : ""}`);
-}
+// The adapter itself is listed once with the machine; the row says whether it is a software one.
+const peer = `snapfold ${which}${backend.softwareAdapter ? " (software adapter)" : ""}`;
 
 const runsMs: number[] = [];
 let result: TrainResult | undefined;
@@ -81,7 +80,7 @@ await Deno.writeFile(
   new Uint8Array(params.buffer, params.byteOffset, params.byteLength),
 );
 const report: RunnerReport = {
-  peer: `snapfold ${which}`,
+  peer,
   workload: name,
   runsMs,
   loss: history[history.length - 1].loss,

@@ -44,7 +44,7 @@ await tf.ready();
 if (backend === "wasm") {
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const threads = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT");
-  notes.push(`wasm: SIMD ${simd ? "on" : "off"}, threads ${threads ? "on" : "off"}`);
+  notes.push(`TF.js wasm backend: SIMD ${simd ? "on" : "off"}, threads ${threads ? "on" : "off"}`);
 }
 
 const w = await loadWorkload(dir, name);

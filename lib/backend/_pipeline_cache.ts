@@ -29,6 +29,8 @@ export const KERNEL_BINDINGS: Readonly<Record<ShaderName, ReadonlyArray<Access>>
   optimizer_reset: ["write"], // state
   softmax: ["write"], // z
   combine_mean: ["read", "read", "write"], // p, weights, out
+  // params, state, x, y, indices, plan, stats
+  train_fused: ["write", "write", "read", "read", "read", "read", "write"],
 };
 
 // GPUShaderStage.COMPUTE by value: the global does not exist in browsers without WebGPU.

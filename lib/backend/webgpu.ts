@@ -32,6 +32,13 @@ import { createPipelineCache, type PipelineCache, STEP_RECORD_BYTES } from "./_p
 import type { ShaderName } from "./_shaders.ts";
 import { validatePlan, validatePredict, validateSession } from "./_validate.ts";
 import { adapterFacts, LLVMPIPE_LOOP_LIMIT } from "./_webgpu_quirks.ts";
+import {
+  type FusedChunk,
+  type FusedLayout,
+  fusedLayout,
+  fusedStepTable,
+  splitFusedSteps,
+} from "./_fused.ts";
 
 /** Options of {@linkcode createWebGpuBackend}. */
 export interface WebGpuBackendOptions {
@@ -41,6 +48,20 @@ export interface WebGpuBackendOptions {
   readonly adapter?: GPUAdapter;
   /** Passed to `requestAdapter` when no adapter is given. */
   readonly powerPreference?: GPUPowerPreference;
+  /**
+   * The fused training path: `"auto"` (default) runs a plan as a few dispatches of one kernel that
+   * keeps the whole model in workgroup memory and runs many steps each, when the network, the
+   * optimizer and the plan's batches fit (at most 4 layers; the layout within the device's
+   * `maxComputeWorkgroupStorageSize`); `"never"` always runs the per-kernel path (about ten
+   * dispatches per step). Both give the same results up to float32 rounding.
+   */
+  readonly fused?: "auto" | "never";
+}
+
+/** The WebGPU backend: a {@linkcode Backend} that also says how much it trained on the fused path. */
+export interface WebGpuBackend extends Backend {
+  /** Number of optimizer steps run so far by the fused kernel (the rest ran per kernel). */
+  readonly fusedSteps: number;
 }
 
 const { STORAGE, COPY_SRC, COPY_DST, UNIFORM } = USAGE;
@@ -69,6 +90,10 @@ interface GpuContext {
   assertUsable(what: string): void;
   /** Reads a range of a buffer back (counted in `readbacks`). */
   read(source: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
+  /** Whether sessions may take the fused training path. */
+  readonly fused: "auto" | "never";
+  /** Counts steps run on the fused path. */
+  countFused(steps: number): void;
 }
 
 /** One kernel of a step: its pipeline, its bind group and its grid for a given batch size. */
@@ -192,6 +217,7 @@ async function openSession(
   let acts: GPUBuffer[] = []; // acts[l], l = 1..L: [batch, R, dims[l]]
   let deltas: GPUBuffer[] = []; // deltas[l], l = 1..L: [batch, R, dims[l]]
   let stepGroup: GPUBindGroup | undefined;
+  let fusedTable = buffers.create("fused step table", 16, STORAGE | COPY_DST); // [steps, 4] u32
 
   const layerIn = (l: number) => (l === 0 ? xb : acts[l]);
   // The gathered batch is shared by all replicas: a replica stride of 0.
@@ -304,9 +330,22 @@ async function openSession(
     ? kernel("optimizer_reset", { TOTAL: R * S }, () => [state], () => flatGrid(R * S))
     : undefined;
 
+  // The fused kernel, when the network fits in workgroup memory (lib/backend/_fused.ts); plans it
+  // cannot take run on the per-kernel path above.
+  const fit = ctx.fused === "never" ? undefined : fusedLayout(spec, optimizer, {
+    workgroupBytes: device.limits.maxComputeWorkgroupStorageSize,
+    replicas: R,
+  });
+  let fused: { layout: FusedLayout; pipeline: GPUComputePipeline } | undefined;
   let all: Dispatch[];
   try {
     all = await Promise.all(pending);
+    if (fit?.ok) {
+      fused = {
+        layout: fit.layout,
+        pipeline: await cache.pipeline("train_fused", fit.layout.constants),
+      };
+    }
   } catch (error) {
     buffers.destroyAll();
     throw error;
@@ -315,13 +354,20 @@ async function openSession(
   step.push(...(await Promise.all(backward)), ...(await Promise.all(update)));
   const resetDispatch = reset === undefined ? undefined : await reset;
 
-  const rebind = () => {
-    bindDispatches(ctx, all);
-    stepGroup = device.createBindGroup({
-      label: "step records",
-      layout: cache.stepLayout,
-      entries: [{ binding: 0, resource: { buffer: records, size: STEP_RECORD_BYTES } }],
-    });
+  // Bind groups of the per-kernel path are rebuilt before its next use whenever a buffer they
+  // name is replaced; the step-record group whenever the records buffer is.
+  let perKernelStale = true;
+  let recordGroupFor: GPUBuffer | undefined;
+  const recordGroup = (): GPUBindGroup => {
+    if (recordGroupFor !== records || stepGroup === undefined) {
+      stepGroup = device.createBindGroup({
+        label: "step records",
+        layout: cache.stepLayout,
+        entries: [{ binding: 0, resource: { buffer: records, size: STEP_RECORD_BYTES } }],
+      });
+      recordGroupFor = records;
+    }
+    return stepGroup;
   };
 
   const grow = (buffer: GPUBuffer, label: string, bytes: number, usage: GPUBufferUsageFlags) => {
@@ -332,6 +378,87 @@ async function openSession(
 
   const errors: Array<Promise<GPUError | null>> = [];
   let disposed = false;
+
+  /** Encodes a plan step by step: ten or more dispatches per step. */
+  const encodePerKernel = (pass: GPUComputePassEncoder, plan: StepPlan, maxBatch: number) => {
+    const steps = plan.lrs.length;
+    if (maxBatch > batchCapacity) {
+      batchCapacity = Math.max(maxBatch, batchCapacity);
+      for (const b of [xb, ...acts.slice(1), ...deltas.slice(1)]) buffers.release(b);
+      xb = buffers.create("batch", batchCapacity * dims[0] * 4, STORAGE);
+      acts = [xb];
+      deltas = [xb];
+      for (let l = 1; l <= L; l++) {
+        acts.push(buffers.create(`activations ${l}`, batchCapacity * R * dims[l] * 4, STORAGE));
+        deltas.push(buffers.create(`deltas ${l}`, batchCapacity * R * dims[l] * 4, STORAGE));
+      }
+      perKernelStale = true;
+    }
+    if (perKernelStale) {
+      bindDispatches(ctx, all);
+      perKernelStale = false;
+    }
+    writeBuffer(device, lrs, 0, plan.lrs);
+    const { offsets: bounds, resets } = plan;
+    writeBuffer(
+      device,
+      records,
+      0,
+      stepRecords(ctx.recordStride, steps, (s, r) => {
+        r[0] = s;
+        r[1] = bounds[s];
+        r[2] = bounds[s + 1] - bounds[s];
+        r[3] = statsRows + s;
+      }),
+    );
+    const group = recordGroup();
+    for (let s = 0; s < steps; s++) {
+      const batch = bounds[s + 1] - bounds[s];
+      pass.setBindGroup(1, group, [s * ctx.recordStride]);
+      if (resetDispatch !== undefined && resets !== undefined && resets[s] !== 0) {
+        encodeDispatch(pass, resetDispatch, batch);
+      }
+      for (const d of step) encodeDispatch(pass, d, batch);
+    }
+  };
+
+  /** Encodes a plan as a few dispatches of the fused kernel, one workgroup per replica each. */
+  const encodeFused = (
+    pass: GPUComputePassEncoder,
+    plan: StepPlan,
+    fusedPipeline: GPUComputePipeline,
+    chunks: ReadonlyArray<FusedChunk>,
+  ) => {
+    const table = fusedStepTable(plan.offsets, plan.lrs, plan.resets);
+    fusedTable = grow(fusedTable, "fused step table", table.byteLength, STORAGE | COPY_DST);
+    writeBuffer(device, fusedTable, 0, table);
+    writeBuffer(
+      device,
+      records,
+      0,
+      stepRecords(ctx.recordStride, chunks.length, (c, r) => {
+        r[0] = chunks[c].first;
+        r[2] = chunks[c].steps;
+        r[3] = statsRows + chunks[c].first;
+      }),
+    );
+    const group = device.createBindGroup({
+      label: "train_fused",
+      layout: cache.layout("train_fused"),
+      entries: [params, state, x, y, indices, fusedTable, stats].map((buffer, binding) => ({
+        binding,
+        resource: { buffer },
+      })),
+    });
+    const chunkGroup = recordGroup();
+    pass.setPipeline(fusedPipeline);
+    pass.setBindGroup(0, group);
+    for (let c = 0; c < chunks.length; c++) {
+      pass.setBindGroup(1, chunkGroup, [c * ctx.recordStride]);
+      pass.dispatchWorkgroups(R, 1, 1);
+    }
+    ctx.countFused(plan.lrs.length);
+  };
 
   const session: TrainingSession = {
     paramCount: P,
@@ -345,30 +472,18 @@ async function openSession(
       );
       const steps = plan.lrs.length;
       if (steps === 0) return;
+      const chunks = fused === undefined ? null : splitFusedSteps(fused.layout, plan.offsets);
       device.pushErrorScope("out-of-memory");
       device.pushErrorScope("validation");
       const encoder = device.createCommandEncoder({ label: "training steps" });
       let retired: GPUBuffer | undefined;
-      let changed = stepGroup === undefined;
-      if (maxBatch > batchCapacity) {
-        batchCapacity = Math.max(maxBatch, batchCapacity);
-        for (const b of [xb, ...acts.slice(1), ...deltas.slice(1)]) buffers.release(b);
-        xb = buffers.create("batch", batchCapacity * dims[0] * 4, STORAGE);
-        acts = [xb];
-        deltas = [xb];
-        for (let l = 1; l <= L; l++) {
-          acts.push(buffers.create(`activations ${l}`, batchCapacity * R * dims[l] * 4, STORAGE));
-          deltas.push(buffers.create(`deltas ${l}`, batchCapacity * R * dims[l] * 4, STORAGE));
-        }
-        changed = true;
-      }
       const usageIn = STORAGE | COPY_DST;
       const next = {
         indices: grow(indices, "indices", plan.indices.byteLength, usageIn),
         lrs: grow(lrs, "lrs", plan.lrs.byteLength, usageIn),
         records: grow(records, "step records", steps * ctx.recordStride, UNIFORM | COPY_DST),
       };
-      changed ||= next.indices !== indices || next.lrs !== lrs || next.records !== records;
+      if (next.indices !== indices || next.lrs !== lrs) perKernelStale = true;
       ({ indices, lrs, records } = next);
       if (statsRows + steps > statsCapacity) {
         const capacity = Math.max(statsRows + steps, 2 * statsCapacity, 64);
@@ -378,33 +493,12 @@ async function openSession(
         retired = stats; // destroyed after the submit that copies out of it
         stats = grown;
         statsCapacity = capacity;
-        changed = true;
+        perKernelStale = true;
       }
-      if (changed) rebind();
-
       writeBuffer(device, indices, 0, plan.indices);
-      writeBuffer(device, lrs, 0, plan.lrs);
-      const { offsets: bounds, resets } = plan;
-      writeBuffer(
-        device,
-        records,
-        0,
-        stepRecords(ctx.recordStride, steps, (s, r) => {
-          r[0] = s;
-          r[1] = bounds[s];
-          r[2] = bounds[s + 1] - bounds[s];
-          r[3] = statsRows + s;
-        }),
-      );
       const pass = encoder.beginComputePass({ label: "training steps" });
-      for (let s = 0; s < steps; s++) {
-        const batch = bounds[s + 1] - bounds[s];
-        pass.setBindGroup(1, stepGroup!, [s * ctx.recordStride]);
-        if (resetDispatch !== undefined && resets !== undefined && resets[s] !== 0) {
-          encodeDispatch(pass, resetDispatch, batch);
-        }
-        for (const d of step) encodeDispatch(pass, d, batch);
-      }
+      if (chunks !== null) encodeFused(pass, plan, fused!.pipeline, chunks);
+      else encodePerKernel(pass, plan, maxBatch);
       pass.end();
       device.queue.submit([encoder.finish()]);
       if (retired !== undefined) buffers.release(retired);
@@ -696,11 +790,14 @@ async function predictGpu(
  * @throws {SnapfoldError} when WebGPU or an adapter is not available.
  * @throws {ConfigError} when an option is invalid.
  */
-export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<Backend> {
-  const { device: given, adapter: givenAdapter, powerPreference } = options ?? {};
+export async function createWebGpuBackend(
+  options: WebGpuBackendOptions = {},
+): Promise<WebGpuBackend> {
+  const { device: given, adapter: givenAdapter, powerPreference, fused = "auto" } = options ?? {};
   orThrow(
     "Cannot create the WebGPU backend",
     validation([
+      ...check.oneOf("fused", fused, ["auto", "never"]),
       ...(powerPreference === undefined
         ? []
         : check.oneOf("powerPreference", powerPreference, ["low-power", "high-performance"])),
@@ -749,6 +846,9 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
         requiredLimits: {
           maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
           maxBufferSize: adapter.limits.maxBufferSize,
+          // The fused training kernel holds a whole small model in workgroup memory; the default
+          // is 16 KiB, llvmpipe and most GPUs allow 32 KiB or more.
+          maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
         },
       });
     } catch (error) {
@@ -779,6 +879,7 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
   });
 
   let readbacks = 0;
+  let fusedSteps = 0;
   const sessions = new Set<TrainingSession>();
   const assertUsable = (what: string) => {
     if (disposed) {
@@ -800,6 +901,10 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     ),
     guard,
     assertUsable,
+    fused,
+    countFused(steps) {
+      fusedSteps += steps;
+    },
     async read(source, byteOffset, byteLength) {
       readbacks++;
       try {
@@ -820,6 +925,9 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     softwareAdapter: facts.software,
     get readbacks() {
       return readbacks;
+    },
+    get fusedSteps() {
+      return fusedSteps;
     },
     async createSession(sessionOptions: SessionOptions): Promise<TrainingSession> {
       assertUsable("create a session");

@@ -1,7 +1,8 @@
 /**
- * The WebGPU backend: the shared backend cases (tests/_backend_cases.ts: PyTorch parity, the
- * 200-step run against the CPU backend, bad input, replicas, resets), then each kernel against its
- * CPU twin on a sweep of shapes, the pipeline cache, a leak test and a lost device.
+ * The WebGPU backend's per-kernel path (`fused: "never"`): the shared backend cases
+ * (tests/_backend_cases.ts: PyTorch parity, the 200-step run against the CPU backend, bad input,
+ * replicas, resets), then each kernel against its CPU twin on a sweep of shapes, the pipeline
+ * cache, a leak test and a lost device. The fused path is tested in tests/webgpu_fused_test.ts.
  *
  * In CI a WebGPU adapter always exists (Mesa's software rasterizer at least): a missing adapter
  * fails these tests, never skips them.
@@ -42,7 +43,8 @@ import {
 import { liveBufferCount } from "../lib/backend/_buffers.ts";
 import { createPipelineCache } from "../lib/backend/_pipeline_cache.ts";
 
-registerBackendCases("webgpu", () => createWebGpuBackend());
+// The per-kernel path; tests/webgpu_fused_test.ts registers the same cases on the fused path.
+registerBackendCases("webgpu", () => createWebGpuBackend({ fused: "never" }));
 
 function data(spec: MlpSpec, n: number, seed: number): TrainingData {
   const random = randomState(seed);
@@ -79,7 +81,7 @@ const SHAPES: ReadonlyArray<{ layers: number[]; batch: number; n: number }> = [
 const ACTIVATIONS: ReadonlyArray<Activation> = ["relu", "tanh", "sigmoid", "linear"];
 
 Deno.test("webgpu kernels: dense_forward, softmax and combine_mean match the CPU forward pass", async () => {
-  const gpu = await createWebGpuBackend();
+  const gpu = await createWebGpuBackend({ fused: "never" });
   try {
     for (const [k, { layers, n }] of SHAPES.entries()) {
       for (const head of ["softmax", "linear"] as Head[]) {
@@ -121,7 +123,7 @@ Deno.test("webgpu kernels: dense_forward, softmax and combine_mean match the CPU
 });
 
 Deno.test("webgpu kernels: prediction over many chunks and members matches the CPU backend", async () => {
-  const gpu = await createWebGpuBackend();
+  const gpu = await createWebGpuBackend({ fused: "never" });
   const cpu = createCpuBackend();
   try {
     // 10 members of a 784-wide input over 1000 rows take 4 chunks of the 16 MiB activation budget
@@ -142,7 +144,7 @@ Deno.test("webgpu kernels: prediction over many chunks and members matches the C
 });
 
 Deno.test("webgpu kernels: gather, loss heads and backward products give the CPU loss and gradient", async () => {
-  const gpu = await createWebGpuBackend();
+  const gpu = await createWebGpuBackend({ fused: "never" });
   try {
     for (const [k, { layers, batch, n }] of SHAPES.entries()) {
       for (const head of ["softmax", "linear"] as Head[]) {
@@ -218,7 +220,7 @@ const OPTIMIZERS: ReadonlyArray<[string, Optimizer]> = [
 ];
 
 Deno.test("webgpu kernels: every optimizer update and the reset match applyUpdate from a random state", async () => {
-  const gpu = await createWebGpuBackend();
+  const gpu = await createWebGpuBackend({ fused: "never" });
   try {
     const spec = mlp({ layers: [7, 13, 3], activation: "tanh" });
     const P = paramCount(spec);
@@ -286,7 +288,7 @@ Deno.test("webgpu kernels: every optimizer update and the reset match applyUpdat
 });
 
 Deno.test("webgpu: many steps go in one submit; reading back is counted and explicit", async () => {
-  const gpu = await createWebGpuBackend();
+  const gpu = await createWebGpuBackend({ fused: "never" });
   try {
     const spec = mlp({ layers: [2, 25, 3] });
     const session = await gpu.createSession({
@@ -318,7 +320,7 @@ Deno.test("webgpu: many steps go in one submit; reading back is counted and expl
 });
 
 Deno.test("webgpu: a batch beyond llvmpipe's loop limit is refused at the door on a software adapter", async () => {
-  const gpu = await createWebGpuBackend();
+  const gpu = await createWebGpuBackend({ fused: "never" });
   try {
     const spec = mlp({ layers: [2, 3] });
     const session = await gpu.createSession({

@@ -174,27 +174,40 @@ export function fusedLayout(
   };
 }
 
-/** Iterations invocation 0 runs in a loop `for (k = t; k < n; k += WG)`: the most of any. */
-function strided(n: number, wg: number): number {
-  return Math.ceil(n / wg);
+/**
+ * What llvmpipe's loop limiter charges for one run of a loop `for (k = t; k < n; k += WG)`.
+ *
+ * How llvmpipe counts (Mesa's gallivm, `lp_exec_endloop` in lp_bld_ir_common.c): one counter per
+ * shader invocation vector (8 lanes on a 256-bit machine), shared by every loop of the (inlined)
+ * shader, starts at 65,535 and drops by one at every loop end, including the pass in which every
+ * lane has just left the loop; when it reaches zero every loop exits early. Control flow runs
+ * masked, so both sides of a divergent `if` are paid. So a loop costs the iterations of its
+ * busiest lane (invocation 0 of a strided loop: `ceil(n / WG)`) plus one; a loop whose lanes are
+ * all masked off costs at most one.
+ */
+function loop(n: number, wg: number): number {
+  return Math.ceil(n / wg) + 1;
 }
 
 /**
- * Loop iterations of one invocation per dispatch outside the steps: loading and storing the
- * parameters and the optimizer state. Mirrors shaders/train_fused.wgsl loop by loop.
+ * Loop iterations one invocation vector is charged per dispatch outside the steps: loading and
+ * storing the parameters and the optimizer state, and leaving the step loop. Mirrors
+ * shaders/train_fused.wgsl loop by loop (see {@linkcode stepLoopCount}).
  *
  * @param layout The fused layout.
  * @returns The count.
  */
 export function fixedLoopCount(layout: FusedLayout): number {
   const { paramCount: P, stateFloats: K, workgroup: wg } = layout;
-  return 2 * (strided(P, wg) + strided(K, wg));
+  return 2 * (loop(P, wg) + loop(K, wg)) + 1;
 }
 
 /**
- * Loop iterations of one invocation (the busiest, invocation 0) for one step of `batch` rows,
- * every loop counted, nested ones per outer iteration. Mirrors shaders/train_fused.wgsl loop by
- * loop; a reset's zeroing is always counted.
+ * Loop iterations one invocation vector is charged for one step of `batch` rows, counted the way
+ * llvmpipe counts them (see `loop` above) and erring high: a reset's zeroing is always counted,
+ * both inner loops of the gradient phase are paid by every outer iteration, and a loop behind a
+ * uniform `if` that is false costs one. Mirrors shaders/train_fused.wgsl loop by loop; the 2000-
+ * step test of tests/webgpu_fused_test.ts fails when this undercounts.
  *
  * @param layout The fused layout.
  * @param batch The step's rows.
@@ -206,17 +219,27 @@ export function stepLoopCount(layout: FusedLayout, batch: number): number {
   const out = dims[L];
   const wOff: number[] = [0];
   for (let l = 0; l < L; l++) wOff.push(wOff[l] + dims[l] * dims[l + 1] + dims[l + 1]);
-  let count = 1 + strided(K, wg) + strided(batch * dims[0], wg); // step loop, reset, gather
-  for (let l = 0; l < L; l++) count += 1 + strided(batch * dims[l + 1], wg) * (1 + dims[l]);
-  count += strided(batch, wg) * (layout.softmax ? 3 * out : 1 + out);
+  const c = (n: number) => Math.ceil(n / wg);
+  // The step loop's own pass, the reset, and this step's gather (done before the step loop or in
+  // the previous step's last phase).
+  let count = 1 + loop(K, wg) + loop(batch * dims[0], wg);
+  // Forward: the layer loop, and per layer a strided loop with an inner loop over the inputs.
+  count += L + 1;
+  for (let l = 0; l < L; l++) count += c(batch * dims[l + 1]) * (dims[l] + 2) + 1;
+  // The loss head: per row three loops over the classes (softmax) or one (linear).
+  count += layout.softmax ? c(batch) * (3 * out + 3) + 1 : c(batch) * (out + 2) + 1;
+  // Backward: the layer loop, and per layer the gradient loop (both inner loops paid), the delta
+  // loop (one when the layer is the first), the update of the layer above and the statistics sum.
+  count += L + 1;
   for (let j = 0; j < L; j++) {
     const l = L - 1 - j;
-    count += 1 + strided((dims[l] + 1) * dims[l + 1], wg) * (1 + batch);
-    if (l > 0) count += strided(batch * dims[l], wg) * (1 + dims[l + 1]);
-    count += j > 0 ? strided(wOff[l + 2] - wOff[l + 1], wg) : batch;
+    count += c((dims[l] + 1) * dims[l + 1]) * (2 * batch + 3) + 1;
+    count += l > 0 ? c(batch * dims[l]) * (dims[l + 1] + 2) + 1 : 1;
+    count += j > 0 ? loop(wOff[l + 2] - wOff[l + 1], wg) : 1;
+    count += j === 0 ? batch + 1 : 1;
   }
-  count += strided(wOff[1], wg);
-  return count;
+  // The first layer's update.
+  return count + loop(wOff[1], wg);
 }
 
 /** One dispatch of the fused kernel: plan steps `first .. first + steps - 1`. */

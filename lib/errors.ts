@@ -188,6 +188,11 @@ export const check: {
   oneOf(field: string, value: unknown, choices: ReadonlyArray<string>): ConfigIssue[];
   /** An issue when `ok` is false. */
   that(ok: boolean, field: string, message: string, got?: unknown): ConfigIssue[];
+  /**
+   * An options object whose keys are all among `known`: a misspelt option is an error, never a
+   * silently applied default.
+   */
+  knownKeys(value: unknown, known: ReadonlyArray<string>, field?: string): ConfigIssue[];
 } = {
   finite: (field, value) =>
     typeof value === "number" && Number.isFinite(value)
@@ -217,6 +222,18 @@ export const check: {
     }],
   that: (ok, field, message, got) =>
     ok ? [] : [got !== undefined ? { field, message, got } : { field, message }],
+  knownKeys: (value, known, field = "options") => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      return [{ field, message: "must be an options object", got: value }];
+    }
+    const list = known.map((k) => `"${k}"`).join(", ");
+    return Object.keys(value)
+      .filter((key) => !known.includes(key))
+      .map((key) => ({
+        field: field === "options" ? key : `${field}.${key}`,
+        message: `is not an option: use ${list}`,
+      }));
+  },
 };
 
 /**

@@ -183,6 +183,28 @@ export interface RunPlan {
 
 const CONTEXT = "Cannot train";
 
+const TRAIN_CONFIG_KEYS: ReadonlyArray<keyof TrainConfig> = [
+  "backend",
+  "model",
+  "optimizer",
+  "schedule",
+  "lrPer",
+  "epochs",
+  "batchSize",
+  "data",
+  "validation",
+  "seed",
+  "init",
+  "initialParams",
+  "replicas",
+  "keepLast",
+  "reportEvery",
+  "checkpointEvery",
+  "resetOptimizerAtRestart",
+  "shuffle",
+  "resume",
+];
+
 /**
  * Checks a config at the door and derives its plan; every problem is reported at once.
  *
@@ -211,7 +233,9 @@ const CONTEXT = "Cannot train";
  * @returns The plan, or every issue found.
  */
 export function planRun(config: TrainConfig): Validation<RunPlan> {
-  const issues: ConfigIssue[] = [];
+  const keys = check.knownKeys(config, TRAIN_CONFIG_KEYS, "config");
+  if (typeof config !== "object" || config === null) return E.left(keys);
+  const issues: ConfigIssue[] = [...keys];
   const c = config as Partial<TrainConfig>;
   if (c.backend === undefined || typeof c.backend.createSession !== "function") {
     issues.push({
@@ -234,6 +258,13 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
   issues.push(...check.positiveInt("batchSize", c.batchSize));
   if (c.lrPer !== undefined) issues.push(...check.oneOf("lrPer", c.lrPer, ["step", "epoch"]));
   if (c.seed !== undefined) issues.push(...check.nonNegativeInt("seed", c.seed));
+  if (c.init !== undefined) issues.push(...check.oneOf("init", c.init, ["glorot", "he"]));
+  for (const flag of ["shuffle", "resetOptimizerAtRestart"] as const) {
+    const value = c[flag];
+    if (value !== undefined && typeof value !== "boolean") {
+      issues.push({ field: flag, message: "must be true or false", got: value });
+    }
+  }
   if (c.replicas !== undefined) issues.push(...check.positiveInt("replicas", c.replicas));
   if (c.keepLast !== undefined) issues.push(...check.positiveInt("keepLast", c.keepLast));
   if (c.reportEvery !== undefined) issues.push(...check.positiveInt("reportEvery", c.reportEvery));
@@ -284,11 +315,18 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
     const totalSteps = c.epochs! * stepsPerEpoch;
     const schedule = c.lrPer === "epoch" ? perEpoch(c.schedule, stepsPerEpoch) : c.schedule;
     const snapshotSteps = schedule.cycleEnds!(totalSteps).filter((s) => s < totalSteps);
-    if (snapshotSteps.length === 0) {
+    // cycleEnds always closes the run at its last step; a cycle really ends there only if the
+    // schedule says so for a longer run too. Without one complete cycle there is nothing to
+    // snapshot at a cycle's minimum.
+    const longer = new Set(schedule.cycleEnds!(totalSteps + 1));
+    const complete = snapshotSteps.filter((s) => longer.has(s));
+    if (complete.length === 0) {
+      const first = schedule.cycleEnds!(Math.max(totalSteps * 1024, 1 << 20))[0];
       issues.push({
         field: "schedule",
-        message:
-          `cannot produce a snapshot in ${totalSteps} steps; train longer or shorten its cycles`,
+        message: `cannot produce a snapshot in ${totalSteps} steps (${c.epochs} epochs of ` +
+          `${stepsPerEpoch} steps, lr per ${c.lrPer ?? "step"}): its first cycle ends after step ` +
+          `${first}; train longer, shorten its cycles, or check lrPer`,
       });
     }
     plan = { stepsPerEpoch, totalSteps, schedule, snapshotSteps };
@@ -359,7 +397,7 @@ export interface SegmentResult {
   /** [steps] batch size of each step. */
   readonly batchSizes: Int32Array;
   /** [steps] lr of each step. */
-  readonly lrs: Float32Array;
+  readonly lrs: Float32Array | Float64Array;
 }
 
 /**
@@ -545,7 +583,8 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
       // Build the segment's plan: batches come from each epoch's seeded shuffle.
       const offsets = new Int32Array(count + 1);
       const batchSizes = new Int32Array(count);
-      const lrs = new Float32Array(count);
+      const lrs = new Float32Array(count); // what the backend applies
+      const lrs64 = new Float64Array(count); // what events report: the schedule's own numbers
       const resets = new Uint8Array(count);
       let total = 0;
       for (let i = 0; i < count; i++) {
@@ -573,6 +612,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
           );
         }
         lrs[i] = lr;
+        lrs64[i] = lr;
         if (config.resetOptimizerAtRestart && restartSet.has(step)) resets[i] = 1;
       }
       session.run({ indices, offsets, lrs, resets });
@@ -585,7 +625,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
           loss: stats.loss,
           correct: stats.correct,
           batchSizes,
-          lrs,
+          lrs: lrs64,
         }, {
           stepsPerEpoch,
           n,
@@ -621,7 +661,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
             index: state.snapshotsTaken + 1,
             epoch: Math.floor(last / stepsPerEpoch),
             step: last,
-            lr: lrs[count - 1],
+            lr: lrs64[count - 1],
             spec: model,
             params: lastParams!.slice(r * p, (r + 1) * p),
             ...(replicas > 1 ? { replica: r } : {}),

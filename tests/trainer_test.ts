@@ -316,3 +316,39 @@ Deno.test("train: replicas train side by side exactly as separate runs from thei
   }
   backend.dispose();
 });
+
+Deno.test("train: a schedule whose first cycle outlasts the run is rejected, naming the fix", () => {
+  const backend = createCpuBackend();
+  // A 100-epoch cosine schedule, but only 4 epochs of training: no cycle ends at its minimum.
+  assert.throws(
+    () =>
+      train(tutorial(backend, {
+        epochs: 4,
+        schedule: cosineAnnealing({ lrMax: 0.1, totalSteps: 100, cycles: 1 }),
+      })),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /cannot produce a snapshot in 16 steps/);
+      assert.match(error.message, /first cycle ends after step 399/);
+      return true;
+    },
+  );
+  backend.dispose();
+});
+
+Deno.test("train: misspelt options and a missing config are errors, not silent defaults", () => {
+  const backend = createCpuBackend();
+  const config = { ...tutorial(backend), lr_per: "epoch" } as unknown as TrainConfig;
+  assert.throws(() => train(config), /lr_per is not an option/);
+  assert.throws(() => train(null as unknown as TrainConfig), ConfigError);
+  backend.dispose();
+});
+
+Deno.test("train: reported lrs are the schedule's float64 values", async () => {
+  const backend = createCpuBackend();
+  const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: 20, cycles: 2 });
+  const result = await collect(train(tutorial(backend, { epochs: 20, schedule })));
+  assert.deepEqual(result.snapshots.map((s) => s.lr), [schedule(9), schedule(19)]);
+  assert.deepEqual(result.history.map((e) => e.lr), result.history.map((e) => schedule(e.epoch)));
+  backend.dispose();
+});

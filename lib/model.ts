@@ -31,6 +31,8 @@ export interface MlpSpec {
   readonly activation: Activation;
   /** Output head. */
   readonly head: Head;
+  /** Weight initialisation that `initParams` and the trainer use unless told otherwise (Glorot). */
+  readonly init?: Init;
 }
 
 /** Where one layer's tensors live in the flat parameter vector. */
@@ -61,6 +63,8 @@ export interface MlpOptions {
   readonly activation?: Activation;
   /** Output head (default `"softmax"`). */
   readonly head?: Head;
+  /** Weight initialisation: `"glorot"` uniform (Keras' default) or `"he"` uniform. */
+  readonly init?: Init;
 }
 
 /**
@@ -82,8 +86,10 @@ export interface MlpOptions {
  * @returns The validated spec, or every issue found.
  */
 export function validateMlp(options: MlpOptions): Validation<MlpSpec> {
-  const { layers, activation = "relu", head = "softmax" } = options ?? ({} as MlpOptions);
-  const issues: ConfigIssue[] = [];
+  const { layers, activation = "relu", head = "softmax", init } = options ?? ({} as MlpOptions);
+  const issues: ConfigIssue[] = [
+    ...check.knownKeys(options, ["layers", "activation", "head", "init"]),
+  ];
   if (!Array.isArray(layers) || layers.length < 2) {
     issues.push({
       field: "layers",
@@ -102,10 +108,12 @@ export function validateMlp(options: MlpOptions): Validation<MlpSpec> {
   }
   issues.push(...check.oneOf("activation", activation, ACTIVATIONS));
   issues.push(...check.oneOf("head", head, HEADS));
+  if (init !== undefined) issues.push(...check.oneOf("init", init, ["glorot", "he"]));
   return validation(issues, {
     layers: issues.length === 0 ? [...layers] : layers,
     activation,
     head,
+    ...(init === undefined ? {} : { init }),
   });
 }
 
@@ -262,7 +270,7 @@ export interface InitOptions {
  * @throws {ConfigError} naming every bad option.
  */
 export function initParams(spec: MlpSpec, options: InitOptions): Float32Array {
-  const { seed, init = "glorot", replicas = 1 } = options ?? ({} as InitOptions);
+  const { seed, init = spec?.init ?? "glorot", replicas = 1 } = options ?? ({} as InitOptions);
   const issues: ConfigIssue[] = [];
   if (typeof seed === "number") issues.push(...check.nonNegativeInt("seed", seed));
   else if (!Array.isArray(seed) || !seed.every((s) => Number.isSafeInteger(s) && s >= 0)) {

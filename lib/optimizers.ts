@@ -110,6 +110,9 @@ export function sgd(options: SgdOptions = {}): SgdOptimizer {
 function validateSgd(options: SgdOptions): Validation<SgdOptimizer> {
   const { momentum = 0, nesterov = false, convention = "keras", weightDecay = 0 } = options ?? {};
   const issues: ConfigIssue[] = [
+    ...(options === undefined
+      ? []
+      : check.knownKeys(options, ["kind", "momentum", "nesterov", "convention", "weightDecay"])),
     ...unitInterval("momentum", momentum),
     ...check.that(typeof nesterov === "boolean", "nesterov", "must be true or false", nesterov),
     ...check.that(
@@ -132,6 +135,14 @@ function validateAdam(options: AdamOptions, decoupled: boolean): Validation<Adam
   const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = decoupled ? 0.01 : 0 } =
     options ?? {};
   const issues: ConfigIssue[] = [
+    ...(options === undefined ? [] : check.knownKeys(options, [
+      "kind",
+      "beta1",
+      "beta2",
+      "epsilon",
+      "weightDecay",
+      "decoupled",
+    ])),
     ...unitInterval("beta1", beta1),
     ...unitInterval("beta2", beta2),
     ...check.positive("epsilon", epsilon),

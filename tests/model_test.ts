@@ -19,6 +19,7 @@ import {
   outputDim,
   paramCount,
   randomState,
+  sgd,
   stepsPerEpoch,
   validateInputs,
   validateMlp,
@@ -271,4 +272,15 @@ Deno.test("validateTrainingData never throws, whatever it is given", () => {
     }),
     { seed: 3, numRuns: 300 },
   );
+});
+
+Deno.test("mlp: init is part of the spec, and misspelt options are errors", () => {
+  const he = mlp({ layers: [4, 8, 2], init: "he" });
+  assert.deepEqual(initParams(he, { seed: 3 }), initParams(he, { seed: 3, init: "he" }));
+  assert.notDeepEqual(initParams(he, { seed: 3 }), initParams(he, { seed: 3, init: "glorot" }));
+  assert.throws(
+    () => mlp({ layers: [2, 3], activaton: "tanh" } as never),
+    /activaton is not an option/,
+  );
+  assert.throws(() => sgd({ lr: 0.1 } as never), /lr is not an option/);
 });

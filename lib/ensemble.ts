@@ -315,6 +315,13 @@ function inputIssues(x: unknown, n: number, inDim: number): ConfigIssue[] {
   if (!(x instanceof Float32Array)) {
     return [{ field: "x", message: "must be a Float32Array of [n, inDim] rows", got: x }];
   }
+  if (!Number.isSafeInteger(n) && x.length % inDim !== 0) {
+    return [{
+      field: "x",
+      message: `must hold whole rows of inDim = ${inDim} values (the network's input width), ` +
+        `but its length ${x.length} is not a multiple of ${inDim}`,
+    }];
+  }
   const issues = check.positiveInt("n", n);
   if (issues.length === 0 && x.length !== n * inDim) {
     issues.push({
@@ -322,6 +329,24 @@ function inputIssues(x: unknown, n: number, inDim: number): ConfigIssue[] {
       message: `must hold n x inDim = ${n} x ${inDim} values`,
       got: x,
     });
+  }
+  if (issues.length === 0) {
+    // NaN or an infinity would silently turn every member's probabilities into NaN.
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < x.length; i++) {
+      if (!Number.isFinite(x[i])) {
+        if (first < 0) first = i;
+        bad++;
+      }
+    }
+    if (bad > 0) {
+      issues.push({
+        field: "x",
+        message: `must be finite: ${bad} value(s) are NaN or infinite, the first at row ` +
+          `${Math.floor(first / inDim)}, column ${first % inDim}`,
+      });
+    }
   }
   return issues;
 }
@@ -343,7 +368,10 @@ function validateEnsemble(
   options: EnsembleOptions,
 ): Validation<EnsembleParts> {
   const { vote = "soft", last, members: chosen, weights } = options ?? {};
-  const issues: ConfigIssue[] = [...check.oneOf("vote", vote, ["soft", "hard"])];
+  const issues: ConfigIssue[] = [
+    ...check.knownKeys(options ?? {}, ["vote", "last", "members", "weights"]),
+    ...check.oneOf("vote", vote, ["soft", "hard"]),
+  ];
   if (!Array.isArray(snapshots) || snapshots.length === 0) {
     issues.push({ field: "snapshots", message: "must be a non-empty list", got: snapshots });
     return validation(issues, null as never);

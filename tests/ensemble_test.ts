@@ -202,7 +202,7 @@ Deno.test("bad ensembles and inputs are rejected with every problem named", () =
   const model = ensemble(members);
   assert.throws(
     () => model.predictProba(new Float32Array(5)),
-    /Cannot predict: n must be a positive integer: got 2\.5/,
+    /Cannot predict: x must hold whole rows of inDim = 2 values/,
   );
   assert.throws(() => model.predictProba(x, 3), /x must hold n x inDim = 3 x 2 values/);
   assert.throws(() => model.predict(new Float64Array(4) as never), /x must be a Float32Array/);
@@ -210,4 +210,23 @@ Deno.test("bad ensembles and inputs are rejected with every problem named", () =
     () => ensembleSizeCurve(members, { x, y: [0, 1], direction: "sideways" as never }),
     /Cannot compute ensemble-size curve: direction must be one of.*x must hold n x inDim = 2 x 2/,
   );
+});
+
+Deno.test("ensemble: non-finite inputs, ragged rows and misspelt options are rejected clearly", () => {
+  const spec = mlp({ layers: [2, 4, 3] });
+  const snapshots = [1, 2].map((index) => ({
+    index,
+    epoch: index,
+    step: index,
+    lr: 0,
+    spec,
+    params: initParams(spec, { seed: index }),
+  }));
+  const predictor = ensemble(snapshots);
+  assert.throws(
+    () => predictor.predictProba(new Float32Array([0, 1, NaN, 2])),
+    /NaN or infinite, the first at row 1, column 0/,
+  );
+  assert.throws(() => predictor.predictProba(new Float32Array(5)), /not a multiple of 2/);
+  assert.throws(() => ensemble(snapshots, { lastN: 1 } as never), /lastN is not an option/);
 });

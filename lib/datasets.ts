@@ -451,6 +451,7 @@ export function shuffleSplit(data: Dataset, options: ShuffleSplitOptions = {}): 
     unknown
   >;
   if (o !== options) issues.push({ field: "options", message: "must be an object", got: options });
+  else issues.push(...check.knownKeys(options, ["testSize", "trainSize", "seed"]));
   const n = issues.length === 0 ? data.n : 0;
   const size = (field: string, value: unknown): number | null => {
     if (value === undefined) return null;

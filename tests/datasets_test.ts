@@ -275,3 +275,11 @@ Deno.test("toFloat32 rounds each value to the nearest float32", () => {
   assert.ok(f instanceof Float32Array);
   assert.deepEqual(Array.from(f), Array.from(x, Math.fround));
 });
+
+Deno.test("shuffleSplit: a misspelt option is an error, not a silent seed 0", () => {
+  const data = makeBlobs({ nSamples: 20, randomState: 1 });
+  assert.throws(
+    () => shuffleSplit(data, { randomState: 5 } as never),
+    /randomState is not an option/,
+  );
+});

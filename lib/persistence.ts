@@ -15,7 +15,7 @@
  * - `layers.{l}.bias`: `[M, outDim]`.
  *
  * Metadata (strings; JSON where structured): `snapfold.version`, `snapfold.layers` (e.g. `[2,25,3]`),
- * `snapfold.activation`, `snapfold.head`, `snapfold.members` (one `{ index, epoch, step, lr }` per
+ * `snapfold.activation`, `snapfold.head`, `snapfold.members` (one `{ index, epoch, step, lr }` (plus `replica` when set) per
  * member), `snapfold.schedule` (`{ name, options }`, when known). Every other key is the user's.
  *
  * In Python, without snapfold (`relu` hidden layers here):
@@ -117,7 +117,9 @@ export function encodeEnsemble(data: EnsembleData): Uint8Array<ArrayBuffer> {
     [`${PREFIX}activation`]: spec.activation,
     [`${PREFIX}head`]: spec.head,
     [`${PREFIX}members`]: JSON.stringify(
-      snapshots.map(({ index, epoch, step, lr }) => ({ index, epoch, step, lr })),
+      snapshots.map(({ index, epoch, step, lr, replica }) =>
+        replica === undefined ? { index, epoch, step, lr } : { index, epoch, step, lr, replica }
+      ),
     ),
   };
   if (schedule !== undefined) meta[`${PREFIX}schedule`] = JSON.stringify(schedule);
@@ -285,7 +287,9 @@ interface TensorEntry {
 interface Layout {
   readonly version: string;
   readonly spec: MlpSpec;
-  readonly members: ReadonlyArray<{ index: number; epoch: number; step: number; lr: number }>;
+  readonly members: ReadonlyArray<
+    { index: number; epoch: number; step: number; lr: number; replica?: number }
+  >;
   readonly schedule: ScheduleSpec | null;
 }
 
@@ -430,7 +434,8 @@ function parseLayout(meta: Record<string, string>, tensors: Map<string, TensorEn
   const memberOk = (x: unknown): boolean => {
     if (x === null || typeof x !== "object") return false;
     const r = x as Record<string, unknown>;
-    return ["index", "epoch", "step", "lr"].every((k) => typeof r[k] === "number");
+    return ["index", "epoch", "step", "lr"].every((k) => typeof r[k] === "number") &&
+      (r.replica === undefined || Number.isSafeInteger(r.replica));
   };
   issues.push(
     ...check.that(
@@ -455,7 +460,9 @@ function parseLayout(meta: Record<string, string>, tensors: Map<string, TensorEn
   orThrow(DECODE, validation(issues, null));
 
   const spec = (specResult as { right: MlpSpec }).right;
-  const list = members as Array<{ index: number; epoch: number; step: number; lr: number }>;
+  const list = members as Array<
+    { index: number; epoch: number; step: number; lr: number; replica?: number }
+  >;
   const m = list.length;
   const expected = new Map<string, number[]>();
   for (let l = 0; l + 1 < spec.layers.length; l++) {
@@ -491,7 +498,9 @@ function parseLayout(meta: Record<string, string>, tensors: Map<string, TensorEn
   return {
     version: version!,
     spec,
-    members: list.map(({ index, epoch, step, lr }) => ({ index, epoch, step, lr })),
+    members: list.map(({ index, epoch, step, lr, replica }) =>
+      replica === undefined ? { index, epoch, step, lr } : { index, epoch, step, lr, replica }
+    ),
     schedule: scheduleText === undefined ? null : (schedule as ScheduleSpec),
   };
 }

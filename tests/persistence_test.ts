@@ -401,3 +401,19 @@ Deno.test({
     }
   },
 });
+
+Deno.test("encodeEnsemble keeps which replica each member came from", () => {
+  const spec = mlp({ layers: [2, 3, 2] });
+  const snapshots = [0, 1].map((replica) => ({
+    index: 1,
+    epoch: 4,
+    step: 19,
+    lr: 0.001,
+    spec,
+    params: initParams(spec, { seed: replica }),
+    replica,
+  }));
+  const back = decodeEnsemble(encodeEnsemble({ snapshots }));
+  assert.deepEqual(back.snapshots.map((s) => s.replica), [0, 1]);
+  assert.deepEqual(back.snapshots[1].params, snapshots[1].params);
+});

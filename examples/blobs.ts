@@ -29,13 +29,15 @@ import {
   type EpochEvent,
   makeBlobs,
   mlp,
-  perEpoch,
+  orThrow,
+  planRun,
   type Schedule,
   sgd,
   type Snapshot,
   splitAt,
   toFloat32,
   train,
+  type TrainConfig,
 } from "../mod.ts";
 
 interface Flags {
@@ -117,6 +119,16 @@ async function checkWritable(dir: string): Promise<void> {
 async function main(): Promise<void> {
   const flags = parseFlags(Deno.args);
   if (flags.save !== undefined) await checkWritable(flags.save);
+  if (flags.epochs % flags.cycles !== 0) {
+    // The tutorial's formula gives every cycle floor(epochs / cycles) epochs; the rest form one
+    // more, shorter cycle, which also ends in a snapshot.
+    const length = Math.floor(flags.epochs / flags.cycles);
+    console.error(
+      `Note: ${flags.epochs} epochs do not divide into ${flags.cycles} cycles: each cycle lasts ` +
+        `${length} epochs and the last ${flags.epochs % length || length} epochs form an extra, ` +
+        `shorter cycle with its own snapshot.`,
+    );
+  }
 
   // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.
   const blobs = makeBlobs({
@@ -139,19 +151,22 @@ async function main(): Promise<void> {
   const history: EpochEvent[] = [];
   let trainMs = 0;
   try {
+    const config: TrainConfig = {
+      backend,
+      model,
+      optimizer: sgd({ momentum: 0.9 }),
+      schedule,
+      lrPer: "epoch",
+      epochs: flags.epochs,
+      batchSize: 32,
+      data,
+      seed: flags.seed,
+    };
+    // The run's own plan: the per-step schedule it trains with, drawn by --save's lr chart.
+    const plan = orThrow("Cannot train", planRun(config));
     const started = performance.now();
     for await (
-      const event of train({
-        backend,
-        model,
-        optimizer: sgd({ momentum: 0.9 }),
-        schedule,
-        lrPer: "epoch",
-        epochs: flags.epochs,
-        batchSize: 32,
-        data,
-        seed: flags.seed,
-      })
+      const event of train(config)
     ) {
       if (event.type === "snapshot") snapshots.push(event);
       else if (event.type === "epoch") {
@@ -225,8 +240,8 @@ async function main(): Promise<void> {
     if (flags.save !== undefined) {
       const written = await save(flags.save, {
         snapshots,
-        schedule: perEpoch(schedule, Math.ceil(data.n / 32)),
-        totalSteps: flags.epochs * Math.ceil(data.n / 32),
+        schedule: plan.schedule,
+        totalSteps: plan.totalSteps,
         history,
         curve,
         test,

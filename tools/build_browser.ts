@@ -1,6 +1,8 @@
 /**
- * `deno task build:browser`: bundles the browser entry (`browser.ts`) with esbuild into one ES
- * module, `dist/snapfold.js`, and the demo page's script (`examples/browser/main.ts`) into
+ * `deno task build:browser`: bundles the library's browser entries with esbuild into ES modules,
+ * `dist/snapfold.js` (the core, `mod.ts`) and `dist/snapfold_plots.js` (the charts, `plots.ts`),
+ * which share their common code in `dist/chunks/`, and the demo page's script
+ * (`examples/browser/main.ts`) into
  * `dist/demo.js`, which imports the library by its package names (`@snapfold/snapfold`, `/plots`)
  * and so uses the bundle through the page's import map instead of a second copy of the library.
  *
@@ -14,7 +16,7 @@
  * or lacks the embedded WGSL kernels.
  *
  * ```sh
- * deno task build:browser            # writes dist/snapfold.js and dist/demo.js
+ * deno task build:browser   # writes dist/snapfold.js, dist/snapfold_plots.js, dist/demo.js
  * ```
  *
  * @module
@@ -27,6 +29,8 @@ import { fileURLToPath } from "node:url";
 export const DIST = "dist";
 /** The library bundle's file name. */
 export const BUNDLE = "snapfold.js";
+/** File name of the charts' bundle (`plots.ts`), which shares chunks with the core's. */
+export const PLOTS_BUNDLE: string = "snapfold_plots.js";
 /** The demo script's file name. */
 export const DEMO = "demo.js";
 /** The names the demo imports the library by; the page's import map points them at the bundle. */
@@ -89,7 +93,7 @@ export function checkBundle(text: string): void {
   if (found.size > 0) {
     problems.push(
       `it mentions ${[...found].sort().join(", ")}; ` +
-        "keep Deno APIs out of everything browser.ts reaches",
+        "keep Deno APIs out of everything mod.ts and plots.ts reach",
     );
   }
   if (!/@compute\s+@workgroup_size/.test(text)) {
@@ -147,12 +151,19 @@ export async function buildBrowser(
     };
     const version = config.version as string;
     const [library, demo] = await Promise.all([
+      // Two entries sharing chunks: the core (mod.ts) never loads the charting library, and the
+      // charts (plots.ts) reuse the core's modules instead of carrying a second copy of them.
       esbuild.build({
         ...common,
-        entryPoints: [join(ROOT, "browser.ts")],
-        outfile: join(outDir, BUNDLE),
+        entryPoints: [
+          { in: join(ROOT, "mod.ts"), out: BUNDLE.replace(/\.js$/, "") },
+          { in: join(ROOT, "plots.ts"), out: PLOTS_BUNDLE.replace(/\.js$/, "") },
+        ],
+        outdir: outDir,
+        splitting: true,
+        chunkNames: "chunks/[name]-[hash]",
         banner: {
-          js: `// snapfold ${version}: browser bundle of browser.ts (tools/build_browser.ts)`,
+          js: `// snapfold ${version}: browser bundle (tools/build_browser.ts)`,
         },
       }),
       esbuild.build({
@@ -164,9 +175,12 @@ export async function buildBrowser(
       }),
     ]);
     const files = [...library.outputFiles!, ...demo.outputFiles!];
-    checkBundle(library.outputFiles![0].text);
+    checkBundle(library.outputFiles!.map((f) => f.text).join("\n"));
     await Deno.mkdir(outDir, { recursive: true });
-    for (const file of files) await Deno.writeFile(file.path, file.contents);
+    for (const file of files) {
+      await Deno.mkdir(dirname(file.path), { recursive: true });
+      await Deno.writeFile(file.path, file.contents);
+    }
     return files.map((f) => ({ path: f.path, bytes: f.contents.byteLength }));
   } finally {
     await esbuild.stop();

@@ -54,7 +54,7 @@ export async function bundleIsStale(): Promise<boolean> {
   const built = Math.min(await mtime(join(DIST_DIR, BUNDLE)), await mtime(join(DIST_DIR, DEMO)));
   if (built < 0) return true;
   let sources = await newestSource(join(ROOT, "lib"));
-  for (const file of ["mod.ts", "plots.ts", "browser.ts", "deno.json"]) {
+  for (const file of ["mod.ts", "plots.ts", "deno.json"]) {
     sources = Math.max(sources, await mtime(join(ROOT, file)));
   }
   sources = Math.max(sources, await mtime(join(PAGE_DIR, "main.ts")));

@@ -544,7 +544,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
     : randomState([seed, BATCH_STREAM]);
   const params = resume?.params ??
     config.initialParams ??
-    initParams(model, { seed, init: config.init ?? "glorot", replicas });
+    initParams(model, { seed, init: config.init ?? model.init ?? "glorot", replicas });
   const session: TrainingSession = await backend.createSession({
     spec: model,
     optimizer: config.optimizer,

@@ -1,6 +1,9 @@
 /**
- * `deno bench bench/kernels_bench.ts`: each kernel and a whole training step, CPU against WebGPU, at
- * the tutorial's size (2-25-3, batch 32) and at an MNIST size (784-256-10, batch 128).
+ * `deno bench -A bench/kernels_bench.ts`: each kernel and a whole training step, CPU against WebGPU,
+ * at the tutorial's size (2-25-3, batch 32) and at an MNIST size (784-256-10, batch 128); the
+ * WebGPU backend's two training paths (the fused kernel, shaders/train_fused.wgsl, and the
+ * per-kernel path) on the tutorial's 2000 steps; and ensemble prediction, 10 stacked members in one
+ * call against 10 calls of one member.
  *
  * GPU timings encode many dispatches (or steps) per submit and await once, as training does: one
  * awaited round trip costs about 11 ms in Deno (shared/PLATFORM.md), which would otherwise swamp
@@ -10,11 +13,14 @@
 import {
   adam,
   applyUpdate,
+  cosineAnnealing,
   createCpuBackend,
   createWebGpuBackend,
+  epochsBatches,
   forward,
   initParams,
   lossAndGradient,
+  makeBlobs,
   mlp,
   type MlpSpec,
   optimizerStateSize,
@@ -22,6 +28,7 @@ import {
   randomState,
   sgd,
   type StepPlan,
+  toFloat32,
 } from "../mod.ts";
 import { createBufferSet, USAGE, writeBuffer } from "../lib/backend/_buffers.ts";
 import { createPipelineCache, STEP_RECORD_BYTES } from "../lib/backend/_pipeline_cache.ts";
@@ -39,7 +46,8 @@ const ADAPTER = `${facts.software ? "software " : ""}${facts.description}`;
 const device = await adapter.requestDevice();
 const cache = createPipelineCache(device);
 const buffers = createBufferSet(device);
-const gpuBackend = await createWebGpuBackend();
+const gpuBackend = await createWebGpuBackend({ fused: "never" });
+const fusedBackend = await createWebGpuBackend({ fused: "auto" });
 const cpuBackend = createCpuBackend();
 console.log(`WebGPU adapter: ${ADAPTER}${facts.software ? " (software: a CPU rasterizer)" : ""}`);
 
@@ -340,18 +348,113 @@ for (const { label, spec, batch, n } of SHAPES) {
   };
   const cpuSession = await cpuBackend.createSession(sessionOptions);
   const gpuSession = await gpuBackend.createSession(sessionOptions);
+  const fusedSession = await fusedBackend.createSession(sessionOptions);
   Deno.bench(`cpu session.run`, { group, baseline: true }, () => {
     cpuSession.run(plan);
   });
-  Deno.bench(`webgpu session.run + one readStats (${ADAPTER})`, { group }, async () => {
+  Deno.bench(`webgpu per-kernel session.run + one readStats (${ADAPTER})`, { group }, async () => {
     gpuSession.run(plan);
     await gpuSession.readStats();
+  });
+  // The fused kernel takes networks that fit in workgroup memory (not 784-256-10): the bench runs
+  // only where it does, checked by the backend's count of fused steps.
+  const before = fusedBackend.fusedSteps;
+  fusedSession.run(plan);
+  await fusedSession.readStats();
+  if (fusedBackend.fusedSteps > before) {
+    Deno.bench(`webgpu fused session.run + one readStats (${ADAPTER})`, { group }, async () => {
+      fusedSession.run(plan);
+      await fusedSession.readStats();
+    });
+  } else console.log(`${label}: the fused kernel does not take this network; not benched`);
+}
+
+// ---- The tutorial's training run: 2-25-3 relu, 100 rows, batch 32 (32, 32, 32, 4), SGD with
+// momentum 0.9, 500 epochs = 2000 steps, cosine lr per epoch from 0.01 over 10 cycles; one plan and
+// one readback of the parameters per run, as the trainer does between snapshots.
+{
+  const spec = mlp({ layers: [2, 25, 3] });
+  const blobs = makeBlobs({ nSamples: 1100, centers: 3, clusterStd: 2, randomState: 2 });
+  const n = 100;
+  const data = { x: toFloat32(blobs.x.subarray(0, 2 * n)), y: blobs.y.slice(0, n), n };
+  const epochs = 500;
+  const { indices, offsets } = epochsBatches(randomState(7), { n, batchSize: 32 }, epochs);
+  const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: epochs, cycles: 10 });
+  const steps = offsets.length - 1;
+  const lrs = new Float32Array(steps).map((_, s) => schedule(Math.floor(s / 4)));
+  const plan: StepPlan = { indices, offsets, lrs };
+  const options = {
+    spec,
+    optimizer: sgd({ momentum: 0.9 }),
+    params: initParams(spec, { seed: 1 }),
+    data,
+  };
+  const group = `tutorial: 2000 steps of 2-25-3 batch 32, one readback`;
+  const sessions = {
+    cpu: await cpuBackend.createSession(options),
+    fused: await fusedBackend.createSession(options),
+    perKernel: await gpuBackend.createSession(options),
+  };
+  const slow = { n: 5, warmup: 1 };
+  Deno.bench(`cpu`, { group, baseline: true }, async () => {
+    sessions.cpu.run(plan);
+    await sessions.cpu.readParams();
+  });
+  Deno.bench(`webgpu fused (${ADAPTER})`, { group, ...slow }, async () => {
+    sessions.fused.run(plan);
+    await sessions.fused.readParams();
+  });
+  Deno.bench(`webgpu per-kernel (${ADAPTER})`, { group, ...slow }, async () => {
+    sessions.perKernel.run(plan);
+    await sessions.perKernel.readParams();
+  });
+}
+
+// ---- Ensemble prediction: 10 members of 2-25-3 over 1000 rows, soft vote.
+{
+  const spec = mlp({ layers: [2, 25, 3] });
+  const members = 10;
+  const n = 1000;
+  const P = paramCount(spec);
+  const params = initParams(spec, { seed: 3, replicas: members });
+  const random = randomState(4);
+  const x = new Float32Array(2 * n).map(() => random.normal(0, 3));
+  const group = `ensemble predict: ${members} members x ${n} rows of 2-25-3`;
+  const separately = async (backend: typeof cpuBackend) => {
+    const mean = new Float32Array(3 * n);
+    for (let m = 0; m < members; m++) {
+      const one = await backend.predict({
+        spec,
+        params: params.subarray(m * P, (m + 1) * P),
+        x,
+        n,
+      });
+      for (let k = 0; k < mean.length; k++) mean[k] += one[k] / members;
+    }
+    return mean;
+  };
+  Deno.bench(`webgpu ${members} members in one call (${ADAPTER})`, {
+    group,
+    baseline: true,
+  }, async () => {
+    await gpuBackend.predict({ spec, params, members, x, n });
+  });
+  Deno.bench(
+    `webgpu ${members} calls of one member, mean in JS (${ADAPTER})`,
+    { group },
+    async () => {
+      await separately(gpuBackend);
+    },
+  );
+  Deno.bench(`cpu ${members} members in one call`, { group }, async () => {
+    await cpuBackend.predict({ spec, params, members, x, n });
   });
 }
 
 globalThis.addEventListener("unload", () => {
   buffers.destroyAll();
   gpuBackend.dispose();
+  fusedBackend.dispose();
   cpuBackend.dispose();
   device.destroy();
 });

@@ -400,3 +400,32 @@ Deno.test("webgpu fused: plans split into dispatches within the loop budget, in 
     { seed: 10, numRuns: 200 },
   );
 });
+
+Deno.test("webgpu: 10 stacked members over 1000 rows predict in one call with one readback", async () => {
+  const gpu = await createWebGpuBackend();
+  try {
+    const spec = mlp({ layers: [2, 25, 3] });
+    const members = 10;
+    const n = 1000;
+    const P = spec.layers[0] * 25 + 25 + 25 * 3 + 3;
+    const params = initParams(spec, { seed: 3, replicas: members });
+    for (let k = 0; k < params.length; k++) if (k % 5 === 1) params[k] += 0.05; // nonzero biases
+    const random = randomState(4);
+    const x = new Float32Array(2 * n).map(() => random.normal(0, 3));
+    const before = gpu.readbacks;
+    const together = await gpu.predict({ spec, params, members, x, n });
+    assert.equal(gpu.readbacks - before, 1);
+    const mean = new Float32Array(3 * n);
+    for (let m = 0; m < members; m++) {
+      const one = await gpu.predict({ spec, params: params.slice(m * P, (m + 1) * P), x, n });
+      for (let k = 0; k < mean.length; k++) mean[k] += one[k] / members;
+    }
+    assert.equal(gpu.readbacks - before, 1 + members);
+    assertClose(together, mean, { rel: 1e-5, abs: 1e-6, label: "stacked vs separate" });
+    // The members differ, so the mean is not any single member's prediction.
+    const first = await gpu.predict({ spec, params: params.slice(0, P), x, n });
+    assert.ok(first.some((p, k) => Math.abs(p - together[k]) > 1e-3));
+  } finally {
+    gpu.dispose();
+  }
+});

@@ -13,6 +13,18 @@
  * Replicas (K models on the same batches) run in the same dispatches: the third grid dimension is
  * the replica, activations are laid out `[batch, replicas, width]`, parameters `[replicas, P]`.
  *
+ * The fused path (the default, `fused: "auto"`): when the network's parameters, gradient,
+ * optimizer state and one batch's activations fit in workgroup memory (at most 4 layers; e.g.
+ * 2-25-3 with batches up to about 90 rows in 32 KiB), a plan runs as a few dispatches of ONE
+ * kernel (shaders/train_fused.wgsl), one workgroup per replica, each dispatch running as many
+ * whole steps as llvmpipe's loop cap allows (lib/backend/_fused.ts counts them), still in one
+ * submit. Plans it cannot take (a larger batch, a step over the loop budget) and larger networks
+ * run on the per-kernel path; both keep parameters, optimizer state and statistics in the same
+ * buffers, so a session may switch between them from one plan to the next.
+ *
+ * Prediction stacks all members: one dispatch per layer for every member at once, then the
+ * softmax and the weighted mean on the GPU, and one readback.
+ *
  * @module
  */
 import { check, type ConfigIssue, orThrow, SnapfoldError, validation } from "../errors.ts";

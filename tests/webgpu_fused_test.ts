@@ -16,6 +16,7 @@ import {
   adam,
   adamw,
   type Backend,
+  ConfigError,
   cosineAnnealing,
   createCpuBackend,
   createWebGpuBackend,
@@ -428,4 +429,15 @@ Deno.test("webgpu: 10 stacked members over 1000 rows predict in one call with on
   } finally {
     gpu.dispose();
   }
+});
+
+Deno.test("webgpu fused: an unknown fused option is rejected at the door", async () => {
+  await assert.rejects(
+    createWebGpuBackend({ fused: "always" as "auto" }),
+    (e) =>
+      e instanceof ConfigError && e.issues.length === 1 && e.issues[0].field === "fused" &&
+      /Cannot create the WebGPU backend: fused must be one of "auto", "never": got "always"/.test(
+        e.message,
+      ),
+  );
 });

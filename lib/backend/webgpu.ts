@@ -793,6 +793,7 @@ async function predictGpu(
  * const [a, b] = [await onGpu.readParams(), await onCpu.readParams()];
  * for (let k = 0; k < a.length; k++) assert.ok(Math.abs(a[k] - b[k]) < 1e-4);
  * assert.equal(gpu.readbacks, 1);
+ * assert.equal(gpu.fusedSteps, 20); // this small network took the fused path
  * gpu.dispose();
  * cpu.dispose();
  * ```

@@ -15,7 +15,8 @@
  */
 import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
 import { accuracy, type Labels, logLoss } from "./metrics.ts";
-import { forward, type MlpSpec, paramCount } from "./model.ts";
+import { type MlpSpec, paramCount } from "./model.ts";
+import { predictStackedCpu } from "./backend/cpu.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** How members are combined: mean of probabilities (`"soft"`) or majority of argmax (`"hard"`). */
@@ -103,16 +104,36 @@ export function ensemble(
     orThrow("Cannot predict", validation(inputIssues(x, rowCount, inDim), null));
     return rowCount;
   };
-  const memberOutputs = (x: Float32Array, n: number): Float32Array[] => {
-    const out: Float32Array[] = [];
-    for (let i = 0; i < m; i++) {
-      out.push(forward(spec, stackedParams.subarray(i * count, (i + 1) * count), x, n));
-    }
-    return out;
-  };
+  // Members are combined in a canonical order, so the result does not depend on the order the
+  // snapshots were given in (float sums are not associative).
   const order = canonicalOrder(members, weights);
+  const ordered = new Float32Array(m * count); // [M, paramCount] in canonical order
+  order.forEach((i, k) => ordered.set(members[i].params, k * count));
+  const orderedWeights = Float32Array.from(order, (i) => weights[i]);
+  const memberOutputs = (x: Float32Array, n: number): Float32Array[] => {
+    // One pass over the rows for all members (the CPU backend's stacked prediction).
+    const all = predictStackedCpu({
+      spec,
+      params: stackedParams,
+      members: m,
+      x,
+      n,
+      combine: "none",
+    });
+    return Array.from({ length: m }, (_, i) => all.slice(i * n * outDim, (i + 1) * n * outDim));
+  };
   const predictProba = (x: Float32Array, n?: number): Float32Array => {
     const rowCount = rows(x, n);
+    if (vote === "soft") {
+      return predictStackedCpu({
+        spec,
+        params: ordered,
+        members: m,
+        weights: orderedWeights,
+        x,
+        n: rowCount,
+      });
+    }
     const outputs = memberOutputs(x, rowCount);
     return combine(
       order.map((i) => outputs[i]),

@@ -162,15 +162,20 @@ export function softmaxCrossEntropy(args: SoftmaxCrossEntropyArgs): number {
     let max = -Infinity;
     for (let c = 0; c < classes; c++) if (logits[row + c] > max) max = logits[row + c];
     let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(logits[row + c] - max);
-    total += max + Math.log(sum) - logits[row + label];
-    if (grad !== undefined) {
-      const inv = 1 / sum;
+    if (grad === undefined) {
+      for (let c = 0; c < classes; c++) sum += Math.exp(logits[row + c] - max);
+    } else {
+      // Each exponential once, kept in grad until the sum is known: exp dominated this loop.
       for (let c = 0; c < classes; c++) {
-        const p = Math.exp(logits[row + c] - max) * inv;
-        grad[row + c] = (c === label ? p - 1 : p) * scale;
+        const e = Math.exp(logits[row + c] - max);
+        grad[row + c] = e;
+        sum += e;
       }
+      const inv = scale / sum;
+      for (let c = 0; c < classes; c++) grad[row + c] *= inv;
+      grad[row + label] -= scale;
     }
+    total += max + Math.log(sum) - logits[row + label];
   }
   return total * scale;
 }

@@ -19,7 +19,18 @@ export interface ConfigIssue {
   readonly got?: unknown;
 }
 
-/** The base class of every error snapfold throws on purpose. */
+/**
+ * The base class of every error snapfold throws on purpose.
+ *
+ * @example Telling snapfold's errors from others
+ * ```ts
+ * import { ConfigError, mlp, SnapfoldError } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => mlp({ layers: [2, 0] }), SnapfoldError);
+ * assert.ok(new ConfigError("Cannot build thing", []) instanceof SnapfoldError);
+ * ```
+ */
 export class SnapfoldError extends Error {
   /**
    * Creates the error.
@@ -172,7 +183,19 @@ export function orThrow<T>(context: string, result: Validation<T>): T {
   return result.right;
 }
 
-/** Checks used by the validators; each returns the issues it found (empty when fine). */
+/**
+ * Checks used by the validators; each returns the issues it found (empty when fine), so that a
+ * validator collects every problem before it reports.
+ *
+ * @example
+ * ```ts
+ * import { check } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const issues = [...check.positiveInt("epochs", 0), ...check.knownKeys({ lr: 1 }, ["lrMax"])];
+ * assert.deepEqual(issues.map((i) => i.field), ["epochs", "lr"]);
+ * ```
+ */
 export const check: {
   /** A finite number (NaN and infinities rejected). */
   finite(field: string, value: unknown): ConfigIssue[];

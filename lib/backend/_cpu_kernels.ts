@@ -293,7 +293,68 @@ export function forwardDense(
       out[y3 + o + 2] = relu && s32 < 0 ? 0 : s32;
       out[y3 + o + 3] = relu && s33 < 0 ? 0 : s33;
     }
-    for (; o < outDim; o++) { // leftover columns: 4 rows x 1 column
+    // Leftover columns (all of them when outDim < 4, as in a 3-class head): one 4-row tile as
+    // wide as what is left, so each input is read once rather than once per column.
+    const left = outDim - o;
+    if (left === 3) {
+      const c0 = params[bOff + o];
+      const c1 = params[bOff + o + 1];
+      const c2 = params[bOff + o + 2];
+      let s00 = c0, s01 = c1, s02 = c2;
+      let s10 = c0, s11 = c1, s12 = c2;
+      let s20 = c0, s21 = c1, s22 = c2;
+      let s30 = c0, s31 = c1, s32 = c2;
+      let w = wOff + o;
+      for (let i = 0; i < inDim; i++, w += outDim) {
+        const a0 = input[x0 + i];
+        const a1 = input[x1 + i];
+        const a2 = input[x2 + i];
+        const a3 = input[x3 + i];
+        const w0 = params[w];
+        const w1 = params[w + 1];
+        const w2 = params[w + 2];
+        s00 += a0 * w0, s01 += a0 * w1, s02 += a0 * w2;
+        s10 += a1 * w0, s11 += a1 * w1, s12 += a1 * w2;
+        s20 += a2 * w0, s21 += a2 * w1, s22 += a2 * w2;
+        s30 += a3 * w0, s31 += a3 * w1, s32 += a3 * w2;
+      }
+      out[y0 + o] = relu && s00 < 0 ? 0 : s00;
+      out[y0 + o + 1] = relu && s01 < 0 ? 0 : s01;
+      out[y0 + o + 2] = relu && s02 < 0 ? 0 : s02;
+      out[y1 + o] = relu && s10 < 0 ? 0 : s10;
+      out[y1 + o + 1] = relu && s11 < 0 ? 0 : s11;
+      out[y1 + o + 2] = relu && s12 < 0 ? 0 : s12;
+      out[y2 + o] = relu && s20 < 0 ? 0 : s20;
+      out[y2 + o + 1] = relu && s21 < 0 ? 0 : s21;
+      out[y2 + o + 2] = relu && s22 < 0 ? 0 : s22;
+      out[y3 + o] = relu && s30 < 0 ? 0 : s30;
+      out[y3 + o + 1] = relu && s31 < 0 ? 0 : s31;
+      out[y3 + o + 2] = relu && s32 < 0 ? 0 : s32;
+    } else if (left === 2) {
+      const c0 = params[bOff + o];
+      const c1 = params[bOff + o + 1];
+      let s00 = c0, s01 = c1, s10 = c0, s11 = c1;
+      let s20 = c0, s21 = c1, s30 = c0, s31 = c1;
+      let w = wOff + o;
+      for (let i = 0; i < inDim; i++, w += outDim) {
+        const a0 = input[x0 + i];
+        const a1 = input[x1 + i];
+        const a2 = input[x2 + i];
+        const a3 = input[x3 + i];
+        const w0 = params[w];
+        const w1 = params[w + 1];
+        s00 += a0 * w0, s01 += a0 * w1, s10 += a1 * w0, s11 += a1 * w1;
+        s20 += a2 * w0, s21 += a2 * w1, s30 += a3 * w0, s31 += a3 * w1;
+      }
+      out[y0 + o] = relu && s00 < 0 ? 0 : s00;
+      out[y0 + o + 1] = relu && s01 < 0 ? 0 : s01;
+      out[y1 + o] = relu && s10 < 0 ? 0 : s10;
+      out[y1 + o + 1] = relu && s11 < 0 ? 0 : s11;
+      out[y2 + o] = relu && s20 < 0 ? 0 : s20;
+      out[y2 + o + 1] = relu && s21 < 0 ? 0 : s21;
+      out[y3 + o] = relu && s30 < 0 ? 0 : s30;
+      out[y3 + o + 1] = relu && s31 < 0 ? 0 : s31;
+    } else if (left === 1) {
       const c = params[bOff + o];
       let s0 = c, s1 = c, s2 = c, s3 = c;
       let w = wOff + o;
@@ -463,7 +524,48 @@ export function weightGradDense(
       grad[g2 + o] = s20, grad[g2 + o + 1] = s21, grad[g2 + o + 2] = s22, grad[g2 + o + 3] = s23;
       grad[g3 + o] = s30, grad[g3 + o + 1] = s31, grad[g3 + o + 2] = s32, grad[g3 + o + 3] = s33;
     }
-    for (; o < outDim; o++) { // leftover columns: 4 inputs x 1 column
+    // Leftover columns (all of them when outDim < 4): one tile of 4 inputs as wide as what is
+    // left, so each input row is read once rather than once per column.
+    const left = outDim - o;
+    if (left === 3) {
+      let s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s30 = 0, s31 = 0, s32 = 0;
+      for (let b = 0; b < rows; b++) {
+        const x = b * inDim + i;
+        const a0 = input[x];
+        const a1 = input[x + 1];
+        const a2 = input[x + 2];
+        const a3 = input[x + 3];
+        const d = b * outDim + o;
+        const d0 = delta[d];
+        const d1 = delta[d + 1];
+        const d2 = delta[d + 2];
+        s00 += a0 * d0, s01 += a0 * d1, s02 += a0 * d2;
+        s10 += a1 * d0, s11 += a1 * d1, s12 += a1 * d2;
+        s20 += a2 * d0, s21 += a2 * d1, s22 += a2 * d2;
+        s30 += a3 * d0, s31 += a3 * d1, s32 += a3 * d2;
+      }
+      grad[g0 + o] = s00, grad[g0 + o + 1] = s01, grad[g0 + o + 2] = s02;
+      grad[g1 + o] = s10, grad[g1 + o + 1] = s11, grad[g1 + o + 2] = s12;
+      grad[g2 + o] = s20, grad[g2 + o + 1] = s21, grad[g2 + o + 2] = s22;
+      grad[g3 + o] = s30, grad[g3 + o + 1] = s31, grad[g3 + o + 2] = s32;
+    } else if (left === 2) {
+      let s00 = 0, s01 = 0, s10 = 0, s11 = 0, s20 = 0, s21 = 0, s30 = 0, s31 = 0;
+      for (let b = 0; b < rows; b++) {
+        const x = b * inDim + i;
+        const a0 = input[x];
+        const a1 = input[x + 1];
+        const a2 = input[x + 2];
+        const a3 = input[x + 3];
+        const d = b * outDim + o;
+        const d0 = delta[d];
+        const d1 = delta[d + 1];
+        s00 += a0 * d0, s01 += a0 * d1, s10 += a1 * d0, s11 += a1 * d1;
+        s20 += a2 * d0, s21 += a2 * d1, s30 += a3 * d0, s31 += a3 * d1;
+      }
+      grad[g0 + o] = s00, grad[g0 + o + 1] = s01, grad[g1 + o] = s10, grad[g1 + o + 1] = s11;
+      grad[g2 + o] = s20, grad[g2 + o + 1] = s21, grad[g3 + o] = s30, grad[g3 + o + 1] = s31;
+    } else if (left === 1) {
       let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (let b = 0; b < rows; b++) {
         const x = b * inDim + i;
@@ -476,26 +578,69 @@ export function weightGradDense(
       grad[g0 + o] = s0, grad[g1 + o] = s1, grad[g2 + o] = s2, grad[g3 + o] = s3;
     }
   }
-  for (; i < inDim; i++) { // leftover inputs: 1 x 4 columns, then single columns
-    const g = gwOff + i * outDim;
-    let o = 0;
-    for (; o < cols4; o += 4) {
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  // Leftover inputs (all of them when inDim < 4, as in a 2-feature first layer): tiles as tall
+  // as what is left x 4 columns, so each row of delta is read once rather than once per input.
+  const left = inDim - i;
+  if (left === 0) return;
+  const g0 = gwOff + i * outDim;
+  const g1 = g0 + outDim;
+  const g2 = g1 + outDim;
+  let o = 0;
+  for (; o < cols4; o += 4) {
+    let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
+    let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+    let s20 = 0, s21 = 0, s22 = 0, s23 = 0;
+    if (left === 3) {
       for (let b = 0; b < rows; b++) {
-        const a = input[b * inDim + i];
-        if (a === 0) continue;
+        const x = b * inDim + i;
+        const a0 = input[x];
+        const a1 = input[x + 1];
+        const a2 = input[x + 2];
+        if (a0 === 0 && a1 === 0 && a2 === 0) continue;
         const d = b * outDim + o;
-        s0 += a * delta[d];
-        s1 += a * delta[d + 1];
-        s2 += a * delta[d + 2];
-        s3 += a * delta[d + 3];
+        const d0 = delta[d];
+        const d1 = delta[d + 1];
+        const d2 = delta[d + 2];
+        const d3 = delta[d + 3];
+        s00 += a0 * d0, s01 += a0 * d1, s02 += a0 * d2, s03 += a0 * d3;
+        s10 += a1 * d0, s11 += a1 * d1, s12 += a1 * d2, s13 += a1 * d3;
+        s20 += a2 * d0, s21 += a2 * d1, s22 += a2 * d2, s23 += a2 * d3;
       }
-      grad[g + o] = s0, grad[g + o + 1] = s1, grad[g + o + 2] = s2, grad[g + o + 3] = s3;
+      grad[g2 + o] = s20, grad[g2 + o + 1] = s21, grad[g2 + o + 2] = s22, grad[g2 + o + 3] = s23;
+    } else if (left === 2) {
+      for (let b = 0; b < rows; b++) {
+        const x = b * inDim + i;
+        const a0 = input[x];
+        const a1 = input[x + 1];
+        if (a0 === 0 && a1 === 0) continue;
+        const d = b * outDim + o;
+        const d0 = delta[d];
+        const d1 = delta[d + 1];
+        const d2 = delta[d + 2];
+        const d3 = delta[d + 3];
+        s00 += a0 * d0, s01 += a0 * d1, s02 += a0 * d2, s03 += a0 * d3;
+        s10 += a1 * d0, s11 += a1 * d1, s12 += a1 * d2, s13 += a1 * d3;
+      }
+    } else {
+      for (let b = 0; b < rows; b++) {
+        const a0 = input[b * inDim + i];
+        if (a0 === 0) continue;
+        const d = b * outDim + o;
+        s00 += a0 * delta[d], s01 += a0 * delta[d + 1];
+        s02 += a0 * delta[d + 2], s03 += a0 * delta[d + 3];
+      }
     }
-    for (; o < outDim; o++) {
+    grad[g0 + o] = s00, grad[g0 + o + 1] = s01, grad[g0 + o + 2] = s02, grad[g0 + o + 3] = s03;
+    if (left >= 2) {
+      grad[g1 + o] = s10, grad[g1 + o + 1] = s11, grad[g1 + o + 2] = s12, grad[g1 + o + 3] = s13;
+    }
+  }
+  for (; i < inDim; i++) { // the corner: leftover inputs x leftover columns, one at a time
+    const g = gwOff + i * outDim;
+    for (let c = o; c < outDim; c++) {
       let s = 0;
-      for (let b = 0; b < rows; b++) s += input[b * inDim + i] * delta[b * outDim + o];
-      grad[g + o] = s;
+      for (let b = 0; b < rows; b++) s += input[b * inDim + i] * delta[b * outDim + c];
+      grad[g + c] = s;
     }
   }
 }
@@ -561,7 +706,18 @@ function biasGrad(
   grad: FloatArray,
   gbOff: number,
 ): void {
-  for (let o = 0; o < outDim; o++) {
+  // Four columns per pass over the rows: a quarter of the loop overhead of one at a time.
+  const cols4 = outDim - (outDim % 4);
+  let o = 0;
+  for (; o < cols4; o += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let d = o; d < rows * outDim; d += outDim) {
+      s0 += delta[d], s1 += delta[d + 1], s2 += delta[d + 2], s3 += delta[d + 3];
+    }
+    grad[gbOff + o] = s0, grad[gbOff + o + 1] = s1;
+    grad[gbOff + o + 2] = s2, grad[gbOff + o + 3] = s3;
+  }
+  for (; o < outDim; o++) {
     let s = 0;
     for (let b = 0; b < rows; b++) s += delta[b * outDim + o];
     grad[gbOff + o] = s;
@@ -593,6 +749,9 @@ export function backpropDense(
   act: number,
   prev: FloatArray,
 ): void {
+  // ReLU's derivative is applied in the stores (a dead or NaN unit passes nothing), saving a
+  // second pass over `prev`; the other activations scale `prev` afterwards.
+  const relu = act === RELU;
   const rows4 = rows - (rows % 4);
   const in4 = inDim - (inDim % 4);
   let b = 0;
@@ -629,22 +788,41 @@ export function backpropDense(
         s20 += e2 * v0, s21 += e2 * v1, s22 += e2 * v2, s23 += e2 * v3;
         s30 += e3 * v0, s31 += e3 * v1, s32 += e3 * v2, s33 += e3 * v3;
       }
-      prev[p0 + i] = s00;
-      prev[p0 + i + 1] = s01;
-      prev[p0 + i + 2] = s02;
-      prev[p0 + i + 3] = s03;
-      prev[p1 + i] = s10;
-      prev[p1 + i + 1] = s11;
-      prev[p1 + i + 2] = s12;
-      prev[p1 + i + 3] = s13;
-      prev[p2 + i] = s20;
-      prev[p2 + i + 1] = s21;
-      prev[p2 + i + 2] = s22;
-      prev[p2 + i + 3] = s23;
-      prev[p3 + i] = s30;
-      prev[p3 + i + 1] = s31;
-      prev[p3 + i + 2] = s32;
-      prev[p3 + i + 3] = s33;
+      if (relu) {
+        prev[p0 + i] = a[p0 + i] > 0 ? s00 : 0;
+        prev[p0 + i + 1] = a[p0 + i + 1] > 0 ? s01 : 0;
+        prev[p0 + i + 2] = a[p0 + i + 2] > 0 ? s02 : 0;
+        prev[p0 + i + 3] = a[p0 + i + 3] > 0 ? s03 : 0;
+        prev[p1 + i] = a[p1 + i] > 0 ? s10 : 0;
+        prev[p1 + i + 1] = a[p1 + i + 1] > 0 ? s11 : 0;
+        prev[p1 + i + 2] = a[p1 + i + 2] > 0 ? s12 : 0;
+        prev[p1 + i + 3] = a[p1 + i + 3] > 0 ? s13 : 0;
+        prev[p2 + i] = a[p2 + i] > 0 ? s20 : 0;
+        prev[p2 + i + 1] = a[p2 + i + 1] > 0 ? s21 : 0;
+        prev[p2 + i + 2] = a[p2 + i + 2] > 0 ? s22 : 0;
+        prev[p2 + i + 3] = a[p2 + i + 3] > 0 ? s23 : 0;
+        prev[p3 + i] = a[p3 + i] > 0 ? s30 : 0;
+        prev[p3 + i + 1] = a[p3 + i + 1] > 0 ? s31 : 0;
+        prev[p3 + i + 2] = a[p3 + i + 2] > 0 ? s32 : 0;
+        prev[p3 + i + 3] = a[p3 + i + 3] > 0 ? s33 : 0;
+      } else {
+        prev[p0 + i] = s00;
+        prev[p0 + i + 1] = s01;
+        prev[p0 + i + 2] = s02;
+        prev[p0 + i + 3] = s03;
+        prev[p1 + i] = s10;
+        prev[p1 + i + 1] = s11;
+        prev[p1 + i + 2] = s12;
+        prev[p1 + i + 3] = s13;
+        prev[p2 + i] = s20;
+        prev[p2 + i + 1] = s21;
+        prev[p2 + i + 2] = s22;
+        prev[p2 + i + 3] = s23;
+        prev[p3 + i] = s30;
+        prev[p3 + i + 1] = s31;
+        prev[p3 + i + 2] = s32;
+        prev[p3 + i + 3] = s33;
+      }
     }
     for (; i < inDim; i++) { // leftover inputs: 4 rows x 1 input
       const w = wOff + i * outDim;
@@ -656,10 +834,17 @@ export function backpropDense(
         s2 += delta[d2 + o] * v;
         s3 += delta[d3 + o] * v;
       }
-      prev[p0 + i] = s0;
-      prev[p1 + i] = s1;
-      prev[p2 + i] = s2;
-      prev[p3 + i] = s3;
+      if (relu) {
+        prev[p0 + i] = a[p0 + i] > 0 ? s0 : 0;
+        prev[p1 + i] = a[p1 + i] > 0 ? s1 : 0;
+        prev[p2 + i] = a[p2 + i] > 0 ? s2 : 0;
+        prev[p3 + i] = a[p3 + i] > 0 ? s3 : 0;
+      } else {
+        prev[p0 + i] = s0;
+        prev[p1 + i] = s1;
+        prev[p2 + i] = s2;
+        prev[p3 + i] = s3;
+      }
     }
   }
   for (; b < rows; b++) { // leftover rows: one row, one input at a time
@@ -669,8 +854,8 @@ export function backpropDense(
       const w = wOff + i * outDim;
       let s = 0;
       for (let o = 0; o < outDim; o++) s += delta[d + o] * params[w + o];
-      prev[p + i] = s;
+      prev[p + i] = relu && !(a[p + i] > 0) ? 0 : s;
     }
   }
-  scaleByDerivative(act, prev, a, rows * inDim);
+  if (!relu) scaleByDerivative(act, prev, a, rows * inDim);
 }

@@ -17,12 +17,14 @@ import {
   makeSparseRows,
   RELU,
   SIGMOID,
+  softmaxLossRows,
   TANH,
   transposeRows,
   weightGradDense,
   weightGradSparse,
 } from "../lib/backend/_cpu_kernels.ts";
 import {
+  countCorrect,
   createCpuBackend,
   initParams,
   lossAndGradient,
@@ -30,6 +32,7 @@ import {
   paramCount,
   randomState,
   sgd,
+  softmaxCrossEntropy,
 } from "../mod.ts";
 
 const CODES = [RELU, TANH, SIGMOID, LINEAR];
@@ -369,4 +372,159 @@ Deno.test("cpu: fused prediction on mostly-zero inputs matches per-member softma
     }
   }
   assertClose(mean, expected, { rel: 1e-5, abs: 1e-6, label: "weighted mean" });
+});
+
+/** Naive `gW = x^T delta` [inDim, outDim] followed by `gb = column sums of delta` [outDim]. */
+function naiveWeightGrad(
+  x: ArrayLike<number>,
+  delta: ArrayLike<number>,
+  rows: number,
+  inDim: number,
+  outDim: number,
+): Float64Array {
+  const out = new Float64Array(inDim * outDim + outDim);
+  for (let i = 0; i < inDim; i++) {
+    for (let o = 0; o < outDim; o++) {
+      for (let b = 0; b < rows; b++) {
+        out[i * outDim + o] += x[b * inDim + i] * delta[b * outDim + o];
+      }
+    }
+  }
+  for (let o = 0; o < outDim; o++) {
+    for (let b = 0; b < rows; b++) out[inDim * outDim + o] += delta[b * outDim + o];
+  }
+  return out;
+}
+
+/** Naive `(delta W^T) * f'(a)` [rows, inDim]. */
+function naiveBackprop(
+  delta: ArrayLike<number>,
+  rows: number,
+  params: ArrayLike<number>,
+  wOff: number,
+  inDim: number,
+  outDim: number,
+  a: ArrayLike<number>,
+  act: number,
+): Float64Array {
+  const out = new Float64Array(rows * inDim);
+  for (let b = 0; b < rows; b++) {
+    for (let i = 0; i < inDim; i++) {
+      let s = 0;
+      for (let o = 0; o < outDim; o++) s += delta[b * outDim + o] * params[wOff + i * outDim + o];
+      out[b * inDim + i] = s * fPrime(act, a[b * inDim + i]);
+    }
+  }
+  return out;
+}
+
+Deno.test("cpu kernels: every narrow shape (widths 1..6, rows 1..9) matches the naive loops", () => {
+  // Every leftover path of the 4 x 4 tiles and the narrow specialisations (two inputs, three
+  // outputs, tiles as wide as what is left), at every activation and row remainder, batch 1 too.
+  const random = randomState(11);
+  let shapes = 0;
+  for (let rows = 1; rows <= 9; rows++) {
+    for (let inDim = 1; inDim <= 6; inDim++) {
+      for (let outDim = 1; outDim <= 6; outDim++) {
+        for (const act of CODES) {
+          const pad = (rows + inDim) % 3;
+          const x = new Float64Array(rows * inDim).map(() =>
+            random.uniform(0, 1) < 0.25 ? 0 : random.normal(0, 1)
+          );
+          const params = new Float64Array(pad + inDim * outDim + outDim).map(() =>
+            random.normal(0, 0.5)
+          );
+          const delta = new Float64Array(rows * outDim).map(() => random.normal(0, 1));
+          const wOff = pad;
+          const bOff = pad + inDim * outDim;
+          const label = `rows ${rows}, ${inDim} -> ${outDim}, activation ${act}`;
+          const out = new Float64Array(rows * outDim).fill(NaN);
+          forwardDense(x, rows, params, wOff, bOff, inDim, outDim, out, act);
+          const expected = naiveForward(x, rows, params, wOff, bOff, inDim, outDim, act);
+          assertClose(out, expected, { ...TOL, label: `forwardDense ${label}` });
+          const grad = new Float64Array(inDim * outDim + outDim).fill(7);
+          weightGradDense(x, delta, rows, inDim, outDim, grad, 0, inDim * outDim);
+          assertClose(grad, naiveWeightGrad(x, delta, rows, inDim, outDim), {
+            ...TOL,
+            label: `weightGradDense ${label}`,
+          });
+          const a = x.map((v) => f(act, v));
+          const prev = new Float64Array(rows * inDim).fill(NaN);
+          backpropDense(delta, rows, params, wOff, inDim, outDim, a, act, prev);
+          assertClose(prev, naiveBackprop(delta, rows, params, wOff, inDim, outDim, a, act), {
+            ...TOL,
+            label: `backpropDense ${label}`,
+          });
+          shapes++;
+        }
+      }
+    }
+  }
+  assert.equal(shapes, 9 * 6 * 6 * 4);
+});
+
+Deno.test("cpu kernels: relu without jumps keeps NaN, and a dead unit passes nothing, not even Infinity", () => {
+  for (const inDim of [2, 3, 5]) { // the two-input path and the tiled one
+    for (const outDim of [3, 4, 5]) { // the three-output path and the tiled one
+      const rows = 5;
+      const label = `${inDim} -> ${outDim}`;
+      const params = new Float32Array(inDim * outDim + outDim).fill(1);
+      const bOff = inDim * outDim;
+      const x = new Float32Array(rows * inDim).fill(-1); // every pre-activation is 1 - inDim < 0
+      x[3 * inDim] = NaN; // row 3
+      const out = new Float32Array(rows * outDim).fill(7);
+      forwardDense(x, rows, params, 0, bOff, inDim, outDim, out, RELU);
+      for (let k = 0; k < out.length; k++) {
+        const nan = Math.floor(k / outDim) === 3;
+        assert.ok(nan ? Number.isNaN(out[k]) : Object.is(out[k], 0), `${label}: out ${k}`);
+      }
+      // The previous layer's activations: unit 0 of every row alive, the rest dead (0) or NaN.
+      const a = new Float32Array(rows * inDim);
+      for (let b = 0; b < rows; b++) a[b * inDim] = 1 + b;
+      a[2 * inDim + 1] = NaN;
+      const delta = new Float32Array(rows * outDim).fill(Infinity);
+      const prev = new Float32Array(rows * inDim).fill(7);
+      backpropDense(delta, rows, params, 0, inDim, outDim, a, RELU, prev);
+      for (let k = 0; k < prev.length; k++) {
+        assert.equal(prev[k], k % inDim === 0 ? Infinity : 0, `${label}: prev ${k}`);
+      }
+    }
+  }
+});
+
+Deno.test("cpu kernels: the fused loss equals softmaxCrossEntropy and countCorrect bit for bit", () => {
+  const logit = fc.oneof(
+    { weight: 8, arbitrary: fc.double({ min: -30, max: 30, noNaN: true }) },
+    { weight: 1, arbitrary: fc.constantFrom(0, 1, -Infinity, 1e30, NaN) }, // ties, extremes, NaN
+  );
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 6 }),
+      fc.array(logit, { minLength: 54, maxLength: 54 }),
+      fc.array(fc.nat(), { minLength: 9, maxLength: 9 }),
+      fc.boolean(),
+      (rows, classes, values, picks, single) => {
+        const Ctor = single ? Float32Array : Float64Array;
+        const logits = Ctor.from(values.slice(0, rows * classes));
+        const labels = Int32Array.from(picks.slice(0, rows), (p) => p % classes);
+        const expectedGrad = new Ctor(rows * classes);
+        const expectedLoss = softmaxCrossEntropy({
+          logits,
+          labels,
+          rows,
+          classes,
+          grad: expectedGrad,
+        });
+        const expectedCorrect = countCorrect({ scores: logits, labels, rows, classes });
+        const grad = new Ctor(rows * classes).fill(7);
+        const correct = new Float32Array(3).fill(-1);
+        const loss = softmaxLossRows(logits, labels, rows, classes, grad, correct, 1);
+        assert.ok(Object.is(loss, expectedLoss), `loss ${loss}, expected ${expectedLoss}`);
+        assert.deepEqual([...grad], [...expectedGrad]);
+        assert.deepEqual([...correct], [-1, expectedCorrect, -1]);
+      },
+    ),
+    { seed: 20260207, numRuns: 400 },
+  );
 });

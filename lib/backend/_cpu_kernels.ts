@@ -37,8 +37,33 @@ export const SIGMOID = 2;
 export const LINEAR = 3;
 
 /**
+ * Scratch of {@linkcode keepIf} and {@linkcode reluOf}; `PICK[0]` stays 0. Shared by every call:
+ * JavaScript runs one call at a time per thread, and workers get their own module.
+ */
+const PICK = new Float64Array(2);
+
+/**
+ * `cond ? s : 0` without a conditional jump: `s` is written to `PICK[1]` and read back from
+ * `PICK[+cond]`. ReLU's decisions depend on the data (about half of a row's units are off, in no
+ * pattern a branch predictor can learn), and V8 compiles a conditional expression to a jump: 800
+ * masked stores of random signs took 2.8-3.7 µs as a jump and 0.83 µs through `PICK` (measured on
+ * this project's 2-core machine, Deno 2.9). It selects rather than multiplies by a 0/1 mask, so
+ * an infinite or NaN `s` of a dead unit still gives 0, exactly as the jump did.
+ */
+function keepIf(cond: boolean, s: number): number {
+  PICK[1] = s;
+  return PICK[+cond];
+}
+
+/** ReLU without a jump (see {@linkcode keepIf}): `s < 0 ? 0 : s`, so NaN stays NaN and -0 stays -0. */
+function reluOf(s: number): number {
+  PICK[1] = s;
+  return PICK[+!(s < 0)];
+}
+
+/**
  * Applies tanh or sigmoid to `z[0 .. end)` in place. ReLU is applied inside the kernels' stores
- * (`relu && s < 0 ? 0 : s`, which keeps NaN as `if (z < 0) z = 0` does); a call per element there
+ * (`relu ? reluOf(s) : s`, which keeps NaN as `if (z < 0) z = 0` does); a call per element there
  * was not inlined by V8 and cost 17% of a small model's prediction.
  */
 function activateRange(act: number, z: FloatArray, end: number): void {
@@ -46,11 +71,12 @@ function activateRange(act: number, z: FloatArray, end: number): void {
   else if (act === SIGMOID) { for (let k = 0; k < end; k++) z[k] = 1 / (1 + Math.exp(-z[k])); }
 }
 
-/** `delta *= f'(z)` over `[0, end)`, written through the activation's output `a = f(z)` (see lib/losses.ts). */
+/**
+ * `delta *= f'(z)` over `[0, end)` for tanh and sigmoid, written through the activation's output
+ * `a = f(z)` (see lib/losses.ts). ReLU's derivative is applied in the backward kernels' stores.
+ */
 function scaleByDerivative(act: number, delta: FloatArray, a: FloatArray, end: number): void {
-  if (act === RELU) {
-    for (let k = 0; k < end; k++) if (!(a[k] > 0)) delta[k] = 0; // a dead (or NaN) unit passes nothing
-  } else if (act === TANH) {
+  if (act === TANH) {
     for (let k = 0; k < end; k++) delta[k] *= 1 - a[k] * a[k];
   } else if (act === SIGMOID) {
     for (let k = 0; k < end; k++) delta[k] *= a[k] * (1 - a[k]);
@@ -237,6 +263,10 @@ export function forwardDense(
   out: FloatArray,
   act: number,
 ): void {
+  if (inDim === 2) {
+    forwardTwo(input, rows, params, wOff, bOff, outDim, out, act);
+    return;
+  }
   const relu = act === RELU;
   const rows4 = rows - (rows % 4);
   const cols4 = outDim - (outDim % 4);
@@ -276,22 +306,22 @@ export function forwardDense(
         s20 += a2 * w0, s21 += a2 * w1, s22 += a2 * w2, s23 += a2 * w3;
         s30 += a3 * w0, s31 += a3 * w1, s32 += a3 * w2, s33 += a3 * w3;
       }
-      out[y0 + o] = relu && s00 < 0 ? 0 : s00;
-      out[y0 + o + 1] = relu && s01 < 0 ? 0 : s01;
-      out[y0 + o + 2] = relu && s02 < 0 ? 0 : s02;
-      out[y0 + o + 3] = relu && s03 < 0 ? 0 : s03;
-      out[y1 + o] = relu && s10 < 0 ? 0 : s10;
-      out[y1 + o + 1] = relu && s11 < 0 ? 0 : s11;
-      out[y1 + o + 2] = relu && s12 < 0 ? 0 : s12;
-      out[y1 + o + 3] = relu && s13 < 0 ? 0 : s13;
-      out[y2 + o] = relu && s20 < 0 ? 0 : s20;
-      out[y2 + o + 1] = relu && s21 < 0 ? 0 : s21;
-      out[y2 + o + 2] = relu && s22 < 0 ? 0 : s22;
-      out[y2 + o + 3] = relu && s23 < 0 ? 0 : s23;
-      out[y3 + o] = relu && s30 < 0 ? 0 : s30;
-      out[y3 + o + 1] = relu && s31 < 0 ? 0 : s31;
-      out[y3 + o + 2] = relu && s32 < 0 ? 0 : s32;
-      out[y3 + o + 3] = relu && s33 < 0 ? 0 : s33;
+      out[y0 + o] = relu ? reluOf(s00) : s00;
+      out[y0 + o + 1] = relu ? reluOf(s01) : s01;
+      out[y0 + o + 2] = relu ? reluOf(s02) : s02;
+      out[y0 + o + 3] = relu ? reluOf(s03) : s03;
+      out[y1 + o] = relu ? reluOf(s10) : s10;
+      out[y1 + o + 1] = relu ? reluOf(s11) : s11;
+      out[y1 + o + 2] = relu ? reluOf(s12) : s12;
+      out[y1 + o + 3] = relu ? reluOf(s13) : s13;
+      out[y2 + o] = relu ? reluOf(s20) : s20;
+      out[y2 + o + 1] = relu ? reluOf(s21) : s21;
+      out[y2 + o + 2] = relu ? reluOf(s22) : s22;
+      out[y2 + o + 3] = relu ? reluOf(s23) : s23;
+      out[y3 + o] = relu ? reluOf(s30) : s30;
+      out[y3 + o + 1] = relu ? reluOf(s31) : s31;
+      out[y3 + o + 2] = relu ? reluOf(s32) : s32;
+      out[y3 + o + 3] = relu ? reluOf(s33) : s33;
     }
     // Leftover columns (all of them when outDim < 4, as in a 3-class head): one 4-row tile as
     // wide as what is left, so each input is read once rather than once per column.
@@ -318,18 +348,18 @@ export function forwardDense(
         s20 += a2 * w0, s21 += a2 * w1, s22 += a2 * w2;
         s30 += a3 * w0, s31 += a3 * w1, s32 += a3 * w2;
       }
-      out[y0 + o] = relu && s00 < 0 ? 0 : s00;
-      out[y0 + o + 1] = relu && s01 < 0 ? 0 : s01;
-      out[y0 + o + 2] = relu && s02 < 0 ? 0 : s02;
-      out[y1 + o] = relu && s10 < 0 ? 0 : s10;
-      out[y1 + o + 1] = relu && s11 < 0 ? 0 : s11;
-      out[y1 + o + 2] = relu && s12 < 0 ? 0 : s12;
-      out[y2 + o] = relu && s20 < 0 ? 0 : s20;
-      out[y2 + o + 1] = relu && s21 < 0 ? 0 : s21;
-      out[y2 + o + 2] = relu && s22 < 0 ? 0 : s22;
-      out[y3 + o] = relu && s30 < 0 ? 0 : s30;
-      out[y3 + o + 1] = relu && s31 < 0 ? 0 : s31;
-      out[y3 + o + 2] = relu && s32 < 0 ? 0 : s32;
+      out[y0 + o] = relu ? reluOf(s00) : s00;
+      out[y0 + o + 1] = relu ? reluOf(s01) : s01;
+      out[y0 + o + 2] = relu ? reluOf(s02) : s02;
+      out[y1 + o] = relu ? reluOf(s10) : s10;
+      out[y1 + o + 1] = relu ? reluOf(s11) : s11;
+      out[y1 + o + 2] = relu ? reluOf(s12) : s12;
+      out[y2 + o] = relu ? reluOf(s20) : s20;
+      out[y2 + o + 1] = relu ? reluOf(s21) : s21;
+      out[y2 + o + 2] = relu ? reluOf(s22) : s22;
+      out[y3 + o] = relu ? reluOf(s30) : s30;
+      out[y3 + o + 1] = relu ? reluOf(s31) : s31;
+      out[y3 + o + 2] = relu ? reluOf(s32) : s32;
     } else if (left === 2) {
       const c0 = params[bOff + o];
       const c1 = params[bOff + o + 1];
@@ -346,14 +376,14 @@ export function forwardDense(
         s00 += a0 * w0, s01 += a0 * w1, s10 += a1 * w0, s11 += a1 * w1;
         s20 += a2 * w0, s21 += a2 * w1, s30 += a3 * w0, s31 += a3 * w1;
       }
-      out[y0 + o] = relu && s00 < 0 ? 0 : s00;
-      out[y0 + o + 1] = relu && s01 < 0 ? 0 : s01;
-      out[y1 + o] = relu && s10 < 0 ? 0 : s10;
-      out[y1 + o + 1] = relu && s11 < 0 ? 0 : s11;
-      out[y2 + o] = relu && s20 < 0 ? 0 : s20;
-      out[y2 + o + 1] = relu && s21 < 0 ? 0 : s21;
-      out[y3 + o] = relu && s30 < 0 ? 0 : s30;
-      out[y3 + o + 1] = relu && s31 < 0 ? 0 : s31;
+      out[y0 + o] = relu ? reluOf(s00) : s00;
+      out[y0 + o + 1] = relu ? reluOf(s01) : s01;
+      out[y1 + o] = relu ? reluOf(s10) : s10;
+      out[y1 + o + 1] = relu ? reluOf(s11) : s11;
+      out[y2 + o] = relu ? reluOf(s20) : s20;
+      out[y2 + o + 1] = relu ? reluOf(s21) : s21;
+      out[y3 + o] = relu ? reluOf(s30) : s30;
+      out[y3 + o + 1] = relu ? reluOf(s31) : s31;
     } else if (left === 1) {
       const c = params[bOff + o];
       let s0 = c, s1 = c, s2 = c, s3 = c;
@@ -365,10 +395,10 @@ export function forwardDense(
         s2 += input[x2 + i] * wv;
         s3 += input[x3 + i] * wv;
       }
-      out[y0 + o] = relu && s0 < 0 ? 0 : s0;
-      out[y1 + o] = relu && s1 < 0 ? 0 : s1;
-      out[y2 + o] = relu && s2 < 0 ? 0 : s2;
-      out[y3 + o] = relu && s3 < 0 ? 0 : s3;
+      out[y0 + o] = relu ? reluOf(s0) : s0;
+      out[y1 + o] = relu ? reluOf(s1) : s1;
+      out[y2 + o] = relu ? reluOf(s2) : s2;
+      out[y3 + o] = relu ? reluOf(s3) : s3;
     }
   }
   for (; b < rows; b++) { // leftover rows: 1 row x 4 columns, then single columns
@@ -389,16 +419,70 @@ export function forwardDense(
         s2 += a * params[w + 2];
         s3 += a * params[w + 3];
       }
-      out[y0 + o] = relu && s0 < 0 ? 0 : s0;
-      out[y0 + o + 1] = relu && s1 < 0 ? 0 : s1;
-      out[y0 + o + 2] = relu && s2 < 0 ? 0 : s2;
-      out[y0 + o + 3] = relu && s3 < 0 ? 0 : s3;
+      out[y0 + o] = relu ? reluOf(s0) : s0;
+      out[y0 + o + 1] = relu ? reluOf(s1) : s1;
+      out[y0 + o + 2] = relu ? reluOf(s2) : s2;
+      out[y0 + o + 3] = relu ? reluOf(s3) : s3;
     }
     for (; o < outDim; o++) {
       let s = params[bOff + o];
       let w = wOff + o;
       for (let i = 0; i < inDim; i++, w += outDim) s += input[x0 + i] * params[w];
-      out[y0 + o] = relu && s < 0 ? 0 : s;
+      out[y0 + o] = relu ? reluOf(s) : s;
+    }
+  }
+  activateRange(act, out, rows * outDim);
+}
+
+/**
+ * {@linkcode forwardDense} for two inputs (2-D data, as in the tutorial's blobs): the reduction is
+ * two long, too short for a loop, so each 4-row block keeps its 8 inputs in locals and walks the
+ * outputs, reading each column of `W` once per block. No zero skipping: with two inputs there is
+ * nothing worth skipping.
+ */
+function forwardTwo(
+  input: FloatArray,
+  rows: number,
+  params: FloatArray,
+  wOff: number,
+  bOff: number,
+  outDim: number,
+  out: FloatArray,
+  act: number,
+): void {
+  const relu = act === RELU;
+  const rows4 = rows - (rows % 4);
+  const w1 = wOff + outDim; // second row of W [2, outDim]
+  let b = 0;
+  for (; b < rows4; b += 4) {
+    const x = b * 2; // [4, 2] rows of input
+    const a00 = input[x], a01 = input[x + 1], a10 = input[x + 2], a11 = input[x + 3];
+    const a20 = input[x + 4], a21 = input[x + 5], a30 = input[x + 6], a31 = input[x + 7];
+    const y0 = b * outDim; // [4, outDim] rows of out
+    const y1 = y0 + outDim;
+    const y2 = y1 + outDim;
+    const y3 = y2 + outDim;
+    for (let o = 0; o < outDim; o++) {
+      const c = params[bOff + o];
+      const v0 = params[wOff + o];
+      const v1 = params[w1 + o];
+      const s0 = c + a00 * v0 + a01 * v1;
+      const s1 = c + a10 * v0 + a11 * v1;
+      const s2 = c + a20 * v0 + a21 * v1;
+      const s3 = c + a30 * v0 + a31 * v1;
+      out[y0 + o] = relu ? reluOf(s0) : s0;
+      out[y1 + o] = relu ? reluOf(s1) : s1;
+      out[y2 + o] = relu ? reluOf(s2) : s2;
+      out[y3 + o] = relu ? reluOf(s3) : s3;
+    }
+  }
+  for (; b < rows; b++) { // leftover rows
+    const a0 = input[b * 2];
+    const a1 = input[b * 2 + 1];
+    const y = b * outDim;
+    for (let o = 0; o < outDim; o++) {
+      const s = params[bOff + o] + a0 * params[wOff + o] + a1 * params[w1 + o];
+      out[y + o] = relu ? reluOf(s) : s;
     }
   }
   activateRange(act, out, rows * outDim);
@@ -446,19 +530,19 @@ export function forwardSparse<T extends FloatArray>(
         s3 += a * params[w + 3], s4 += a * params[w + 4], s5 += a * params[w + 5];
         s6 += a * params[w + 6], s7 += a * params[w + 7];
       }
-      out[y + o] = relu && s0 < 0 ? 0 : s0;
-      out[y + o + 1] = relu && s1 < 0 ? 0 : s1;
-      out[y + o + 2] = relu && s2 < 0 ? 0 : s2;
-      out[y + o + 3] = relu && s3 < 0 ? 0 : s3;
-      out[y + o + 4] = relu && s4 < 0 ? 0 : s4;
-      out[y + o + 5] = relu && s5 < 0 ? 0 : s5;
-      out[y + o + 6] = relu && s6 < 0 ? 0 : s6;
-      out[y + o + 7] = relu && s7 < 0 ? 0 : s7;
+      out[y + o] = relu ? reluOf(s0) : s0;
+      out[y + o + 1] = relu ? reluOf(s1) : s1;
+      out[y + o + 2] = relu ? reluOf(s2) : s2;
+      out[y + o + 3] = relu ? reluOf(s3) : s3;
+      out[y + o + 4] = relu ? reluOf(s4) : s4;
+      out[y + o + 5] = relu ? reluOf(s5) : s5;
+      out[y + o + 6] = relu ? reluOf(s6) : s6;
+      out[y + o + 7] = relu ? reluOf(s7) : s7;
     }
     for (; o < outDim; o++) {
       let s = params[bOff + o];
       for (let k = k0; k < k1; k++) s += values[k] * params[wOff + cols[k] * outDim + o];
-      out[y + o] = relu && s < 0 ? 0 : s;
+      out[y + o] = relu ? reluOf(s) : s;
     }
   }
   activateRange(act, out, rows * outDim);
@@ -749,6 +833,10 @@ export function backpropDense(
   act: number,
   prev: FloatArray,
 ): void {
+  if (outDim === 3) {
+    backpropThree(delta, rows, params, wOff, inDim, a, act, prev);
+    return;
+  }
   // ReLU's derivative is applied in the stores (a dead or NaN unit passes nothing), saving a
   // second pass over `prev`; the other activations scale `prev` afterwards.
   const relu = act === RELU;
@@ -789,22 +877,22 @@ export function backpropDense(
         s30 += e3 * v0, s31 += e3 * v1, s32 += e3 * v2, s33 += e3 * v3;
       }
       if (relu) {
-        prev[p0 + i] = a[p0 + i] > 0 ? s00 : 0;
-        prev[p0 + i + 1] = a[p0 + i + 1] > 0 ? s01 : 0;
-        prev[p0 + i + 2] = a[p0 + i + 2] > 0 ? s02 : 0;
-        prev[p0 + i + 3] = a[p0 + i + 3] > 0 ? s03 : 0;
-        prev[p1 + i] = a[p1 + i] > 0 ? s10 : 0;
-        prev[p1 + i + 1] = a[p1 + i + 1] > 0 ? s11 : 0;
-        prev[p1 + i + 2] = a[p1 + i + 2] > 0 ? s12 : 0;
-        prev[p1 + i + 3] = a[p1 + i + 3] > 0 ? s13 : 0;
-        prev[p2 + i] = a[p2 + i] > 0 ? s20 : 0;
-        prev[p2 + i + 1] = a[p2 + i + 1] > 0 ? s21 : 0;
-        prev[p2 + i + 2] = a[p2 + i + 2] > 0 ? s22 : 0;
-        prev[p2 + i + 3] = a[p2 + i + 3] > 0 ? s23 : 0;
-        prev[p3 + i] = a[p3 + i] > 0 ? s30 : 0;
-        prev[p3 + i + 1] = a[p3 + i + 1] > 0 ? s31 : 0;
-        prev[p3 + i + 2] = a[p3 + i + 2] > 0 ? s32 : 0;
-        prev[p3 + i + 3] = a[p3 + i + 3] > 0 ? s33 : 0;
+        prev[p0 + i] = keepIf(a[p0 + i] > 0, s00);
+        prev[p0 + i + 1] = keepIf(a[p0 + i + 1] > 0, s01);
+        prev[p0 + i + 2] = keepIf(a[p0 + i + 2] > 0, s02);
+        prev[p0 + i + 3] = keepIf(a[p0 + i + 3] > 0, s03);
+        prev[p1 + i] = keepIf(a[p1 + i] > 0, s10);
+        prev[p1 + i + 1] = keepIf(a[p1 + i + 1] > 0, s11);
+        prev[p1 + i + 2] = keepIf(a[p1 + i + 2] > 0, s12);
+        prev[p1 + i + 3] = keepIf(a[p1 + i + 3] > 0, s13);
+        prev[p2 + i] = keepIf(a[p2 + i] > 0, s20);
+        prev[p2 + i + 1] = keepIf(a[p2 + i + 1] > 0, s21);
+        prev[p2 + i + 2] = keepIf(a[p2 + i + 2] > 0, s22);
+        prev[p2 + i + 3] = keepIf(a[p2 + i + 3] > 0, s23);
+        prev[p3 + i] = keepIf(a[p3 + i] > 0, s30);
+        prev[p3 + i + 1] = keepIf(a[p3 + i + 1] > 0, s31);
+        prev[p3 + i + 2] = keepIf(a[p3 + i + 2] > 0, s32);
+        prev[p3 + i + 3] = keepIf(a[p3 + i + 3] > 0, s33);
       } else {
         prev[p0 + i] = s00;
         prev[p0 + i + 1] = s01;
@@ -835,10 +923,10 @@ export function backpropDense(
         s3 += delta[d3 + o] * v;
       }
       if (relu) {
-        prev[p0 + i] = a[p0 + i] > 0 ? s0 : 0;
-        prev[p1 + i] = a[p1 + i] > 0 ? s1 : 0;
-        prev[p2 + i] = a[p2 + i] > 0 ? s2 : 0;
-        prev[p3 + i] = a[p3 + i] > 0 ? s3 : 0;
+        prev[p0 + i] = keepIf(a[p0 + i] > 0, s0);
+        prev[p1 + i] = keepIf(a[p1 + i] > 0, s1);
+        prev[p2 + i] = keepIf(a[p2 + i] > 0, s2);
+        prev[p3 + i] = keepIf(a[p3 + i] > 0, s3);
       } else {
         prev[p0 + i] = s0;
         prev[p1 + i] = s1;
@@ -854,8 +942,121 @@ export function backpropDense(
       const w = wOff + i * outDim;
       let s = 0;
       for (let o = 0; o < outDim; o++) s += delta[d + o] * params[w + o];
-      prev[p + i] = relu && !(a[p + i] > 0) ? 0 : s;
+      prev[p + i] = relu ? keepIf(a[p + i] > 0, s) : s;
     }
   }
   if (!relu) scaleByDerivative(act, prev, a, rows * inDim);
+}
+
+/**
+ * {@linkcode backpropDense} for a layer of three outputs (a 3-class head): the reduction is three
+ * long, too short for a loop, so each 4-row block keeps its 12 deltas in locals and walks the
+ * inputs, reading each row of `W` once per block.
+ */
+function backpropThree(
+  delta: FloatArray,
+  rows: number,
+  params: FloatArray,
+  wOff: number,
+  inDim: number,
+  a: FloatArray,
+  act: number,
+  prev: FloatArray,
+): void {
+  const relu = act === RELU;
+  const rows4 = rows - (rows % 4);
+  let b = 0;
+  for (; b < rows4; b += 4) {
+    const d = b * 3; // [4, 3] rows of delta
+    const e00 = delta[d], e01 = delta[d + 1], e02 = delta[d + 2];
+    const e10 = delta[d + 3], e11 = delta[d + 4], e12 = delta[d + 5];
+    const e20 = delta[d + 6], e21 = delta[d + 7], e22 = delta[d + 8];
+    const e30 = delta[d + 9], e31 = delta[d + 10], e32 = delta[d + 11];
+    const p0 = b * inDim; // [4, inDim] rows of prev and a
+    const p1 = p0 + inDim;
+    const p2 = p1 + inDim;
+    const p3 = p2 + inDim;
+    let w = wOff;
+    for (let i = 0; i < inDim; i++, w += 3) {
+      const v0 = params[w];
+      const v1 = params[w + 1];
+      const v2 = params[w + 2];
+      const s0 = e00 * v0 + e01 * v1 + e02 * v2;
+      const s1 = e10 * v0 + e11 * v1 + e12 * v2;
+      const s2 = e20 * v0 + e21 * v1 + e22 * v2;
+      const s3 = e30 * v0 + e31 * v1 + e32 * v2;
+      if (relu) {
+        prev[p0 + i] = keepIf(a[p0 + i] > 0, s0);
+        prev[p1 + i] = keepIf(a[p1 + i] > 0, s1);
+        prev[p2 + i] = keepIf(a[p2 + i] > 0, s2);
+        prev[p3 + i] = keepIf(a[p3 + i] > 0, s3);
+      } else {
+        prev[p0 + i] = s0, prev[p1 + i] = s1, prev[p2 + i] = s2, prev[p3 + i] = s3;
+      }
+    }
+  }
+  for (; b < rows; b++) { // leftover rows
+    const d = b * 3;
+    const e0 = delta[d], e1 = delta[d + 1], e2 = delta[d + 2];
+    const p = b * inDim;
+    let w = wOff;
+    for (let i = 0; i < inDim; i++, w += 3) {
+      const s = e0 * params[w] + e1 * params[w + 1] + e2 * params[w + 2];
+      prev[p + i] = relu ? keepIf(a[p + i] > 0, s) : s;
+    }
+  }
+  if (!relu) scaleByDerivative(act, prev, a, rows * inDim);
+}
+
+/**
+ * Softmax cross-entropy and its gradient, as `softmaxCrossEntropy` in lib/losses.ts computes them
+ * (the same operations in the same order, so the same bits), fused with `countCorrect`: the row
+ * max that stabilises the exponentials also finds the arg-max, so the logits are read once.
+ *
+ * @param logits [rows, classes] logits.
+ * @param labels [rows] class labels.
+ * @param rows Number of rows.
+ * @param classes Number of classes.
+ * @param grad [rows, classes] receives `(softmax(logits) - onehot(labels)) / rows`.
+ * @param correct Receives, at `at`, the number of rows whose first maximal logit is the label's.
+ * @param at Where to write the count.
+ * @returns The mean loss.
+ */
+export function softmaxLossRows(
+  logits: FloatArray,
+  labels: Int32Array,
+  rows: number,
+  classes: number,
+  grad: FloatArray,
+  correct: FloatArray,
+  at: number,
+): number {
+  const scale = 1 / rows;
+  let total = 0;
+  let hits = 0;
+  for (let b = 0; b < rows; b++) {
+    const row = b * classes;
+    const label = labels[b];
+    let max = -Infinity;
+    let best = 0;
+    for (let c = 0; c < classes; c++) {
+      const z = logits[row + c];
+      if (z > max) max = z, best = c;
+    }
+    // countCorrect starts from class 0, and nothing beats a NaN there; the max above skips it.
+    const first = logits[row];
+    if ((first === first ? best : 0) === label) hits++;
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const e = Math.exp(logits[row + c] - max);
+      grad[row + c] = e;
+      sum += e;
+    }
+    const inv = scale / sum;
+    for (let c = 0; c < classes; c++) grad[row + c] *= inv;
+    grad[row + label] -= scale;
+    total += max + Math.log(sum) - logits[row + label];
+  }
+  correct[at] = hits;
+  return total * scale;
 }

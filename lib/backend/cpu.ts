@@ -12,7 +12,7 @@
  * @module
  */
 import { orThrow, SnapfoldError } from "../errors.ts";
-import { countCorrect, type FloatArray, meanSquaredError, softmaxCrossEntropy } from "../losses.ts";
+import { type FloatArray, meanSquaredError } from "../losses.ts";
 import { type MlpSpec, outputDim, paramCount } from "../model.ts";
 import { applyUpdate, type Optimizer, optimizerStateSize } from "../optimizers.ts";
 import {
@@ -23,6 +23,7 @@ import {
   forwardSparse,
   LINEAR,
   makeSparseRows,
+  softmaxLossRows,
   SPARSE_MIN_ZEROS,
   type SparseRows,
   transposeRows,
@@ -193,29 +194,42 @@ function prepareInputs<T extends FloatArray>(ws: Workspace<T>, rows: number): vo
 
 /** Mutable argument objects for the loss functions, kept per workspace so steps allocate nothing. */
 interface LossArgs<T extends FloatArray> {
-  ce: { logits: T; labels: Int32Array; rows: number; classes: number; grad: T };
   mse: { outputs: T; targets: T; rows: number; dim: number; grad: T };
-  correct: { scores: T; labels: Int32Array; rows: number; classes: number };
 }
 
 function makeLossArgs<T extends FloatArray>(ws: Workspace<T>): LossArgs<T> {
   const depth = ws.layers.length - 1;
   const dim = ws.layers[depth];
-  const logits = ws.acts[depth];
-  const grad = ws.deltas[depth];
   return {
-    ce: { logits, labels: ws.labels, rows: 0, classes: dim, grad },
-    mse: { outputs: logits, targets: ws.targets, rows: 0, dim, grad },
-    correct: { scores: logits, labels: ws.labels, rows: 0, classes: dim },
+    mse: { outputs: ws.acts[depth], targets: ws.targets, rows: 0, dim, grad: ws.deltas[depth] },
   };
 }
 
-/** Loss of the last forward pass; writes its gradient into `ws.deltas[depth]`. */
-function lossRows<T extends FloatArray>(ws: Workspace<T>, args: LossArgs<T>, rows: number): number {
+/**
+ * Loss of the last forward pass; writes its gradient into `ws.deltas[depth]` and the number of
+ * correctly classified rows into `correct[at]` (0 for a linear head).
+ */
+function lossRows<T extends FloatArray>(
+  ws: Workspace<T>,
+  args: LossArgs<T>,
+  rows: number,
+  correct: FloatArray,
+  at: number,
+): number {
   if (ws.softmax) {
-    args.ce.rows = rows;
-    return softmaxCrossEntropy(args.ce);
+    const depth = ws.layers.length - 1;
+    const logits = ws.acts[depth];
+    return softmaxLossRows(
+      logits,
+      ws.labels,
+      rows,
+      ws.layers[depth],
+      ws.deltas[depth],
+      correct,
+      at,
+    );
   }
+  correct[at] = 0;
   args.mse.rows = rows;
   return meanSquaredError(args.mse);
 }
@@ -277,7 +291,7 @@ export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOp
   else ws.targets.set((y as FloatArray).subarray(0, rows * outputDim(spec)));
   prepareInputs(ws, rows);
   forwardRows(ws, params, 0, rows);
-  const loss = lossRows(ws, makeLossArgs(ws), rows);
+  const loss = lossRows(ws, makeLossArgs(ws), rows, new Float64Array(1), 0);
   backwardRows(ws, params, 0, rows, grad);
   return loss;
 }
@@ -395,11 +409,7 @@ class CpuSession implements TrainingSession {
       for (let r = 0; r < R; r++) {
         const base = r * P;
         forwardRows(ws, params, base, rows);
-        statLoss[statRow] = lossRows(ws, args, rows);
-        if (softmax) {
-          args.correct.rows = rows;
-          statCorrect[statRow] = countCorrect(args.correct);
-        } else statCorrect[statRow] = 0;
+        statLoss[statRow] = lossRows(ws, args, rows, statCorrect, statRow);
         statRow++;
         backwardRows(ws, params, base, rows, grad);
         applyUpdate(optimizer, params, grad, state, lr, r);

@@ -24,6 +24,8 @@ import {
   weightGradSparse,
 } from "../lib/backend/_cpu_kernels.ts";
 import {
+  adam,
+  applyUpdate,
   countCorrect,
   createCpuBackend,
   initParams,
@@ -527,4 +529,66 @@ Deno.test("cpu kernels: the fused loss equals softmaxCrossEntropy and countCorre
     ),
     { seed: 20260207, numRuns: 400 },
   );
+});
+
+Deno.test("cpu: a session's updates equal lossAndGradient + applyUpdate bit for bit, for every rule", async () => {
+  // The session's own heavy-ball loop and the reference update, side by side, on two replicas
+  // over three steps (the second replica's state sits at an offset; momentum builds up).
+  const spec = mlp({ layers: [2, 7, 3] });
+  const n = 12;
+  const random = randomState(21);
+  const x = new Float32Array(n * 2).map(() => random.normal(0, 2));
+  const y = new Int32Array(n).map((_, b) => b % 3);
+  const P = paramCount(spec);
+  const rules = [
+    sgd({ momentum: 0.9 }),
+    sgd({ momentum: 0.9, weightDecay: 1e-2 }),
+    sgd({ momentum: 0.9, convention: "pytorch" }),
+    sgd({ momentum: 0.8, convention: "pytorch", weightDecay: 1e-2 }),
+    sgd({ momentum: 0.9, nesterov: true }),
+    sgd(),
+    adam(),
+  ];
+  const indices = new Int32Array([3, 7, 0, 11, 5, 2, 9, 1, 4, 6, 8, 10]);
+  const offsets = new Int32Array([0, 5, 9, 12]);
+  const lrs = new Float32Array([0.1, 0.05, 0.2]);
+  for (const optimizer of rules) {
+    const label = JSON.stringify(optimizer);
+    const params = new Float32Array(2 * P);
+    params.set(initParams(spec, { seed: 3 }), 0);
+    params.set(initParams(spec, { seed: 4 }), P);
+    const backend = createCpuBackend();
+    const session = await backend.createSession({
+      spec,
+      optimizer,
+      params,
+      replicas: 2,
+      data: { x, y, n },
+    });
+    session.run({ indices, offsets, lrs });
+    const after = await session.readParams();
+    const state = await session.readOptimizerState();
+    backend.dispose();
+    const expected = params.slice();
+    const expectedState = new Float32Array(state.length);
+    const grad = new Float32Array(P);
+    for (let s = 0; s < 3; s++) {
+      const rows = offsets[s + 1] - offsets[s];
+      const batch = new Float32Array(rows * 2);
+      const labels = new Int32Array(rows);
+      for (let b = 0; b < rows; b++) {
+        const src = indices[offsets[s] + b];
+        batch.set(x.subarray(src * 2, src * 2 + 2), b * 2);
+        labels[b] = y[src];
+      }
+      for (let r = 0; r < 2; r++) {
+        const model = expected.slice(r * P, (r + 1) * P);
+        lossAndGradient({ spec, params: model, x: batch, y: labels, rows, grad });
+        applyUpdate(optimizer, expected, grad, expectedState, lrs[s], r);
+      }
+    }
+    assert.deepEqual([...after], [...expected], `${label}: parameters`);
+    assert.deepEqual([...state], [...expectedState], `${label}: optimizer state`);
+    assert.ok(after.some((w, k) => w !== params[k]), `${label}: the parameters moved`);
+  }
 });

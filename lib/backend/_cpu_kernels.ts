@@ -719,13 +719,30 @@ export function weightGradDense(
       grad[g1 + o] = s10, grad[g1 + o + 1] = s11, grad[g1 + o + 2] = s12, grad[g1 + o + 3] = s13;
     }
   }
-  for (; i < inDim; i++) { // the corner: leftover inputs x leftover columns, one at a time
-    const g = gwOff + i * outDim;
-    for (let c = o; c < outDim; c++) {
-      let s = 0;
-      for (let b = 0; b < rows; b++) s += input[b * inDim + i] * delta[b * outDim + c];
-      grad[g + c] = s;
+  // The corner: leftover inputs x leftover columns, one input at a time, its 1-3 columns in one
+  // pass over the rows.
+  const cols = outDim - o;
+  for (; i < inDim; i++) {
+    const g = gwOff + i * outDim + o;
+    let s0 = 0, s1 = 0, s2 = 0;
+    if (cols === 3) {
+      for (let b = 0; b < rows; b++) {
+        const a = input[b * inDim + i];
+        const d = b * outDim + o;
+        s0 += a * delta[d], s1 += a * delta[d + 1], s2 += a * delta[d + 2];
+      }
+      grad[g + 2] = s2;
+    } else if (cols === 2) {
+      for (let b = 0; b < rows; b++) {
+        const a = input[b * inDim + i];
+        const d = b * outDim + o;
+        s0 += a * delta[d], s1 += a * delta[d + 1];
+      }
+    } else if (cols === 1) {
+      for (let b = 0; b < rows; b++) s0 += input[b * inDim + i] * delta[b * outDim + o];
     }
+    if (cols >= 1) grad[g] = s0;
+    if (cols >= 2) grad[g + 1] = s1;
   }
 }
 
@@ -790,22 +807,31 @@ function biasGrad(
   grad: FloatArray,
   gbOff: number,
 ): void {
-  // Four columns per pass over the rows: a quarter of the loop overhead of one at a time.
+  // Four columns per pass over the rows, then the 1-3 left in one more pass: a quarter of the
+  // loop overhead of one column at a time.
+  const end = rows * outDim;
   const cols4 = outDim - (outDim % 4);
   let o = 0;
   for (; o < cols4; o += 4) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let d = o; d < rows * outDim; d += outDim) {
+    for (let d = o; d < end; d += outDim) {
       s0 += delta[d], s1 += delta[d + 1], s2 += delta[d + 2], s3 += delta[d + 3];
     }
     grad[gbOff + o] = s0, grad[gbOff + o + 1] = s1;
     grad[gbOff + o + 2] = s2, grad[gbOff + o + 3] = s3;
   }
-  for (; o < outDim; o++) {
-    let s = 0;
-    for (let b = 0; b < rows; b++) s += delta[b * outDim + o];
-    grad[gbOff + o] = s;
+  const left = outDim - o;
+  let s0 = 0, s1 = 0, s2 = 0;
+  if (left === 3) {
+    for (let d = o; d < end; d += outDim) s0 += delta[d], s1 += delta[d + 1], s2 += delta[d + 2];
+    grad[gbOff + o + 2] = s2;
+  } else if (left === 2) {
+    for (let d = o; d < end; d += outDim) s0 += delta[d], s1 += delta[d + 1];
+  } else if (left === 1) {
+    for (let d = o; d < end; d += outDim) s0 += delta[d];
   }
+  if (left >= 1) grad[gbOff + o] = s0;
+  if (left >= 2) grad[gbOff + o + 1] = s1;
 }
 
 /**

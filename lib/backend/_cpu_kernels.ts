@@ -17,6 +17,12 @@
  * (CSR, for the forward product) and columns (CSC, for the weight gradient), and both products then
  * visit only the nonzeros.
  *
+ * Why narrow paths: small networks (the tutorial's 2-25-3) have layers narrower than a tile. There
+ * the leftover columns or inputs take one tile as wide as what is left (4 x 3, 2 x 4, ...), and a
+ * two-input forward and a three-output backward keep the short side in locals and walk the long
+ * one. ReLU and its derivative select without jumps ({@linkcode keepIf}): their decisions follow
+ * the data, and mispredicted jumps cost more than the arithmetic.
+ *
  * Accumulation happens in float64 locals and is rounded to the array's precision once per output,
  * so results may differ from the naive float32 loops in the last bits (they are closer to exact).
  *

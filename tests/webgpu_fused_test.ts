@@ -42,7 +42,7 @@ import {
   splitFusedSteps,
   stepLoopCount,
 } from "../lib/backend/_fused.ts";
-import { LLVMPIPE_LOOP_LIMIT } from "../lib/backend/_webgpu_quirks.ts";
+import { fusedIsSlowOn, LLVMPIPE_LOOP_LIMIT } from "../lib/backend/_webgpu_quirks.ts";
 import fixture from "./fixtures/torch_training.json" with { type: "json" };
 
 registerBackendCases("webgpu fused", () => createWebGpuBackend({ fused: "auto" }));
@@ -440,4 +440,13 @@ Deno.test("webgpu fused: an unknown fused option is rejected at the door", async
         e.message,
       ),
   );
+});
+
+Deno.test("fused auto keeps to the per-kernel path on SwiftShader only", () => {
+  assert.equal(fusedIsSlowOn({ description: "google swiftshader", software: true }), true);
+  assert.equal(
+    fusedIsSlowOn({ description: "llvmpipe (LLVM 15.0.6, 256 bits)", software: true }),
+    false,
+  );
+  assert.equal(fusedIsSlowOn({ description: "NVIDIA H100", software: false }), false);
 });

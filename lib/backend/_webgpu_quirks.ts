@@ -41,3 +41,18 @@ export function adapterFacts(adapter: { readonly info?: GPUAdapterInfo }): Adapt
  * whose loops grow with the batch size check their iteration count against this.
  */
 export const LLVMPIPE_LOOP_LIMIT: number = 65_535;
+
+/**
+ * Whether `fused: "auto"` should keep to the per-kernel path on this adapter. SwiftShader (Chromium's
+ * software WebGPU) ran the tutorial's 2000 steps in about 6.6 s with the fused kernel against about
+ * 1 s per kernel (tests/browser_test.ts, headless Chromium 156): its workgroup barriers, which the
+ * fused kernel needs between every phase of every step, are far slower than llvmpipe's, where the
+ * fused kernel is about 7x faster than the per-kernel path. Can go when SwiftShader's barriers get
+ * cheaper, or when the fused kernel needs fewer of them.
+ *
+ * @param facts The adapter's description (see {@linkcode adapterFacts}).
+ * @returns True when the fused kernel is known to be slower there.
+ */
+export function fusedIsSlowOn(facts: AdapterFacts): boolean {
+  return /swiftshader/i.test(facts.description);
+}

@@ -43,7 +43,7 @@ import { createBufferSet, readBuffer, USAGE, writeBuffer } from "./_buffers.ts";
 import { createPipelineCache, type PipelineCache, STEP_RECORD_BYTES } from "./_pipeline_cache.ts";
 import type { ShaderName } from "./_shaders.ts";
 import { validatePlan, validatePredict, validateSession } from "./_validate.ts";
-import { adapterFacts, LLVMPIPE_LOOP_LIMIT } from "./_webgpu_quirks.ts";
+import { adapterFacts, fusedIsSlowOn, LLVMPIPE_LOOP_LIMIT } from "./_webgpu_quirks.ts";
 import {
   type FusedChunk,
   type FusedLayout,
@@ -65,7 +65,9 @@ export interface WebGpuBackendOptions {
    * keeps the whole model in workgroup memory and runs many steps each, when the network, the
    * optimizer and the plan's batches fit (at most 4 layers; the layout within the device's
    * `maxComputeWorkgroupStorageSize`); `"never"` always runs the per-kernel path (about ten
-   * dispatches per step). Both give the same results up to float32 rounding.
+   * dispatches per step). Both give the same results up to float32 rounding. `"auto"` keeps to the
+   * per-kernel path on adapters where the fused kernel is known to be slower (SwiftShader; see
+   * `fusedIsSlowOn` in lib/backend/_webgpu_quirks.ts).
    */
   readonly fused?: "auto" | "never";
 }
@@ -914,7 +916,7 @@ export async function createWebGpuBackend(
     ),
     guard,
     assertUsable,
-    fused,
+    fused: fused === "auto" && fusedIsSlowOn(facts) ? "never" : fused,
     countFused(steps) {
       fusedSteps += steps;
     },

@@ -171,3 +171,14 @@ Deno.test("blobsScatterChart draws every point and, with a predictor, the decisi
     /x must be a Float32Array or Float64Array of n x nFeatures = 3 x 2/,
   );
 });
+
+Deno.test("lrScheduleChart marks the snapshots taken, not every cycle end, when given them", () => {
+  const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: 100, cycles: 4 });
+  const spec = lrScheduleChart({
+    schedule,
+    totalSteps: 100,
+    snapshots: [{ step: 74, index: 3 }, { step: 99, index: 4 }], // keepLast: 2
+  });
+  const layers = spec.layer as { data: { values: { step: number }[] } }[];
+  assert.deepEqual(layers[1].data.values.map((v) => v.step), [74, 99]);
+});

@@ -17,8 +17,8 @@ export interface LrScheduleChartOptions {
   /** Steps in the run. */
   readonly totalSteps: number;
   /**
-   * Snapshots taken: their steps are marked when the schedule has no `cycleEnds` (for a cyclic
-   * schedule the markers are its `cycleEnds`, which the trainer also uses).
+   * Snapshots taken: their steps are marked. Without them, the schedule's `cycleEnds` are (the steps
+   * where the trainer takes snapshots).
    */
   readonly snapshots?: ReadonlyArray<Pick<Snapshot, "step" | "index">>;
   /** Most line points to draw (default 2000); cycle ends and restarts are always kept. */
@@ -75,9 +75,12 @@ export function lrScheduleChart(options: LrScheduleChartOptions): VegaLiteSpec {
   }
   orThrow("Cannot draw the lr schedule", validation(issues, null));
 
-  const marked: number[] = schedule.cycleEnds !== undefined
-    ? [...schedule.cycleEnds(totalSteps)]
-    : (snapshots ?? []).map((s) => s.step);
+  // The snapshots that were taken, when given (after keepLast, a resume or a divergence they can be
+  // fewer than the cycles); otherwise where the schedule's cycles end, which is where the trainer
+  // takes them.
+  const marked: number[] = snapshots !== undefined
+    ? [...new Set(snapshots.map((s) => s.step))].sort((a, b) => a - b)
+    : [...(schedule.cycleEnds?.(totalSteps) ?? [])];
   const keep = new Set<number>();
   const stride = Math.max(1, Math.ceil(totalSteps / maxPoints));
   for (let t = 0; t < totalSteps; t += stride) keep.add(t);

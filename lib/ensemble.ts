@@ -234,6 +234,21 @@ export function ensembleSizeCurve(
     const n = Array.isArray(y) || y instanceof Int32Array ? y.length : NaN;
     issues.push(...check.positiveInt("y.length", n));
     issues.push(...inputIssues(x, n, spec.layers[0]));
+    const classes = spec.layers[spec.layers.length - 1];
+    if (Number.isSafeInteger(n)) {
+      let bad = -1;
+      for (let i = 0; i < n && bad < 0; i++) {
+        const label = y[i];
+        if (!Number.isSafeInteger(label) || label < 0 || label >= classes) bad = i;
+      }
+      if (bad >= 0) {
+        issues.push({
+          field: `y[${bad}]`,
+          message: `must be a class label in [0, ${classes})`,
+          got: y[bad],
+        });
+      }
+    }
   }
   orThrow("Cannot compute ensemble-size curve", validation(issues, null));
   const ordered = direction === "backward" ? [...snapshots].reverse() : [...snapshots];

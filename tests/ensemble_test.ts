@@ -230,3 +230,19 @@ Deno.test("ensemble: non-finite inputs, ragged rows and misspelt options are rej
   assert.throws(() => predictor.predictProba(new Float32Array(5)), /not a multiple of 2/);
   assert.throws(() => ensemble(snapshots, { lastN: 1 } as never), /lastN is not an option/);
 });
+
+Deno.test("ensembleSizeCurve rejects labels outside the classes at its own door", () => {
+  const spec = mlp({ layers: [2, 4, 3] });
+  const snapshots = [1, 2].map((index) => ({
+    index,
+    epoch: index,
+    step: index,
+    lr: 0,
+    spec,
+    params: initParams(spec, { seed: index }),
+  }));
+  assert.throws(
+    () => ensembleSizeCurve(snapshots, { x: new Float32Array(4), y: [0, 3] }),
+    /y\[1\] must be a class label in \[0, 3\): got 3/,
+  );
+});

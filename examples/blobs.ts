@@ -27,18 +27,16 @@ import {
   ensembleSizeCurve,
   type EnsembleSizePoint,
   type EpochEvent,
-  makeBlobs,
   mlp,
   orThrow,
   planRun,
   type Schedule,
   sgd,
   type Snapshot,
-  splitAt,
-  toFloat32,
   train,
   type TrainConfig,
 } from "../mod.ts";
+import { tutorialData } from "./_tutorial.ts";
 
 interface Flags {
   backend: BackendChoice;
@@ -131,16 +129,7 @@ async function main(): Promise<void> {
   }
 
   // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.
-  const blobs = makeBlobs({
-    nSamples: 1100,
-    centers: 3,
-    nFeatures: 2,
-    clusterStd: 2,
-    randomState: 2,
-  });
-  const [trainSet, testSet] = splitAt(blobs, 100);
-  const data = { x: toFloat32(trainSet.x), y: trainSet.y, n: trainSet.n };
-  const test = { x: toFloat32(testSet.x), y: testSet.y, n: testSet.n };
+  const { train: data, test } = tutorialData();
 
   const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
   const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: flags.epochs, cycles: flags.cycles });

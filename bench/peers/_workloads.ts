@@ -21,6 +21,7 @@ import {
   splitAt,
   toFloat32,
 } from "../../mod.ts";
+import { TUTORIAL_BLOBS, TUTORIAL_TRAIN_ROWS } from "../../examples/_tutorial.ts";
 import { loadMnist, splitMnist } from "../../examples/_mnist_data.ts";
 
 /** The workloads' names. */
@@ -82,14 +83,8 @@ const SEED = 1;
 export async function buildWorkload(name: WorkloadName): Promise<Workload> {
   if (name === "tutorial") {
     // The tutorial's data and run (examples/blobs.ts): first 100 rows train, the other 1000 test.
-    const blobs = makeBlobs({
-      nSamples: 1100,
-      centers: 3,
-      nFeatures: 2,
-      clusterStd: 2,
-      randomState: 2,
-    });
-    const [train, test] = splitAt(blobs, 100);
+    const blobs = makeBlobs(TUTORIAL_BLOBS);
+    const [train, test] = splitAt(blobs, TUTORIAL_TRAIN_ROWS);
     const epochs = 500;
     const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: epochs, cycles: 10 });
     return finish({

@@ -23,15 +23,13 @@ import {
   ensemble,
   ensembleSizeCurve,
   type EpochEvent,
-  makeBlobs,
   mlp,
   perEpoch,
   sgd,
   type Snapshot,
-  splitAt,
-  toFloat32,
   train,
 } from "@snapfold/snapfold";
+import { tutorialData } from "../_tutorial.ts";
 import {
   blobsScatterChart,
   ensembleSizeChart,
@@ -159,16 +157,7 @@ async function run(): Promise<void> {
     backendLine.dataset.backend = backend.kind;
 
     // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.
-    const blobs = makeBlobs({
-      nSamples: 1100,
-      centers: 3,
-      nFeatures: 2,
-      clusterStd: 2,
-      randomState: 2,
-    });
-    const [trainSet, testSet] = splitAt(blobs, 100);
-    const data = { x: toFloat32(trainSet.x), y: trainSet.y, n: trainSet.n };
-    const test = { x: toFloat32(testSet.x), y: testSet.y, n: testSet.n };
+    const { train: data, test } = tutorialData();
     const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
     const schedule = cosineAnnealing({
       lrMax: settings.lrMax,

@@ -58,6 +58,7 @@ export async function bundleIsStale(): Promise<boolean> {
     sources = Math.max(sources, await mtime(join(ROOT, file)));
   }
   sources = Math.max(sources, await mtime(join(PAGE_DIR, "main.ts")));
+  sources = Math.max(sources, await mtime(join(ROOT, "examples/_tutorial.ts")));
   return sources > built;
 }
 

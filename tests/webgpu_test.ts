@@ -41,6 +41,8 @@ import {
   type TrainingData,
 } from "../mod.ts";
 import { liveBufferCount } from "../lib/backend/_buffers.ts";
+import { perKernelBatchLimit, perKernelLoopCounts } from "../lib/backend/_fused.ts";
+import { LLVMPIPE_LOOP_LIMIT } from "../lib/backend/_webgpu_quirks.ts";
 import { createPipelineCache } from "../lib/backend/_pipeline_cache.ts";
 
 // The per-kernel path; tests/webgpu_fused_test.ts registers the same cases on the fused path.
@@ -319,25 +321,88 @@ Deno.test("webgpu: many steps go in one submit; reading back is counted and expl
   }
 });
 
-Deno.test("webgpu: a batch beyond llvmpipe's loop limit is refused at the door on a software adapter", async () => {
+Deno.test("webgpu: per-kernel loop counts give the batch limit, kernel by kernel", () => {
+  // The softmax head of a wide layer binds: its busiest invocation takes ceil(batch / 64) rows and
+  // is charged per row 100 (argmax from class 1) + 101 (sum) + 101 (gradient) + 1 (the row's own
+  // pass), then 1 for leaving the row loop and 65 for the 64-term sum: 303 r + 66 < 65,535 holds
+  // up to r = 216 rows, 13,824 samples. The old rule (rows x 3 * outDim) allowed 13,952.
+  assert.deepEqual(perKernelBatchLimit(mlp({ layers: [2, 100] })), {
+    batch: 13_824,
+    kernel: "softmax_xent",
+  });
+  const worst = (layers: number[], batch: number) =>
+    Math.max(...perKernelLoopCounts(mlp({ layers }), batch).map((c) => c.count));
+  assert.equal(worst([2, 100], 13_824), 216 * 303 + 66);
+  assert.ok(worst([2, 100], 13_825) >= LLVMPIPE_LOOP_LIMIT);
+  // A narrow head: the weight gradient binds, batch + 1 for its loop and 25 for its 4x4 store.
+  assert.deepEqual(perKernelBatchLimit(mlp({ layers: [2, 25, 3] })), {
+    batch: 65_508,
+    kernel: "dense_grad_weights 2",
+  });
+  // A linear head of 100 outputs: one loop per row, 102 r + 66 < 65,535 up to r = 641.
+  assert.equal(perKernelBatchLimit(mlp({ layers: [2, 100], head: "linear" })).batch, 641 * 64);
+  // A layer so wide that its forward kernel alone is over the limit: no batch runs.
+  assert.equal(perKernelBatchLimit(mlp({ layers: [70_000, 2] })).batch, 0);
+});
+
+Deno.test("webgpu: the largest batch llvmpipe runs agrees with the CPU; one row more is refused at the door", async () => {
   const gpu = await createWebGpuBackend({ fused: "never" });
+  const cpu = createCpuBackend();
   try {
-    const spec = mlp({ layers: [2, 3] });
-    const session = await gpu.createSession({
+    const spec = mlp({ layers: [2, 100] }); // a wide softmax head: the loss kernel binds
+    const limit = 13_824;
+    const options = {
       spec,
       optimizer: sgd(),
       params: initParams(spec, { seed: 1 }),
-      data: data(spec, 4, 1),
-    });
-    const plan = oneStep(new Int32Array(70_000), 0.1);
+      data: data(spec, 200, 3),
+    };
+    const rows = (batch: number) => new Int32Array(batch).map((_, k) => (k * 7) % 200);
+    const session = await gpu.createSession(options);
+    const reference = await cpu.createSession(options);
+    const over = oneStep(rows(limit + 1), 0.5);
     if (gpu.softwareAdapter) {
       assert.throws(
-        () => session.run(plan),
-        (e) => e instanceof ConfigError && /at most 65535/.test(e.message),
+        () => session.run(over),
+        (e) =>
+          e instanceof ConfigError && e.issues.length === 1 && e.issues[0].field === "offsets" &&
+          /offsets must give batches of at most 13824 samples on a software WebGPU adapter: .*softmax_xent.*use smaller batches or backend "cpu": got 13825/
+            .test(e.message),
       );
-    } else session.run(plan);
+    }
+    // On llvmpipe the largest accepted batch; on hardware, where there is no limit, one more.
+    const plan = gpu.softwareAdapter ? oneStep(rows(limit), 0.5) : over;
+    session.run(plan);
+    reference.run(plan);
+    const [got, expected] = [await session.readStats(), await reference.readStats()];
+    assertClose(got.loss, expected.loss, { rel: 1e-4, abs: 1e-6, label: "loss" });
+    assert.deepEqual([...got.correct], [...expected.correct], "correct count");
+    assertClose(await session.readParams(), await reference.readParams(), {
+      rel: 1e-4,
+      abs: 1e-6,
+      label: "params",
+    });
+    // A narrow network: the weight gradient's loop over the batch binds.
+    const narrow = mlp({ layers: [2, 3] });
+    const small = await gpu.createSession({
+      ...options,
+      spec: narrow,
+      params: initParams(narrow, { seed: 1 }),
+      data: data(narrow, 4, 1),
+    });
+    const tooLong = oneStep(new Int32Array(65_509), 0.1);
+    if (gpu.softwareAdapter) {
+      assert.throws(
+        () => small.run(tooLong),
+        (e) => e instanceof ConfigError && /at most 65508 .*dense_grad_weights/.test(e.message),
+      );
+    } else {
+      small.run(tooLong);
+      assert.equal((await small.readStats()).loss.length, 1);
+    }
   } finally {
     gpu.dispose();
+    cpu.dispose();
   }
 });
 

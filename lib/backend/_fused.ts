@@ -20,18 +20,24 @@
  */
 import type { MlpSpec } from "../model.ts";
 import type { Optimizer } from "../optimizers.ts";
+import {
+  FUSED_LOOP_BUDGET as QUIRK_FUSED_LOOP_BUDGET,
+  LLVMPIPE_LOOP_LIMIT,
+  llvmpipeLoopCharge,
+  MAX_PORTABLE_INVOCATIONS,
+} from "./_webgpu_quirks.ts";
 
 /** Most layers (weight matrices) the fused kernel handles: its overrides name D0..D4. */
 export const MAX_FUSED_LAYERS: number = 4;
 
 /**
- * Loop iterations one invocation may run per dispatch: below llvmpipe's 65,535 with a margin, as
- * the task of splitting steps across dispatches asks. Counted by {@linkcode stepLoopCount}.
+ * Loop iterations one invocation may run per dispatch (lib/backend/_webgpu_quirks.ts says why:
+ * below llvmpipe's 65,535 with a margin). Counted by {@linkcode stepLoopCount}.
  */
-export const FUSED_LOOP_BUDGET: number = 50_000;
+export const FUSED_LOOP_BUDGET: number = QUIRK_FUSED_LOOP_BUDGET;
 
-/** Invocations per workgroup: SwiftShader allows at most 256 (shared/PLATFORM.md). */
-export const FUSED_WORKGROUP: number = 64;
+/** Invocations per workgroup of the fused kernel: within every adapter's limit (SwiftShader: 256). */
+export const FUSED_WORKGROUP: number = Math.min(64, MAX_PORTABLE_INVOCATIONS);
 
 /** Largest batch a fused layout is sized for (the loop budget bounds it further). */
 const MAX_BATCH_CAP = 512;
@@ -175,18 +181,12 @@ export function fusedLayout(
 }
 
 /**
- * What llvmpipe's loop limiter charges for one run of a loop `for (k = t; k < n; k += WG)`.
- *
- * How llvmpipe counts (Mesa's gallivm, `lp_exec_endloop` in lp_bld_ir_common.c): one counter per
- * shader invocation vector (8 lanes on a 256-bit machine), shared by every loop of the (inlined)
- * shader, starts at 65,535 and drops by one at every loop end, including the pass in which every
- * lane has just left the loop; when it reaches zero every loop exits early. Control flow runs
- * masked, so both sides of a divergent `if` are paid. So a loop costs the iterations of its
- * busiest lane (invocation 0 of a strided loop: `ceil(n / WG)`) plus one; a loop whose lanes are
- * all masked off costs at most one.
+ * What llvmpipe's loop limiter charges for one run of a loop `for (k = t; k < n; k += WG)`: the
+ * passes of its busiest lane (invocation 0: `ceil(n / WG)`) plus one; see `llvmpipeLoopCharge` in
+ * lib/backend/_webgpu_quirks.ts for how the limiter counts.
  */
 function loop(n: number, wg: number): number {
-  return Math.ceil(n / wg) + 1;
+  return llvmpipeLoopCharge(Math.ceil(n / wg));
 }
 
 /**
@@ -283,6 +283,90 @@ export function splitFusedSteps(
   }
   if (steps > first) chunks.push({ first, steps: steps - first });
   return chunks;
+}
+
+/** One kernel of the per-kernel path and the loop iterations llvmpipe charges it for one step. */
+export interface KernelLoopCount {
+  /** The shader, and the layer it serves where there is one per layer. */
+  readonly kernel: string;
+  /** Iterations charged to its busiest invocation vector. */
+  readonly count: number;
+}
+
+/**
+ * Loop iterations llvmpipe charges the busiest invocation vector of each kernel of the per-kernel
+ * training path (lib/backend/webgpu.ts) for one step of `batch` rows, loop by loop as the shaders
+ * in shaders/ run them (see `llvmpipeLoopCharge` in lib/backend/_webgpu_quirks.ts): the 4x4 tiled
+ * kernels loop over their inner dimension and then store their tile in two nested loops of four;
+ * the loss heads stride over the rows 64 at a time, with three loops over the classes per row
+ * (argmax, sum, gradient) for the softmax or one for the linear head, then one invocation sums the
+ * 64 partial results; the bias gradient loops over the batch. gather and the optimizer kernels have
+ * no loops. Errs high where a compiler unrolls a loop of four.
+ *
+ * @param spec The network's layer widths and head.
+ * @param batch Rows of the step.
+ * @returns One count per kernel dispatched in a step.
+ */
+export function perKernelLoopCounts(
+  spec: Pick<MlpSpec, "layers" | "head">,
+  batch: number,
+): KernelLoopCount[] {
+  const charge = llvmpipeLoopCharge;
+  const dims = spec.layers;
+  const L = dims.length - 1;
+  const out = dims[L];
+  const tileStore = charge(4) + 4 * charge(4); // for q < 4 { for t < 4 { store } }
+  const counts: KernelLoopCount[] = [];
+  for (let l = 0; l < L; l++) {
+    counts.push({ kernel: `dense_forward ${l + 1}`, count: charge(dims[l]) + tileStore });
+  }
+  const rows = Math.ceil(batch / 64); // rows of the busiest invocation of the loss head
+  const perRow = spec.head === "softmax"
+    ? charge(out - 1) + 2 * charge(out) // argmax from class 1, sum, gradient
+    : charge(out);
+  counts.push({
+    kernel: spec.head === "softmax" ? "softmax_xent" : "mse",
+    count: rows * perRow + charge(rows) + charge(64),
+  });
+  for (let l = L - 1; l >= 0; l--) {
+    counts.push({ kernel: `dense_grad_weights ${l + 1}`, count: charge(batch) + tileStore });
+    counts.push({ kernel: `bias_grad ${l + 1}`, count: charge(batch) });
+    if (l > 0) {
+      counts.push({ kernel: `dense_grad_input ${l + 1}`, count: charge(dims[l + 1]) + tileStore });
+    }
+  }
+  return counts;
+}
+
+/**
+ * The largest batch whose every per-kernel step stays below `limit` loop iterations per
+ * invocation ({@linkcode perKernelLoopCounts}), with the kernel that binds; a batch of 0 when a
+ * kernel is over the limit whatever the batch (a layer too wide for llvmpipe).
+ *
+ * @param spec The network's layer widths and head.
+ * @param limit Iterations allowed (default: llvmpipe's limit).
+ * @returns The largest batch and the kernel that stops the next one.
+ */
+export function perKernelBatchLimit(
+  spec: Pick<MlpSpec, "layers" | "head">,
+  limit: number = LLVMPIPE_LOOP_LIMIT,
+): { readonly batch: number; readonly kernel: string } {
+  // The counter stops loops when it reaches zero, so a kernel may be charged at most limit - 1.
+  const worst = (batch: number): KernelLoopCount => {
+    let top = { kernel: "", count: -1 };
+    for (const c of perKernelLoopCounts(spec, batch)) if (c.count > top.count) top = c;
+    return top;
+  };
+  if (worst(1).count >= limit) return { batch: 0, kernel: worst(1).kernel };
+  // Counts never fall as the batch grows, and bias_grad alone is charged batch + 1.
+  let lo = 1;
+  let hi = limit;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (worst(mid).count < limit) lo = mid;
+    else hi = mid;
+  }
+  return { batch: lo, kernel: worst(lo + 1).kernel };
 }
 
 /**

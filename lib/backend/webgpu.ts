@@ -49,6 +49,7 @@ import {
   type FusedLayout,
   fusedLayout,
   fusedStepTable,
+  perKernelBatchLimit,
   splitFusedSteps,
 } from "./_fused.ts";
 
@@ -392,6 +393,7 @@ async function openSession(
 
   const errors: Array<Promise<GPUError | null>> = [];
   let disposed = false;
+  const limitBatch = batchLimit(spec, ctx.software);
 
   /** Encodes a plan step by step: ten or more dispatches per step. */
   const encodePerKernel = (pass: GPUComputePassEncoder, plan: StepPlan, maxBatch: number) => {
@@ -482,7 +484,7 @@ async function openSession(
       ctx.assertUsable("run steps");
       const maxBatch = orThrow(
         "Cannot run steps",
-        validatePlan(plan, data.n, batchLimit(outDim, ctx.software)),
+        validatePlan(plan, data.n, limitBatch),
       );
       const steps = plan.lrs.length;
       if (steps === 0) return;
@@ -967,20 +969,33 @@ export async function createWebGpuBackend(
 
 /**
  * The WebGPU backend's own limit on batches, beside the shared checks of lib/backend/_validate.ts:
- * llvmpipe breaks loops beyond LLVMPIPE_LOOP_LIMIT iterations per invocation; the backward kernels
- * loop over the batch, and each of the loss head's 64 invocations makes three passes over the
- * outputs of every 64th row.
+ * llvmpipe silently stops every loop of an invocation after LLVMPIPE_LOOP_LIMIT iterations, and
+ * the per-kernel path's loss head and backward kernels loop over the batch. Every kernel's loops
+ * are counted (`perKernelLoopCounts` in lib/backend/_fused.ts) and the tightest one binds. Plans
+ * that the fused kernel takes are split into dispatches within its own budget instead, but any
+ * plan may run per kernel, so the limit holds for all.
  */
-function batchLimit(outDim: number, software: boolean) {
+function batchLimit(spec: MlpSpec, software: boolean) {
+  const limit = software ? perKernelBatchLimit(spec) : undefined;
   return (maxRows: number): ConfigIssue[] => {
-    const largest = Math.floor(LLVMPIPE_LOOP_LIMIT / (3 * outDim)); // rows per invocation
-    const limit = Math.min(LLVMPIPE_LOOP_LIMIT, Math.max(64, 64 * largest));
-    return check.that(
-      !software || maxRows <= limit,
-      "offsets",
-      `must give batches of at most ${limit} samples on a software WebGPU adapter, whose shaders ` +
-        `stop after ${LLVMPIPE_LOOP_LIMIT} loop iterations (use smaller batches or backend "cpu")`,
-      maxRows,
-    );
+    if (limit === undefined || maxRows <= limit.batch) return [];
+    if (limit.batch === 0) {
+      return [{
+        field: "spec.layers",
+        message:
+          `must be narrower on a software WebGPU adapter: the ${limit.kernel} kernel would ` +
+          `loop more than ${LLVMPIPE_LOOP_LIMIT} times per invocation, where it stops silently; ` +
+          'use backend "cpu"',
+        got: spec.layers,
+      }];
+    }
+    return [{
+      field: "offsets",
+      message:
+        `must give batches of at most ${limit.batch} samples on a software WebGPU adapter: ` +
+        `a larger one makes the ${limit.kernel} kernel loop more than ${LLVMPIPE_LOOP_LIMIT} ` +
+        'times per invocation, where its loops stop silently; use smaller batches or backend "cpu"',
+      got: maxRows,
+    }];
   };
 }

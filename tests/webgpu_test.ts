@@ -321,6 +321,55 @@ Deno.test("webgpu: many steps go in one submit; reading back is counted and expl
   }
 });
 
+Deno.test("webgpu: steps run while statistics are being read are kept for the next read", async () => {
+  for (const fused of ["never", "auto"] as const) {
+    const gpu = await createWebGpuBackend({ fused });
+    const cpu = createCpuBackend();
+    try {
+      const spec = mlp({ layers: [2, 8, 3] });
+      const options = {
+        spec,
+        optimizer: sgd({ momentum: 0.9 }),
+        params: initParams(spec, { seed: 1 }),
+        data: data(spec, 4, 5),
+      };
+      const steps = 10;
+      const plan = {
+        indices: new Int32Array(steps * 4).map((_, k) => k % 4),
+        offsets: new Int32Array(steps + 1).map((_, s) => 4 * s),
+        lrs: new Float32Array(steps).fill(0.1),
+      };
+      const session = await gpu.createSession(options);
+      const reference = await cpu.createSession(options);
+      const expected: Float32Array[] = [];
+      for (let k = 0; k < 3; k++) {
+        reference.run(plan);
+        expected.push((await reference.readStats()).loss);
+      }
+      session.run(plan);
+      const first = session.readStats();
+      session.run(plan); // in the same tick as the read
+      const second = session.readStats();
+      await new Promise((resolve) => setTimeout(resolve, 3));
+      session.run(plan); // while the second read is in flight
+      const third = session.readStats();
+      const got = [await first, await second, await third].map((s) => s.loss);
+      for (let k = 0; k < 3; k++) {
+        assert.equal(got[k].length, steps, `${fused}: read ${k + 1} has its own plan's rows`);
+        assertClose(got[k], expected[k], {
+          rel: 1e-5,
+          abs: 1e-6,
+          label: `${fused}: read ${k + 1}`,
+        });
+      }
+      assert.equal((await session.readStats()).loss.length, 0, "nothing left over");
+    } finally {
+      gpu.dispose();
+      cpu.dispose();
+    }
+  }
+});
+
 Deno.test("webgpu: per-kernel loop counts give the batch limit, kernel by kernel", () => {
   // The softmax head of a wide layer binds: its busiest invocation takes ceil(batch / 64) rows and
   // is charged per row 100 (argmax from class 1) + 101 (sum) + 101 (gradient) + 1 (the row's own

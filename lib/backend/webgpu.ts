@@ -522,10 +522,16 @@ async function openSession(
       errors.push(device.popErrorScope(), device.popErrorScope());
     },
     async readStats(): Promise<StepStats> {
-      await settle("read statistics");
+      if (disposed) throw disposedSession("read statistics");
+      ctx.assertUsable("read statistics");
+      // Take the rows and submit their copy before the first await: a run() while this read is in
+      // flight starts again at row 0, and the queue orders its writes after this copy.
       const rows = statsRows;
-      const bytes = await ctx.read(stats, 0, rows * R * 8);
       statsRows = 0;
+      const reading = ctx.read(stats, 0, rows * R * 8);
+      reading.catch(() => {}); // observed below, after the error scopes of earlier runs
+      await settle("read statistics");
+      const bytes = await reading;
       const flat = new Float32Array(bytes); // [rows, R, 2]
       const lossOut = new Float32Array(rows * R);
       const correct = new Float32Array(rows * R);

@@ -38,6 +38,7 @@ import {
   paramCount,
   randomState,
   sgd,
+  SnapfoldError,
   type TrainingData,
 } from "../mod.ts";
 import { liveBufferCount } from "../lib/backend/_buffers.ts";
@@ -467,10 +468,14 @@ Deno.test("webgpu: pipelines are built once per shader and constants; bad consta
     assert.equal(a, b);
     assert.notEqual(a, c);
     assert.equal(cache.size, 2);
-    await assert.rejects(
-      cache.pipeline("softmax", { OUT_DIM: 3 }),
-      /Cannot build the pipeline of shaders\/softmax\.wgsl .*STRIDE/,
-    );
+    const bad = cache.pipeline("softmax", { OUT_DIM: 3 });
+    assert.equal(cache.size, 3);
+    await assert.rejects(bad, /Cannot build the pipeline of shaders\/softmax\.wgsl .*STRIDE/);
+    // A rejected build is evicted: the next request builds again instead of replaying it.
+    assert.equal(cache.size, 2);
+    const again = cache.pipeline("softmax", { OUT_DIM: 3 });
+    assert.notEqual(again, bad);
+    await assert.rejects(again, /STRIDE/);
   } finally {
     device.destroy();
   }
@@ -546,9 +551,11 @@ Deno.test("webgpu: a lost device rejects pending and later reads with a clear er
   const timeout = new Promise((_, reject) =>
     setTimeout(() => reject(new Error("the read hung")), 10_000)
   );
+  // The read waits for the run's error scopes before it copies anything, so the device is gone
+  // by the time it maps: it must reject with the clear error, never resolve or hang.
   const outcome = await Promise.race([pending.then(() => "resolved", (e) => e), timeout]);
-  // The read either finished before the loss took effect, or it rejected with the clear error.
-  if (outcome !== "resolved") assert.match(String(outcome), /WebGPU device was lost/);
+  assert.ok(outcome instanceof SnapfoldError, `the pending read rejected: got ${outcome}`);
+  assert.match(outcome.message, /WebGPU device was lost/);
   await assert.rejects(
     session.readParams(),
     /WebGPU device was lost .*parameters read before are intact/,
@@ -572,4 +579,103 @@ Deno.test("webgpu: a lost device rejects pending and later reads with a clear er
   cpu.dispose();
   gpu.dispose();
   session.dispose();
+});
+
+Deno.test("webgpu: a device lost before createSession rejects it with the lost-device error", async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  assert.ok(adapter, "a WebGPU adapter is required (CI has a software one)");
+  const device = await adapter.requestDevice();
+  const gpu = await createWebGpuBackend({ device, adapter });
+  const spec = mlp({ layers: [3, 7, 3] });
+  const options = {
+    spec,
+    optimizer: sgd({ momentum: 0.9 }),
+    params: initParams(spec, { seed: 1 }),
+    data: data(spec, 4, 1),
+  };
+  device.destroy();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error("createSession hung")), 10_000);
+  });
+  try {
+    const outcome = await Promise.race([
+      gpu.createSession(options).then(() => "resolved", (e) => e),
+      timeout,
+    ]);
+    // Not "Cannot compile shaders/gather.wgsl: ... fix the shader", which blamed the shader.
+    assert.ok(outcome instanceof SnapfoldError, `createSession rejected: got ${outcome}`);
+    assert.match(outcome.message, /^The WebGPU device was lost \(destroyed/);
+    await assert.rejects(gpu.createSession(options), /WebGPU device was lost/);
+    await assert.rejects(
+      gpu.predict({ spec, params: options.params, x: options.data.x, n: 4 }),
+      /WebGPU device was lost/,
+    );
+  } finally {
+    clearTimeout(timer);
+    gpu.dispose();
+  }
+});
+
+Deno.test("webgpu: a fused kernel that fails to build leaves sessions on the per-kernel path", async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  assert.ok(adapter, "a WebGPU adapter is required (CI has a software one)");
+  const real = await adapter.requestDevice({
+    requiredLimits: {
+      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+    },
+  });
+  // The real device, except that building the fused kernel fails as a driver might.
+  const device = new Proxy(real, {
+    get(target, key) {
+      if (key === "createComputePipelineAsync") {
+        return (descriptor: GPUComputePipelineDescriptor) =>
+          descriptor.label === "train_fused"
+            ? Promise.reject(new Error("stub: the driver rejects this pipeline"))
+            : target.createComputePipelineAsync(descriptor);
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (message: string) => warnings.push(message);
+  const gpu = await createWebGpuBackend({ device, adapter });
+  const cpu = createCpuBackend();
+  try {
+    assert.equal(gpu.fusedFallbackReason, undefined);
+    const spec = mlp({ layers: [2, 8, 3] }); // fits the fused kernel
+    const options = {
+      spec,
+      optimizer: sgd({ momentum: 0.9 }),
+      params: initParams(spec, { seed: 4 }),
+      data: data(spec, 12, 2),
+    };
+    const plan = {
+      indices: new Int32Array(40).map((_, k) => (k * 5) % 12),
+      offsets: new Int32Array([0, 10, 20, 30, 40]),
+      lrs: new Float32Array(4).fill(0.1),
+    };
+    for (let k = 0; k < 2; k++) {
+      const session = await gpu.createSession(options);
+      const reference = await cpu.createSession(options);
+      session.run(plan);
+      reference.run(plan);
+      assertClose(await session.readParams(), await reference.readParams(), {
+        rel: 1e-5,
+        abs: 1e-6,
+        label: `session ${k + 1}`,
+      });
+    }
+    assert.equal(gpu.fusedSteps, 0, "no step ran fused");
+    assert.match(gpu.fusedFallbackReason ?? "", /train_fused.*stub: the driver rejects/);
+    assert.equal(warnings.length, 1, "warned once");
+    assert.match(warnings[0], /per kernel/);
+  } finally {
+    console.warn = warn;
+    gpu.dispose();
+    cpu.dispose();
+    real.destroy();
+  }
 });

@@ -50,7 +50,7 @@ export interface PipelineCache {
     shader: ShaderName,
     constants: Readonly<Record<string, number>>,
   ): Promise<GPUComputePipeline>;
-  /** Number of distinct pipelines built or being built. */
+  /** Number of distinct pipelines built or being built (failed builds are evicted). */
   readonly size: number;
 }
 
@@ -105,8 +105,13 @@ export function createPipelineCache(device: GPUDevice): PipelineCache {
   const module = (shader: ShaderName): Promise<GPUShaderModule> => {
     let found = modules.get(shader);
     if (found === undefined) {
-      found = compile(device, shader);
-      modules.set(shader, found);
+      const compiling = compile(device, shader);
+      // A failed compile (a lost device among the causes) is not kept: the next use tries again.
+      compiling.catch(() => {
+        if (modules.get(shader) === compiling) modules.delete(shader);
+      });
+      modules.set(shader, compiling);
+      found = compiling;
     }
     return found;
   };
@@ -119,8 +124,13 @@ export function createPipelineCache(device: GPUDevice): PipelineCache {
       const key = `${shader}|${names.map((n) => `${n}=${constants[n]}`).join(",")}`;
       let found = pipelines.get(key);
       if (found === undefined) {
-        found = build(device, shader, module(shader), pipelineLayout(shader), constants);
-        pipelines.set(key, found);
+        const building = build(device, shader, module(shader), pipelineLayout(shader), constants);
+        // Rejected builds are evicted, so that a transient failure is not cached for good.
+        building.catch(() => {
+          if (pipelines.get(key) === building) pipelines.delete(key);
+        });
+        pipelines.set(key, building);
+        found = building;
       }
       return found;
     },

@@ -77,6 +77,11 @@ export interface WebGpuBackendOptions {
 export interface WebGpuBackend extends Backend {
   /** Number of optimizer steps run so far by the fused kernel (the rest ran per kernel). */
   readonly fusedSteps: number;
+  /**
+   * Why sessions that fit the fused kernel train per kernel instead, when its pipeline failed to
+   * build on this device (also reported once with `console.warn`); `undefined` when it never did.
+   */
+  readonly fusedFallbackReason: string | undefined;
 }
 
 const { STORAGE, COPY_SRC, COPY_DST, UNIFORM } = USAGE;
@@ -103,6 +108,16 @@ interface GpuContext {
   guard<T>(promise: Promise<T>): Promise<T>;
   /** Throws when the backend was disposed or the device lost. */
   assertUsable(what: string): void;
+  /**
+   * The error to report for `error`, a failure of a GPU operation: the device-lost error when the
+   * device is (or within a moment turns out to be) lost, since a lost device makes every
+   * operation fail with messages that blame something else; else `error` itself.
+   */
+  explain(error: unknown): Promise<unknown>;
+  /** Whether the fused kernel with these constants failed to build before on this device. */
+  fusedFailed(constants: Readonly<Record<string, number>>): boolean;
+  /** Records that the fused kernel failed to build, and warns once per backend. */
+  fusedFallback(constants: Readonly<Record<string, number>>, error: unknown): void;
   /** Reads a range of a buffer back (counted in `readbacks`). */
   read(source: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer>;
   /** Whether sessions may take the fused training path. */
@@ -181,6 +196,11 @@ function disposedSession(what: string): SnapfoldError {
   return new SnapfoldError(
     `Cannot ${what}: the training session was disposed; create a new session`,
   );
+}
+
+/** A stable key of override constants. */
+function constantsKey(constants: Readonly<Record<string, number>>): string {
+  return Object.keys(constants).sort().map((name) => `${name}=${constants[name]}`).join(",");
 }
 
 /** Waits until `promise` settles or `ms` pass, whichever comes first (clearing its timer). */
@@ -351,19 +371,31 @@ async function openSession(
     workgroupBytes: device.limits.maxComputeWorkgroupStorageSize,
     replicas: R,
   });
-  let fused: { layout: FusedLayout; pipeline: GPUComputePipeline } | undefined;
+  // Built beside the per-kernel pipelines; a fused kernel that fails to build leaves the session
+  // on the per-kernel path (the reason is kept in `fusedFallbackReason`).
+  const fusedBuild = fit?.ok && !ctx.fusedFailed(fit.layout.constants)
+    ? cache.pipeline("train_fused", fit.layout.constants)
+    : undefined;
+  fusedBuild?.catch(() => {}); // observed below
   let all: Dispatch[];
   try {
-    all = await Promise.all(pending);
-    if (fit?.ok) {
-      fused = {
-        layout: fit.layout,
-        pipeline: await cache.pipeline("train_fused", fit.layout.constants),
-      };
-    }
+    all = await ctx.guard(Promise.all(pending));
   } catch (error) {
     buffers.destroyAll();
-    throw error;
+    throw await ctx.explain(error);
+  }
+  let fused: { layout: FusedLayout; pipeline: GPUComputePipeline } | undefined;
+  if (fit?.ok && fusedBuild !== undefined) {
+    try {
+      fused = { layout: fit.layout, pipeline: await ctx.guard(fusedBuild) };
+    } catch (error) {
+      const explained = await ctx.explain(error);
+      if (explained !== error) {
+        buffers.destroyAll();
+        throw explained; // the device was lost: no path can run
+      }
+      ctx.fusedFallback(fit.layout.constants, error);
+    }
   }
   const step = [await gather, ...(await Promise.all(forward)), await loss];
   step.push(...(await Promise.all(backward)), ...(await Promise.all(update)));
@@ -731,7 +763,12 @@ async function predictGpu(
         (b) => flatGrid(b * outDim),
       );
     }
-    const dispatches = await Promise.all(pending);
+    let dispatches: Dispatch[];
+    try {
+      dispatches = await ctx.guard(Promise.all(pending));
+    } catch (error) {
+      throw await ctx.explain(error);
+    }
     bindDispatches(ctx, dispatches);
     const recordGroup = device.createBindGroup({
       label: "chunk records",
@@ -913,6 +950,14 @@ export async function createWebGpuBackend(
     if (lost !== null) throw lost;
   };
   const guard = <T>(promise: Promise<T>): Promise<T> => Promise.race([promise, lostSignal]);
+  const explain = async (error: unknown): Promise<unknown> => {
+    // An operation may fail because the device went away before `device.lost` settles (a
+    // mapping, a shader compiled on a destroyed device): give it a moment to.
+    if (lost === null) await settledOrTimeout(device.lost, 200);
+    return lost ?? error;
+  };
+  let fusedFallbackReason: string | undefined;
+  const fusedFailures = new Set<string>();
   const ctx: GpuContext = {
     device,
     cache: createPipelineCache(device),
@@ -928,16 +973,24 @@ export async function createWebGpuBackend(
     countFused(steps) {
       fusedSteps += steps;
     },
+    explain,
+    fusedFailed(constants) {
+      return fusedFailures.has(constantsKey(constants));
+    },
+    fusedFallback(constants, error) {
+      const reason = `the fused kernel failed to build, so sessions train per kernel: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+      fusedFailures.add(constantsKey(constants));
+      if (fusedFallbackReason === undefined) console.warn(`snapfold: ${reason}`);
+      fusedFallbackReason = reason;
+    },
     async read(source, byteOffset, byteLength) {
       readbacks++;
       try {
         return await readBuffer(device, source, byteOffset, byteLength, guard);
       } catch (error) {
-        // A mapping that fails because the device went away reports the clear error instead; the
-        // mapping may fail before `device.lost` settles, so give it a moment to.
-        if (lost === null) await settledOrTimeout(device.lost, 200);
-        if (lost !== null) throw lost;
-        throw error;
+        throw await explain(error);
       }
     },
   };
@@ -951,6 +1004,9 @@ export async function createWebGpuBackend(
     },
     get fusedSteps() {
       return fusedSteps;
+    },
+    get fusedFallbackReason() {
+      return fusedFallbackReason;
     },
     async createSession(sessionOptions: SessionOptions): Promise<TrainingSession> {
       assertUsable("create a session");

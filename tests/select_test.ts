@@ -74,6 +74,64 @@ Deno.test("select: without an adapter, webgpu fails clearly and auto falls back 
   });
 });
 
+Deno.test("select: when requestAdapter throws, webgpu fails clearly and auto falls back to the CPU", async () => {
+  const gpu = {
+    requestAdapter: () => Promise.reject(new Error("stub: no usable driver")),
+  };
+  await withGpu(gpu, async () => {
+    await assert.rejects(
+      createBackend("webgpu"),
+      (e) =>
+        e instanceof SnapfoldError &&
+        /^WebGPU is not available: requesting an adapter failed: stub: no usable driver; use backend "cpu"/
+          .test(e.message),
+    );
+    assert.equal(await describeAdapter(), null);
+    const auto = await createBackend("auto");
+    assert.equal(auto.kind, "cpu");
+    auto.dispose();
+  });
+  // A requestAdapter that throws before returning a promise is caught the same way.
+  await withGpu({
+    requestAdapter: () => {
+      throw new Error("stub: thrown");
+    },
+  }, async () => {
+    await assert.rejects(createBackend("webgpu"), /WebGPU is not available: .*stub: thrown/);
+    assert.equal((await createBackend("auto")).kind, "cpu");
+  });
+});
+
+Deno.test("select: when a hardware adapter refuses a device, webgpu fails clearly and auto takes the CPU", async () => {
+  const limits = {
+    maxStorageBufferBindingSize: 1 << 27,
+    maxBufferSize: 1 << 28,
+    maxComputeWorkgroupStorageSize: 1 << 14,
+  };
+  let requested = 0;
+  const adapter = {
+    info: { vendor: "stub", description: "Stub Hardware GPU" },
+    limits,
+    requestDevice: () => {
+      requested++;
+      return Promise.reject(new Error("stub: device refused"));
+    },
+  };
+  await withGpu({ requestAdapter: () => Promise.resolve(adapter) }, async () => {
+    await assert.rejects(
+      createBackend("webgpu"),
+      (e) =>
+        e instanceof SnapfoldError &&
+        /^WebGPU is not available: the adapter "Stub Hardware GPU" refused a device: stub: device refused; use backend "cpu"/
+          .test(e.message),
+    );
+    const auto = await createBackend("auto");
+    assert.equal(auto.kind, "cpu");
+    assert.equal(requested, 2, "auto tried WebGPU on the hardware adapter first");
+    auto.dispose();
+  });
+});
+
 Deno.test("select: software adapters are recognised by flag or by name", () => {
   const info = (fields: Record<string, unknown>) => ({ info: fields as unknown as GPUAdapterInfo });
   assert.deepEqual(adapterFacts(info({ description: "llvmpipe (LLVM 15.0.6, 256 bits)" })), {

@@ -51,7 +51,8 @@ export async function describeAdapter(): Promise<AdapterDescription | null> {
 }
 
 /**
- * Creates the chosen backend.
+ * Creates the chosen backend. `"auto"` takes WebGPU on a hardware adapter, and the CPU on a software
+ * adapter, without one, or when WebGPU fails to give a device.
  *
  * @example `"auto"` never fails: the CPU stands in when WebGPU would be slower or is missing
  * ```ts
@@ -78,5 +79,11 @@ export async function createBackend(choice: BackendChoice = "auto"): Promise<Bac
   if (choice === "webgpu") return await createWebGpuBackend();
   const adapter = await requestAdapter();
   if (adapter === null || adapterFacts(adapter).software) return createCpuBackend();
-  return await createWebGpuBackend({ adapter });
+  try {
+    return await createWebGpuBackend({ adapter });
+  } catch {
+    // The adapter exists but would not give a device (a driver or a browser policy refusing it):
+    // "auto" promises a backend, and the CPU always works.
+    return createCpuBackend();
+  }
 }

@@ -890,7 +890,18 @@ export async function createWebGpuBackend(
           "Deno 2 or a browser with WebGPU enabled",
       );
     }
-    const adapter = givenAdapter ?? await gpu!.requestAdapter({ powerPreference });
+    let adapter: GPUAdapter | null;
+    try {
+      adapter = givenAdapter ?? await gpu!.requestAdapter({ powerPreference });
+    } catch (error) {
+      // Some runtimes throw instead of resolving null when no driver is usable.
+      throw new SnapfoldError(
+        `WebGPU is not available: requesting an adapter failed: ${
+          error instanceof Error ? error.message : String(error)
+        }; use backend "cpu", or install a WebGPU-capable driver`,
+        { cause: error },
+      );
+    }
     if (adapter === null) {
       throw new SnapfoldError(
         'WebGPU is not available: no GPU adapter was found; use backend "cpu", or install a ' +

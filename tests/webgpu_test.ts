@@ -679,3 +679,66 @@ Deno.test("webgpu: a fused kernel that fails to build leaves sessions on the per
     real.destroy();
   }
 });
+
+Deno.test("webgpu: data and parameters larger than the device's buffers are refused at the door", async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  assert.ok(adapter, "a WebGPU adapter is required (CI has a software one)");
+  const real = await adapter.requestDevice();
+  // The real device, reporting a 4 KiB limit per storage binding.
+  const limits: Record<string, number> = {};
+  for (const key in real.limits) {
+    const value = (real.limits as unknown as Record<string, unknown>)[key];
+    if (typeof value === "number") limits[key] = value;
+  }
+  limits.maxStorageBufferBindingSize = 4096;
+  const device = new Proxy(real, {
+    get(target, key) {
+      if (key === "limits") return limits;
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const gpu = await createWebGpuBackend({ device, adapter });
+  try {
+    const spec = mlp({ layers: [2, 8, 3] });
+    const options = {
+      spec,
+      optimizer: sgd({ momentum: 0.9 }),
+      params: initParams(spec, { seed: 1 }),
+      data: data(spec, 1000, 2), // x: 8000 bytes; y: 4000 bytes
+    };
+    await assert.rejects(
+      gpu.createSession(options),
+      (e) =>
+        e instanceof ConfigError && e.issues.map((i) => i.field).join() === "data.x" &&
+        /^Cannot create a training session: data\.x must fit in one buffer of this WebGPU device: it takes 8000 bytes, over the device's maxStorageBufferBindingSize of 4096 bytes; use backend "cpu", or a smaller dataset/
+          .test(e.message),
+    );
+    const members = 40;
+    await assert.rejects(
+      gpu.predict({
+        spec,
+        params: initParams(spec, { seed: 1, replicas: members }),
+        members,
+        x: options.data.x,
+        n: 1000,
+        combine: "none",
+      }),
+      (e) =>
+        e instanceof ConfigError &&
+        e.issues.map((i) => i.field).join() === "params,members,n" &&
+        /params must fit .* it takes 8160 bytes, over .* 4096 bytes; use backend "cpu", or fewer members per call/
+          .test(e.message),
+    );
+    // What fits still runs, and leaves the device's error-scope stack empty.
+    const small = { ...options, data: data(spec, 100, 2) };
+    const session = await gpu.createSession(small);
+    session.run(oneStep(new Int32Array(10).map((_, k) => k), 0.1));
+    assert.equal((await session.readStats()).loss.length, 1);
+    await gpu.predict({ spec, params: small.params, x: small.data.x, n: 100 });
+    await assert.rejects(real.popErrorScope(), "no error scope was left pushed");
+  } finally {
+    gpu.dispose();
+    real.destroy();
+  }
+});

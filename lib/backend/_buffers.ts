@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { ConfigIssue } from "../errors.ts";
 
 const live = new Set<GPUBuffer>();
 
@@ -144,4 +145,68 @@ export async function readBuffer(
     live.delete(staging);
     staging.destroy();
   }
+}
+
+/** The device limits a buffer's size must respect. */
+export type BufferLimits = Pick<
+  GPUSupportedLimits,
+  "maxStorageBufferBindingSize" | "maxBufferSize"
+>;
+
+/**
+ * Checks the sizes of the buffers an operation will create against the device's limits, so that
+ * a dataset or a stack of members too large for the device is refused at the door with its size
+ * and the limit, instead of failing inside WebGPU.
+ *
+ * @param limits The device's limits.
+ * @param sizes Each buffer: the option it comes from, its bytes, and what to do when it is too big.
+ * @returns One issue per buffer over a limit.
+ */
+export function bufferSizeIssues(
+  limits: BufferLimits,
+  sizes: ReadonlyArray<{ readonly field: string; readonly bytes: number; readonly advice: string }>,
+): ConfigIssue[] {
+  const [limit, name] = limits.maxStorageBufferBindingSize <= limits.maxBufferSize
+    ? [limits.maxStorageBufferBindingSize, "maxStorageBufferBindingSize"]
+    : [limits.maxBufferSize, "maxBufferSize"];
+  const issues: ConfigIssue[] = [];
+  for (const { field, bytes, advice } of sizes) {
+    if (bytes > limit) {
+      issues.push({
+        field,
+        message:
+          `must fit in one buffer of this WebGPU device: it takes ${bytes} bytes, over the ` +
+          `device's ${name} of ${limit} bytes; use backend "cpu", or ${advice}`,
+        got: `${bytes} bytes`,
+      });
+    }
+  }
+  return issues;
+}
+
+/**
+ * Runs `make` (which creates buffers) inside out-of-memory and validation error scopes, popped in
+ * `finally` so that the device's scope stack stays balanced even when `make` throws.
+ *
+ * @param device The device.
+ * @param make Creates the buffers.
+ * @returns What `make` returned, and the first error the scopes caught (`null` when none).
+ */
+export function withAllocationScopes<T>(
+  device: GPUDevice,
+  make: () => T,
+): { readonly value: T; readonly caught: Promise<GPUError | null> } {
+  device.pushErrorScope("out-of-memory");
+  device.pushErrorScope("validation");
+  let value: T;
+  let caught: Promise<GPUError | null>;
+  try {
+    value = make();
+  } finally {
+    const validationError = device.popErrorScope();
+    const outOfMemory = device.popErrorScope();
+    caught = Promise.all([validationError, outOfMemory]).then(([v, o]) => o ?? v);
+    caught.catch(() => {}); // observed by the caller; a lost device rejects it
+  }
+  return { value, caught };
 }

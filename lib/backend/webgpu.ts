@@ -39,7 +39,14 @@ import type {
   TrainingData,
   TrainingSession,
 } from "./backend.ts";
-import { createBufferSet, readBuffer, USAGE, writeBuffer } from "./_buffers.ts";
+import {
+  bufferSizeIssues,
+  createBufferSet,
+  readBuffer,
+  USAGE,
+  withAllocationScopes,
+  writeBuffer,
+} from "./_buffers.ts";
 import { createPipelineCache, type PipelineCache, STEP_RECORD_BYTES } from "./_pipeline_cache.ts";
 import type { ShaderName } from "./_shaders.ts";
 import { validatePlan, validatePredict, validateSession } from "./_validate.ts";
@@ -198,6 +205,44 @@ function disposedSession(what: string): SnapfoldError {
   );
 }
 
+/** Rows per prediction chunk: a power of two, so that repeated predictions reuse a few pipelines. */
+function predictRows(options: PredictOptions): number {
+  const { spec, members: M = 1, n } = options;
+  const widest = Math.max(...spec.layers);
+  let rows = 1;
+  while (rows < n && 2 * rows * M * widest <= PREDICT_CHUNK_FLOATS) rows *= 2;
+  return rows;
+}
+
+/** The buffers of a session that grow with the user's input, against the device's limits. */
+function sessionSizeIssues(limits: GPUSupportedLimits, options: SessionOptions): ConfigIssue[] {
+  const { spec, optimizer, data, replicas: R = 1 } = options;
+  const P = paramCount(spec);
+  return bufferSizeIssues(limits, [
+    { field: "data.x", bytes: data.x.byteLength, advice: "a smaller dataset" },
+    { field: "data.y", bytes: data.y.byteLength, advice: "a smaller dataset" },
+    { field: "params", bytes: R * P * 4, advice: "fewer replicas or a smaller network" },
+    {
+      field: "optimizer",
+      bytes: R * optimizerStateSize(optimizer, P) * 4,
+      advice: "fewer replicas, a smaller network or an optimizer with less state",
+    },
+  ]);
+}
+
+/** The buffers of a prediction, against the device's limits. */
+function predictSizeIssues(limits: GPUSupportedLimits, options: PredictOptions): ConfigIssue[] {
+  const { spec, members: M = 1, n, combine = "mean" } = options;
+  const rows = predictRows(options);
+  const widest = Math.max(...spec.layers);
+  const outputs = (combine === "none" ? M : 1) * n * outputDim(spec);
+  return bufferSizeIssues(limits, [
+    { field: "params", bytes: M * paramCount(spec) * 4, advice: "fewer members per call" },
+    { field: "members", bytes: M * rows * widest * 4, advice: "fewer members per call" },
+    { field: "n", bytes: outputs * 4, advice: "fewer rows per call" },
+  ]);
+}
+
 /** A stable key of override constants. */
 function constantsKey(constants: Readonly<Record<string, number>>): string {
   return Object.keys(constants).sort().map((name) => `${name}=${constants[name]}`).join(",");
@@ -231,14 +276,18 @@ async function openSession(
   const outDim = outputDim(spec);
   const buffers = createBufferSet(device);
 
-  // Resident for the session's life.
-  const x = buffers.upload("x", data.x, STORAGE); // [n, inDim]
-  const y = buffers.upload("y", data.y, STORAGE); // [n] labels or [n, outDim] targets
-  const params = buffers.upload("params", options.params, STORAGE | COPY_SRC); // [R, P]
-  const grads = buffers.create("grads", R * P * 4, STORAGE); // [R, P]
-  const state = options.optimizerState !== undefined && S > 0
-    ? buffers.upload("optimizer state", options.optimizerState, STORAGE | COPY_SRC)
-    : buffers.create("optimizer state", R * S * 4, STORAGE | COPY_SRC | COPY_DST); // [R, S]
+  // Resident for the session's life; sizes were checked at the door (sessionSizeIssues), and
+  // what the device still cannot allocate is reported before the session is handed out.
+  const resident = withAllocationScopes(device, () => ({
+    x: buffers.upload("x", data.x, STORAGE), // [n, inDim]
+    y: buffers.upload("y", data.y, STORAGE), // [n] labels or [n, outDim] targets
+    params: buffers.upload("params", options.params, STORAGE | COPY_SRC), // [R, P]
+    grads: buffers.create("grads", R * P * 4, STORAGE), // [R, P]
+    state: options.optimizerState !== undefined && S > 0
+      ? buffers.upload("optimizer state", options.optimizerState, STORAGE | COPY_SRC)
+      : buffers.create("optimizer state", R * S * 4, STORAGE | COPY_SRC | COPY_DST), // [R, S]
+  }));
+  const { x, y, params, grads, state } = resident.value;
 
   // Grown on demand by run(): per-plan inputs, statistics and per-batch scratch.
   let indices = buffers.create("indices", 4, STORAGE | COPY_DST);
@@ -380,6 +429,13 @@ async function openSession(
   let all: Dispatch[];
   try {
     all = await ctx.guard(Promise.all(pending));
+    const caught = await ctx.guard(resident.caught);
+    if (caught) {
+      throw new SnapfoldError(
+        `Cannot create a training session: WebGPU could not create its buffers: ${caught.message}; ` +
+          'use backend "cpu", or a smaller dataset or fewer replicas',
+      );
+    }
   } catch (error) {
     buffers.destroyAll();
     throw await ctx.explain(error);
@@ -508,6 +564,43 @@ async function openSession(
     ctx.countFused(plan.lrs.length);
   };
 
+  /** Grows the per-plan buffers, encodes the plan on one path and submits it. */
+  const encodeAndSubmit = (
+    plan: StepPlan,
+    steps: number,
+    maxBatch: number,
+    chunks: ReadonlyArray<FusedChunk> | null,
+  ) => {
+    const encoder = device.createCommandEncoder({ label: "training steps" });
+    let retired: GPUBuffer | undefined;
+    const usageIn = STORAGE | COPY_DST;
+    const next = {
+      indices: grow(indices, "indices", plan.indices.byteLength, usageIn),
+      lrs: grow(lrs, "lrs", plan.lrs.byteLength, usageIn),
+      records: grow(records, "step records", steps * ctx.recordStride, UNIFORM | COPY_DST),
+    };
+    if (next.indices !== indices || next.lrs !== lrs) perKernelStale = true;
+    ({ indices, lrs, records } = next);
+    if (statsRows + steps > statsCapacity) {
+      const capacity = Math.max(statsRows + steps, 2 * statsCapacity, 64);
+      const grown = buffers.create("stats", capacity * R * 8, STORAGE | COPY_SRC | COPY_DST);
+      // Keep the rows not read yet; the copy runs before this submit's steps write new rows.
+      if (statsRows > 0) encoder.copyBufferToBuffer(stats, 0, grown, 0, statsRows * R * 8);
+      retired = stats; // destroyed after the submit that copies out of it
+      stats = grown;
+      statsCapacity = capacity;
+      perKernelStale = true;
+    }
+    writeBuffer(device, indices, 0, plan.indices);
+    const pass = encoder.beginComputePass({ label: "training steps" });
+    if (chunks !== null) encodeFused(pass, plan, fused!.pipeline, chunks);
+    else encodePerKernel(pass, plan, maxBatch);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    if (retired !== undefined) buffers.release(retired);
+    statsRows += steps;
+  };
+
   const session: TrainingSession = {
     paramCount: P,
     replicas: R,
@@ -523,35 +616,12 @@ async function openSession(
       const chunks = fused === undefined ? null : splitFusedSteps(fused.layout, plan.offsets);
       device.pushErrorScope("out-of-memory");
       device.pushErrorScope("validation");
-      const encoder = device.createCommandEncoder({ label: "training steps" });
-      let retired: GPUBuffer | undefined;
-      const usageIn = STORAGE | COPY_DST;
-      const next = {
-        indices: grow(indices, "indices", plan.indices.byteLength, usageIn),
-        lrs: grow(lrs, "lrs", plan.lrs.byteLength, usageIn),
-        records: grow(records, "step records", steps * ctx.recordStride, UNIFORM | COPY_DST),
-      };
-      if (next.indices !== indices || next.lrs !== lrs) perKernelStale = true;
-      ({ indices, lrs, records } = next);
-      if (statsRows + steps > statsCapacity) {
-        const capacity = Math.max(statsRows + steps, 2 * statsCapacity, 64);
-        const grown = buffers.create("stats", capacity * R * 8, STORAGE | COPY_SRC | COPY_DST);
-        // Keep the rows not read yet; the copy runs before this submit's steps write new rows.
-        if (statsRows > 0) encoder.copyBufferToBuffer(stats, 0, grown, 0, statsRows * R * 8);
-        retired = stats; // destroyed after the submit that copies out of it
-        stats = grown;
-        statsCapacity = capacity;
-        perKernelStale = true;
+      try {
+        encodeAndSubmit(plan, steps, maxBatch, chunks);
+      } finally {
+        // Popped whatever happened, so that the device's scope stack stays balanced.
+        errors.push(device.popErrorScope(), device.popErrorScope());
       }
-      writeBuffer(device, indices, 0, plan.indices);
-      const pass = encoder.beginComputePass({ label: "training steps" });
-      if (chunks !== null) encodeFused(pass, plan, fused!.pipeline, chunks);
-      else encodePerKernel(pass, plan, maxBatch);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-      if (retired !== undefined) buffers.release(retired);
-      statsRows += steps;
-      errors.push(device.popErrorScope(), device.popErrorScope());
     },
     async readStats(): Promise<StepStats> {
       if (disposed) throw disposedSession("read statistics");
@@ -676,12 +746,17 @@ async function predictGpu(
   const dims = spec.layers;
   const L = dims.length - 1;
   const outDim = outputDim(spec);
-  const widest = Math.max(...dims);
-  // A power of two of rows per chunk, so that repeated predictions reuse a few pipelines.
-  let rows = 1;
-  while (rows < n && 2 * rows * M * widest <= PREDICT_CHUNK_FLOATS) rows *= 2;
+  const rows = predictRows(options);
   const chunks = Math.ceil(n / rows);
   const buffers = createBufferSet(device);
+  device.pushErrorScope("out-of-memory");
+  device.pushErrorScope("validation");
+  let allocated: Promise<Array<GPUError | null>> | undefined;
+  const popAllocation = () => {
+    if (allocated !== undefined) return;
+    allocated = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+    allocated.catch(() => {}); // observed below; a lost device rejects it
+  };
   try {
     const paramBuf = buffers.upload("members", params.subarray(0, M * P), STORAGE);
     const xc = buffers.create("input chunk", rows * dims[0] * 4, STORAGE | COPY_DST);
@@ -763,9 +838,17 @@ async function predictGpu(
         (b) => flatGrid(b * outDim),
       );
     }
+    popAllocation();
     let dispatches: Dispatch[];
     try {
       dispatches = await ctx.guard(Promise.all(pending));
+      const caught = (await ctx.guard(allocated!)).find((e) => e !== null);
+      if (caught) {
+        throw new SnapfoldError(
+          `Cannot predict: WebGPU could not create its buffers: ${caught.message}; use backend ` +
+            '"cpu", or fewer members or rows per call',
+        );
+      }
     } catch (error) {
       throw await ctx.explain(error);
     }
@@ -776,39 +859,48 @@ async function predictGpu(
       entries: [{ binding: 0, resource: { buffer: records, size: STEP_RECORD_BYTES } }],
     });
 
+    device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
-    for (let c = 0; c < chunks; c++) {
-      const start = c * rows;
-      const count = Math.min(rows, n - start);
-      // Each chunk is its own submit: the queue orders this write after the previous chunk's work.
-      writeBuffer(device, xc, 0, x.subarray(start * dims[0], (start + count) * dims[0]));
-      const encoder = device.createCommandEncoder({ label: "predict" });
-      const pass = encoder.beginComputePass({ label: "predict" });
-      pass.setBindGroup(1, recordGroup, [c * ctx.recordStride]);
-      for (const d of dispatches) encodeDispatch(pass, d, count);
-      pass.end();
-      const bytes = count * outDim * 4;
-      if (mean !== undefined) {
-        encoder.copyBufferToBuffer(mean, 0, result, start * outDim * 4, bytes);
-      } else {
-        for (let m = 0; m < M; m++) {
-          encoder.copyBufferToBuffer(
-            acts[L],
-            m * rows * outDim * 4,
-            result,
-            (m * n + start) * outDim * 4,
-            bytes,
-          );
+    let submitted: Promise<Array<GPUError | null>>;
+    try {
+      for (let c = 0; c < chunks; c++) {
+        const start = c * rows;
+        const count = Math.min(rows, n - start);
+        // Each chunk is its own submit: the queue orders this write after the previous chunk's work.
+        writeBuffer(device, xc, 0, x.subarray(start * dims[0], (start + count) * dims[0]));
+        const encoder = device.createCommandEncoder({ label: "predict" });
+        const pass = encoder.beginComputePass({ label: "predict" });
+        pass.setBindGroup(1, recordGroup, [c * ctx.recordStride]);
+        for (const d of dispatches) encodeDispatch(pass, d, count);
+        pass.end();
+        const bytes = count * outDim * 4;
+        if (mean !== undefined) {
+          encoder.copyBufferToBuffer(mean, 0, result, start * outDim * 4, bytes);
+        } else {
+          for (let m = 0; m < M; m++) {
+            encoder.copyBufferToBuffer(
+              acts[L],
+              m * rows * outDim * 4,
+              result,
+              (m * n + start) * outDim * 4,
+              bytes,
+            );
+          }
         }
+        device.queue.submit([encoder.finish()]);
       }
-      device.queue.submit([encoder.finish()]);
+    } finally {
+      // Popped whatever happened, so that the device's scope stack stays balanced.
+      submitted = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+      submitted.catch(() => {}); // observed below
     }
-    const error = await ctx.guard(device.popErrorScope());
-    if (error !== null) {
+    const error = (await ctx.guard(submitted)).find((e) => e !== null);
+    if (error) {
       throw new SnapfoldError(`Cannot predict: WebGPU reported an error: ${error.message}`);
     }
     return new Float32Array(await ctx.read(result, 0, resultFloats * 4));
   } finally {
+    popAllocation(); // when creating a buffer threw
     buffers.destroyAll();
   }
 }
@@ -1022,6 +1114,10 @@ export async function createWebGpuBackend(
     async createSession(sessionOptions: SessionOptions): Promise<TrainingSession> {
       assertUsable("create a session");
       const data = orThrow("Cannot create a training session", validateSession(sessionOptions));
+      orThrow(
+        "Cannot create a training session",
+        validation(sessionSizeIssues(device.limits, sessionOptions), undefined),
+      );
       const session = await openSession(ctx, sessionOptions, data, (s) => sessions.delete(s));
       sessions.add(session);
       return session;
@@ -1029,6 +1125,10 @@ export async function createWebGpuBackend(
     async predict(predictOptions: PredictOptions): Promise<Float32Array> {
       assertUsable("predict");
       const x = orThrow("Cannot predict", validatePredict(predictOptions));
+      orThrow(
+        "Cannot predict",
+        validation(predictSizeIssues(device.limits, predictOptions), undefined),
+      );
       return await predictGpu(ctx, predictOptions, x);
     },
     dispose(): void {

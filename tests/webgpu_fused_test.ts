@@ -42,10 +42,32 @@ import {
   splitFusedSteps,
   stepLoopCount,
 } from "../lib/backend/_fused.ts";
-import { fusedIsSlowOn, LLVMPIPE_LOOP_LIMIT } from "../lib/backend/_webgpu_quirks.ts";
+import {
+  DEFAULT_WORKGROUP_STORAGE,
+  fusedIsSlowOn,
+  LLVMPIPE_LOOP_LIMIT,
+} from "../lib/backend/_webgpu_quirks.ts";
 import fixture from "./fixtures/torch_training.json" with { type: "json" };
 
-registerBackendCases("webgpu fused", () => createWebGpuBackend({ fused: "auto" }));
+// Every backend the shared cases make, so that the test after them can check that they trained
+// on the fused path (a fused kernel that silently fell back would pass them all per kernel).
+const sharedCaseBackends: WebGpuBackend[] = [];
+registerBackendCases("webgpu fused", async () => {
+  const backend = await createWebGpuBackend({ fused: "auto" });
+  sharedCaseBackends.push(backend);
+  return backend;
+});
+
+Deno.test("webgpu fused: the shared cases above trained on the fused path", () => {
+  const fusedRuns = sharedCaseBackends.filter((b) => b.fusedSteps > 0).length;
+  // At least one backend per PyTorch parity case (each trains a fixture that fits the layout).
+  assert.ok(
+    fusedRuns >= fixture.cases.length,
+    `${fusedRuns} of ${sharedCaseBackends.length} backends ran fused steps; expected at least ` +
+      `${fixture.cases.length}`,
+  );
+  for (const b of sharedCaseBackends) assert.equal(b.fusedFallbackReason, undefined);
+});
 
 Deno.test("webgpu fused: every PyTorch fixture fits the fused layout, so the shared cases above ran fused", () => {
   for (const c of fixture.cases) {
@@ -59,7 +81,10 @@ Deno.test("webgpu fused: every PyTorch fixture fits the fused layout, so the sha
       : c.optimizer.kind === "adamw"
       ? adamw()
       : sgd({ momentum: c.optimizer.momentum ?? 0 });
-    const fit = fusedLayout(spec, optimizer, { workgroupBytes: 16384, replicas: 1 });
+    const fit = fusedLayout(spec, optimizer, {
+      workgroupBytes: DEFAULT_WORKGROUP_STORAGE,
+      replicas: 1,
+    });
     assert.ok(fit.ok, `${c.name}: ${fit.ok ? "" : fit.reason}`);
     assert.ok(splitFusedSteps(fit.layout, Int32Array.from(c.offsets)) !== null, c.name);
   }
@@ -288,7 +313,10 @@ Deno.test("webgpu fused: the tutorial's 2000 steps span many dispatches and stil
   assert.equal(steps, 2000);
   const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: epochs, cycles: 10 });
   const lrs = new Float32Array(steps).map((_, s) => schedule(Math.floor(s / 4)));
-  const fit = fusedLayout(spec, sgd({ momentum: 0.9 }), { workgroupBytes: 16384, replicas: 1 });
+  const fit = fusedLayout(spec, sgd({ momentum: 0.9 }), {
+    workgroupBytes: DEFAULT_WORKGROUP_STORAGE,
+    replicas: 1,
+  });
   assert.ok(fit.ok);
   const chunks = splitFusedSteps(fit.layout, offsets)!;
   // One dispatch of all 2000 steps would run far beyond llvmpipe's loop cap.

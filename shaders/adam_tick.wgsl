@@ -3,6 +3,7 @@
 // Job:       state[r, COUNT_OFF] += 1 for every replica r.
 // Bindings:  group(0) 0 state [replicas, STATE_STRIDE] (read_write); group(1) 0 the step record
 //            (uniform; unused here, but every pipeline layout has it).
+// Uniforms:  none (the step record is bound but not read).
 // Overrides: STATE_STRIDE, COUNT_OFF (2 * paramCount), REPLICAS.
 // Dispatch:  (ceil(replicas / 64)). A separate dispatch because the adam kernel's invocations all
 //            read the counter: one of them advancing it would race with the others.

@@ -3,6 +3,7 @@
 // Job:       state[e] = 0 for e < TOTAL.
 // Bindings:  group(0) 0 state [replicas, stateSize] (read_write); group(1) 0 the step record
 //            (uniform; unused here, but every pipeline layout has it).
+// Uniforms:  none (the step record is bound but not read).
 // Overrides: TOTAL (replicas * stateSize).
 // Dispatch:  one invocation per float, 64 per workgroup, over x and y; encoded only before the
 //            steps whose reset flag is set.

@@ -24,6 +24,8 @@
 //            group(1) 0 the step record (uniform), used here as a chunk record: step = the first
 //            plan step of this dispatch, batch = the number of steps, row = the stats row of the
 //            first step (start is unused).
+// Uniforms:  cur.step (first plan step of this dispatch), cur.batch (steps it runs), cur.row
+//            (stats row of its first step); the per-step start, batch, reset and lr come from plan.
 // Overrides: WG (invocations, at most 256 for SwiftShader), LAYERS (1..4), D0..D4 (layer widths;
 //            unused ones 1), W_OFF1..W_OFF4 (where layer l's weights start in one replica's
 //            parameters; W_OFF(LAYERS) = PARAM_COUNT), ACT (hidden activation: 0 linear, 1 relu,

@@ -42,7 +42,8 @@ Deno.test("shaders: each opens with its documentation and declares the bindings 
   for (const [name, code] of Object.entries(SHADERS)) {
     const source = code.replace(/^\n/, "");
     assert.ok(source.startsWith(`// ${name}: `), `${name}: must open with "// ${name}: <its job>"`);
-    for (const heading of ["Job:", "Bindings:", "Dispatch:", "Mirrors:"]) {
+    // Uniforms: names the step-record fields the kernel reads ("none" when it reads none).
+    for (const heading of ["Job:", "Bindings:", "Uniforms:", "Dispatch:", "Mirrors:"]) {
       assert.ok(
         source.includes(`// ${heading}`),
         `${name}: the opening comment needs "${heading}"`,

@@ -118,6 +118,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Job:       state[r, COUNT_OFF] += 1 for every replica r.
 // Bindings:  group(0) 0 state [replicas, STATE_STRIDE] (read_write); group(1) 0 the step record
 //            (uniform; unused here, but every pipeline layout has it).
+// Uniforms:  none (the step record is bound but not read).
 // Overrides: STATE_STRIDE, COUNT_OFF (2 * paramCount), REPLICAS.
 // Dispatch:  (ceil(replicas / 64)). A separate dispatch because the adam kernel's invocations all
 //            read the counter: one of them advancing it would race with the others.
@@ -654,6 +655,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
 // Job:       state[e] = 0 for e < TOTAL.
 // Bindings:  group(0) 0 state [replicas, stateSize] (read_write); group(1) 0 the step record
 //            (uniform; unused here, but every pipeline layout has it).
+// Uniforms:  none (the step record is bound but not read).
 // Overrides: TOTAL (replicas * stateSize).
 // Dispatch:  one invocation per float, 64 per workgroup, over x and y; encoded only before the
 //            steps whose reset flag is set.
@@ -904,6 +906,8 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
 //            group(1) 0 the step record (uniform), used here as a chunk record: step = the first
 //            plan step of this dispatch, batch = the number of steps, row = the stats row of the
 //            first step (start is unused).
+// Uniforms:  cur.step (first plan step of this dispatch), cur.batch (steps it runs), cur.row
+//            (stats row of its first step); the per-step start, batch, reset and lr come from plan.
 // Overrides: WG (invocations, at most 256 for SwiftShader), LAYERS (1..4), D0..D4 (layer widths;
 //            unused ones 1), W_OFF1..W_OFF4 (where layer l's weights start in one replica's
 //            parameters; W_OFF(LAYERS) = PARAM_COUNT), ACT (hidden activation: 0 linear, 1 relu,

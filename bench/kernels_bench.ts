@@ -370,8 +370,10 @@ for (const { label, spec, batch, n } of SHAPES) {
 }
 
 // ---- The tutorial's training run: 2-25-3 relu, 100 rows, batch 32 (32, 32, 32, 4), SGD with
-// momentum 0.9, 500 epochs = 2000 steps, cosine lr per epoch from 0.01 over 10 cycles; one plan and
-// one readback of the parameters per run, as the trainer does between snapshots.
+// momentum 0.9, 500 epochs = 2000 steps, cosine lr per epoch from 0.01 over 10 cycles; one plan, then
+// the statistics and the parameters read back, as the trainer does between snapshots. Reading the
+// statistics also keeps each iteration alike: unread rows would pile up and the GPU sessions would
+// time the growth of their statistics buffers.
 {
   const spec = mlp({ layers: [2, 25, 3] });
   const blobs = makeBlobs({ nSamples: 1100, centers: 3, clusterStd: 2, randomState: 2 });
@@ -389,7 +391,7 @@ for (const { label, spec, batch, n } of SHAPES) {
     params: initParams(spec, { seed: 1 }),
     data,
   };
-  const group = `tutorial: 2000 steps of 2-25-3 batch 32, one readback`;
+  const group = `tutorial: 2000 steps of 2-25-3 batch 32, stats and params read back`;
   const sessions = {
     cpu: await cpuBackend.createSession(options),
     fused: await fusedBackend.createSession(options),
@@ -398,14 +400,17 @@ for (const { label, spec, batch, n } of SHAPES) {
   const slow = { n: 5, warmup: 1 };
   Deno.bench(`cpu`, { group, baseline: true }, async () => {
     sessions.cpu.run(plan);
+    await sessions.cpu.readStats();
     await sessions.cpu.readParams();
   });
   Deno.bench(`webgpu fused (${ADAPTER})`, { group, ...slow }, async () => {
     sessions.fused.run(plan);
+    await sessions.fused.readStats();
     await sessions.fused.readParams();
   });
   Deno.bench(`webgpu per-kernel (${ADAPTER})`, { group, ...slow }, async () => {
     sessions.perKernel.run(plan);
+    await sessions.perKernel.readStats();
     await sessions.perKernel.readParams();
   });
 }

@@ -50,7 +50,12 @@ import {
 import { createPipelineCache, type PipelineCache, STEP_RECORD_BYTES } from "./_pipeline_cache.ts";
 import type { ShaderName } from "./_shaders.ts";
 import { validatePlan, validatePredict, validateSession } from "./_validate.ts";
-import { adapterFacts, fusedIsSlowOn, LLVMPIPE_LOOP_LIMIT } from "./_webgpu_quirks.ts";
+import {
+  adapterFacts,
+  deviceLimitsToRequest,
+  fusedIsSlowOn,
+  LLVMPIPE_LOOP_LIMIT,
+} from "./_webgpu_quirks.ts";
 import {
   type FusedChunk,
   type FusedLayout,
@@ -1004,15 +1009,8 @@ export async function createWebGpuBackend(
     try {
       device = await adapter.requestDevice({
         label: "snapfold",
-        // The defaults (128 MiB per binding, 256 MiB per buffer) are below what many adapters
-        // allow; a dataset such as MNIST's 60,000 digits needs more.
-        requiredLimits: {
-          maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-          maxBufferSize: adapter.limits.maxBufferSize,
-          // The fused training kernel holds a whole small model in workgroup memory; the default
-          // is 16 KiB, llvmpipe and most GPUs allow 32 KiB or more.
-          maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-        },
+        // WebGPU's default limits are below what adapters allow (lib/backend/_webgpu_quirks.ts).
+        requiredLimits: deviceLimitsToRequest(adapter.limits),
       });
     } catch (error) {
       throw new SnapfoldError(

@@ -130,17 +130,7 @@ export function validateMakeBlobsOptions(options: unknown): Validation<BlobsConf
     return validation([{ field: "options", message: "must be an object", got: options }], empty);
   }
   const o = options as Record<string, unknown>;
-  const issues: ConfigIssue[] = [];
-  for (const name of Object.keys(o)) {
-    issues.push(
-      ...check.that(
-        BLOBS_OPTIONS.includes(name),
-        name,
-        `is not an option of makeBlobs (use ${BLOBS_OPTIONS.join(", ")})`,
-        o[name],
-      ),
-    );
-  }
+  const issues: ConfigIssue[] = check.knownKeys(o, BLOBS_OPTIONS);
 
   // nSamples: a total or one count per center.
   const nSamples = o.nSamples ?? 100;

@@ -108,24 +108,12 @@ function readOptions(
   readonly unknownKeys: ConfigIssue[];
   readonly isObject: boolean;
 } {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return {
-      o: {},
-      unknownKeys: [{ field: "options", message: "must be an options object", got: value }],
-      isObject: false,
-    };
-  }
-  const o = value as Record<string, unknown>;
-  const unknownKeys: ConfigIssue[] = [];
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) {
-      unknownKeys.push({
-        field: key,
-        message: `is not an option: use ${known.map((k) => `"${k}"`).join(", ")}`,
-      });
-    }
-  }
-  return { o, unknownKeys, isObject: true };
+  const isObject = typeof value === "object" && value !== null && !Array.isArray(value);
+  return {
+    o: isObject ? value as Record<string, unknown> : {},
+    unknownKeys: check.knownKeys(value, known),
+    isObject,
+  };
 }
 
 function isNumber(value: unknown): value is number {

@@ -12,7 +12,7 @@
  */
 import * as E from "fp-ts/Either";
 import type { Backend, TrainingData, TrainingSession } from "./backend/backend.ts";
-import { epochBatches } from "./batches.ts";
+import { type Batches, epochBatches } from "./batches.ts";
 import {
   check,
   type ConfigIssue,
@@ -21,6 +21,7 @@ import {
   TrainingDivergedError,
   type Validation,
 } from "./errors.ts";
+import { accuracy, logLoss, meanSquaredErrorMetric } from "./metrics.ts";
 import { type Init, initParams, type MlpSpec, paramCount } from "./model.ts";
 import { type Optimizer, optimizerStateSize } from "./optimizers.ts";
 import { randomState, type RandomStateSnapshot, restoreRandomState } from "./random.ts";
@@ -565,9 +566,10 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
     epochCorrect: new Array(replicas).fill(0),
   };
   let lastParams: Float32Array | undefined;
-  // The current epoch's batch order: [n] sample indices.
-  let order: Int32Array = new Int32Array(n);
-  let orderEpoch = -1;
+  // The current epoch's batches, drawn from the seeded shuffle when the epoch's first step is planned
+  // (so a checkpoint at an epoch boundary holds the generator before the next epoch's draw).
+  let batches: Batches = { indices: new Int32Array(0), offsets: new Int32Array(1) };
+  let batchesEpoch = -1;
 
   try {
     while (state.step < totalSteps) {
@@ -580,30 +582,27 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
         checkpointEvery,
       });
       const count = to - from;
-      // Build the segment's plan: batches come from each epoch's seeded shuffle.
+      // Build the segment's plan from each epoch's batches and the schedule.
+      const indices = new Int32Array(count * batchSize);
       const offsets = new Int32Array(count + 1);
       const batchSizes = new Int32Array(count);
-      const lrs = new Float32Array(count); // what the backend applies
       const lrs64 = new Float64Array(count); // what events report: the schedule's own numbers
       const resets = new Uint8Array(count);
       let total = 0;
       for (let i = 0; i < count; i++) {
-        const b = (from + i) % stepsPerEpoch;
-        const size = Math.min(batchSize, n - b * batchSize);
-        batchSizes[i] = size;
-        total += size;
-        offsets[i + 1] = total;
-      }
-      const indices = new Int32Array(total);
-      for (let i = 0; i < count; i++) {
         const step = from + i;
         const epoch = Math.floor(step / stepsPerEpoch);
-        if (epoch !== orderEpoch) {
-          order = drawOrder(rng, n, batchSize, config.shuffle ?? true);
-          orderEpoch = epoch;
+        if (epoch !== batchesEpoch) {
+          batches = epochBatches(rng, { n, batchSize, shuffle: config.shuffle ?? true });
+          batchesEpoch = epoch;
         }
-        const start = (step % stepsPerEpoch) * batchSize;
-        indices.set(order.subarray(start, start + batchSizes[i]), offsets[i]);
+        const b = step % stepsPerEpoch;
+        const start = batches.offsets[b];
+        const end = batches.offsets[b + 1];
+        indices.set(batches.indices.subarray(start, end), total);
+        batchSizes[i] = end - start;
+        total += end - start;
+        offsets[i + 1] = total;
         const lr = schedule(step);
         if (!Number.isFinite(lr) || lr < 0) {
           throw new SnapfoldError(
@@ -611,11 +610,16 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
               `finite non-negative rates`,
           );
         }
-        lrs[i] = lr;
         lrs64[i] = lr;
         if (config.resetOptimizerAtRestart && restartSet.has(step)) resets[i] = 1;
       }
-      session.run({ indices, offsets, lrs, resets });
+      // The backend applies float32 rates.
+      session.run({
+        indices: indices.subarray(0, total),
+        offsets,
+        lrs: Float32Array.from(lrs64),
+        resets,
+      });
 
       const stats = await session.readStats();
       let folded: { state: RunState; epochs: EpochEvent[] };
@@ -648,8 +652,8 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
         : undefined;
 
       const epochs = folded.epochs;
-      if (wantsValidation && lastParams !== undefined && endsEpoch) {
-        const v = await evaluate(backend, model, lastParams, replicas, config.validation!);
+      if (wantsValidation) {
+        const v = await evaluate(backend, model, lastParams!, replicas, config.validation!);
         epochs[epochs.length - 1] = { ...epochs[epochs.length - 1], validation: v };
       }
       for (const event of epochs) yield event;
@@ -706,10 +710,6 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
 /** Seed-stream tag for the batch order, so it never reuses the draws of the initialisation. */
 const BATCH_STREAM = 0x5eed;
 
-function drawOrder(rng: RandomState, n: number, batchSize: number, shuffle: boolean): Int32Array {
-  return epochBatches(rng, { n, batchSize, shuffle }).indices;
-}
-
 function nextBoundary(
   from: number,
   o: {
@@ -747,24 +747,18 @@ async function evaluate(
   });
   const width = model.layers[model.layers.length - 1];
   let loss = 0;
-  let correct = 0;
+  let accuracySum = 0;
   // out: [replicas, n, width]; the metrics are means over replicas.
   for (let r = 0; r < replicas; r++) {
-    const base = r * data.n * width;
+    const member = out.subarray(r * data.n * width, (r + 1) * data.n * width);
     if (model.head === "softmax") {
-      const y = data.y;
-      for (let i = 0; i < data.n; i++) {
-        const row = base + i * width;
-        let best = 0;
-        for (let k = 1; k < width; k++) if (out[row + k] > out[row + best]) best = k;
-        if (best === y[i]) correct++;
-        loss -= Math.log(Math.max(out[row + y[i]], 1e-15));
-      }
+      loss += logLoss(member, data.y as Int32Array);
+      accuracySum += accuracy(member, data.y as Int32Array);
     } else {
-      for (let i = 0; i < data.n * width; i++) loss += (out[base + i] - data.y[i]) ** 2 / width;
+      loss += meanSquaredErrorMetric(member, data.y as Float32Array);
     }
   }
-  return { loss: loss / (data.n * replicas), accuracy: correct / (data.n * replicas) };
+  return { loss: loss / replicas, accuracy: accuracySum / replicas };
 }
 
 /**

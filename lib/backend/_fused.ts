@@ -20,6 +20,34 @@
  */
 import type { MlpSpec } from "../model.ts";
 import type { Optimizer } from "../optimizers.ts";
+
+/**
+ * The `override` constants of an update rule, shared by shaders/sgd.wgsl, shaders/adam.wgsl and the
+ * fused kernel (which also takes `OPT`: 0 for SGD, 1 for Adam).
+ *
+ * @param optimizer The update rule.
+ * @returns Its hyper-parameters by override name.
+ */
+export function optimizerConstants(optimizer: Optimizer): Record<string, number> {
+  if (optimizer.kind === "sgd") {
+    return {
+      MOMENTUM: optimizer.momentum,
+      NESTEROV: optimizer.nesterov ? 1 : 0,
+      PYTORCH: optimizer.convention === "pytorch" ? 1 : 0,
+      WEIGHT_DECAY: optimizer.weightDecay,
+    };
+  }
+  return {
+    BETA1: optimizer.beta1,
+    BETA2: optimizer.beta2,
+    // ln(0) = -Infinity is no valid override value; -1e30 makes beta^t exactly 0 just the same.
+    LOG_BETA1: Math.max(Math.log(optimizer.beta1), -1e30),
+    LOG_BETA2: Math.max(Math.log(optimizer.beta2), -1e30),
+    EPSILON: optimizer.epsilon,
+    WEIGHT_DECAY: optimizer.weightDecay,
+    DECOUPLED: optimizer.decoupled ? 1 : 0,
+  };
+}
 import {
   FUSED_LOOP_BUDGET as QUIRK_FUSED_LOOP_BUDGET,
   LLVMPIPE_LOOP_LIMIT,
@@ -144,27 +172,8 @@ export function fusedLayout(
     constants[`A_OFF${l}`] = aOff[l];
     if (l > 0) constants[`W_OFF${l}`] = wOff[l];
   }
-  if (optimizer.kind === "sgd") {
-    Object.assign(constants, {
-      OPT: 0,
-      MOMENTUM: optimizer.momentum,
-      NESTEROV: optimizer.nesterov ? 1 : 0,
-      PYTORCH: optimizer.convention === "pytorch" ? 1 : 0,
-      WEIGHT_DECAY: optimizer.weightDecay,
-    });
-  } else {
-    Object.assign(constants, {
-      OPT: 1,
-      BETA1: optimizer.beta1,
-      BETA2: optimizer.beta2,
-      // ln(0) = -Infinity is no valid override value; -1e30 makes beta^t exactly 0 just the same.
-      LOG_BETA1: Math.max(Math.log(optimizer.beta1), -1e30),
-      LOG_BETA2: Math.max(Math.log(optimizer.beta2), -1e30),
-      EPSILON: optimizer.epsilon,
-      WEIGHT_DECAY: optimizer.weightDecay,
-      DECOUPLED: optimizer.decoupled ? 1 : 0,
-    });
-  }
+  constants.OPT = optimizer.kind === "sgd" ? 0 : 1;
+  Object.assign(constants, optimizerConstants(optimizer));
   return {
     ok: true,
     layout: {

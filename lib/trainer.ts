@@ -534,7 +534,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
   const seed = config.seed ?? 0;
   const keepLast = config.keepLast ?? Infinity;
   const reportEvery = config.reportEvery ??
-    (backend.kind === "cpu" && config.validation !== undefined ? 1 : Infinity);
+    (backend.readCost === "free" && config.validation !== undefined ? 1 : Infinity);
   const checkpointEvery = config.checkpointEvery ?? Infinity;
   const readbacksAtStart = backend.readbacks;
   const replicas = config.replicas ?? 1;

@@ -45,6 +45,7 @@ function countingGpuStandIn(): Backend & { reads: string[] } {
   const reads: string[] = [];
   return {
     kind: "webgpu",
+    readCost: "costly",
     adapter: "stand-in",
     softwareAdapter: false,
     get readbacks() {

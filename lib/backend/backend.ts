@@ -46,6 +46,12 @@ export interface SessionOptions {
   readonly replicas?: number;
   /** [replicas, optimizerStateSize(optimizer, paramCount)] state to resume from (default zeros). */
   readonly optimizerState?: Float32Array;
+  /**
+   * Seed of the counter-based generator that draws dropout masks (default 0). Masks depend only on
+   * this seed, the global step, the replica, the batch row and the unit, so every backend draws the
+   * same masks.
+   */
+  readonly seed?: number;
 }
 
 /**
@@ -61,6 +67,8 @@ export interface StepPlan {
   readonly lrs: Float32Array;
   /** [steps] 1 where the optimizer state is reset to zeros before the step (a restart), else 0. */
   readonly resets?: Uint8Array;
+  /** Global index of the plan's first step in the run (default 0); counter-based draws key on it. */
+  readonly firstStep?: number;
 }
 
 /** Per-step statistics of every step run since the previous {@linkcode TrainingSession.readStats}. */
@@ -121,6 +129,12 @@ export interface Backend {
   readonly adapter: string | null;
   /** True when the WebGPU adapter is a software fallback (llvmpipe, SwiftShader). */
   readonly softwareAdapter: boolean;
+  /**
+   * What a read of parameters or statistics costs: `"free"` (host memory, the CPU) or `"costly"` (an
+   * awaited device round trip, about 11 ms on WebGPU in Deno). The trainer reads as often as it likes
+   * from a free backend and only at snapshots, checkpoints and the end from a costly one.
+   */
+  readonly readCost: "free" | "costly";
   /** Number of awaited device-to-host reads so far (always 0 on the CPU). */
   readonly readbacks: number;
   /** Uploads data and parameters and returns a session that trains them. */

@@ -564,6 +564,7 @@ export function createCpuBackend(): Backend {
   };
   return {
     kind: "cpu",
+    readCost: "free",
     adapter: null,
     softwareAdapter: false,
     readbacks: 0,

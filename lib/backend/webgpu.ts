@@ -1089,6 +1089,7 @@ export async function createWebGpuBackend(
 
   return {
     kind: "webgpu",
+    readCost: "costly",
     adapter: facts.description,
     softwareAdapter: facts.software,
     get readbacks() {

@@ -15,7 +15,7 @@
  */
 import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
 import { accuracy, type Labels, logLoss } from "./metrics.ts";
-import { type MlpSpec, paramCount } from "./model.ts";
+import { inputDim, isModelSpec, type MlpSpec, outputDim, paramCount, sameSpec } from "./model.ts";
 import { predictStackedCpu } from "./backend/cpu.ts";
 import type { Snapshot } from "./snapshot.ts";
 
@@ -93,8 +93,8 @@ export function ensemble(
     validateEnsemble(snapshots, options),
   );
   const count = paramCount(spec);
-  const inDim = spec.layers[0];
-  const outDim = spec.layers[spec.layers.length - 1];
+  const inDim = inputDim(spec);
+  const outDim = outputDim(spec);
   const m = members.length;
   const stackedParams = new Float32Array(m * count); // [M, paramCount]
   for (let i = 0; i < m; i++) stackedParams.set(members[i].params, i * count);
@@ -233,8 +233,8 @@ export function ensembleSizeCurve(
     if (spec.head !== "softmax") issues.push(...headIssue(spec));
     const n = Array.isArray(y) || y instanceof Int32Array ? y.length : NaN;
     issues.push(...check.positiveInt("y.length", n));
-    issues.push(...inputIssues(x, n, spec.layers[0]));
-    const classes = spec.layers[spec.layers.length - 1];
+    issues.push(...inputIssues(x, n, inputDim(spec)));
+    const classes = outputDim(spec);
     if (Number.isSafeInteger(n)) {
       let bad = -1;
       for (let i = 0; i < n && bad < 0; i++) {
@@ -254,7 +254,7 @@ export function ensembleSizeCurve(
   const ordered = direction === "backward" ? [...snapshots].reverse() : [...snapshots];
   const model = ensemble(ordered, { vote });
   const n = y.length;
-  const classes = model.spec.layers[model.spec.layers.length - 1];
+  const classes = outputDim(model.spec);
   const outputs = model.memberProba(x, n);
   const sum = new Float64Array(n * classes); // [n, classes] running sum of probabilities or votes
   const mean = new Float64Array(n * classes);
@@ -394,11 +394,6 @@ interface EnsembleParts {
   readonly weights: Float64Array;
 }
 
-function sameSpec(a: MlpSpec, b: MlpSpec): boolean {
-  return a.activation === b.activation && a.head === b.head &&
-    a.layers.length === b.layers.length && a.layers.every((w, i) => w === b.layers[i]);
-}
-
 function validateEnsemble(
   snapshots: ReadonlyArray<Snapshot>,
   options: EnsembleOptions,
@@ -413,7 +408,7 @@ function validateEnsemble(
     return validation(issues, null as never);
   }
   const spec = snapshots[0]?.spec;
-  if (spec === undefined || !Array.isArray(spec.layers)) {
+  if (!isModelSpec(spec)) {
     issues.push({ field: "snapshots[0].spec", message: "must be an MLP spec", got: spec });
     return validation(issues, null as never);
   }

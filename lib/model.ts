@@ -163,6 +163,68 @@ export function paramCount(spec: MlpSpec): number {
 }
 
 /**
+ * Width of the network's input: the number of features of one sample.
+ *
+ * @example
+ * ```ts
+ * import { inputDim, mlp } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(inputDim(mlp({ layers: [2, 25, 3] })), 2);
+ * ```
+ *
+ * @param spec The network.
+ * @returns The first layer's input width.
+ */
+export function inputDim(spec: MlpSpec): number {
+  return spec.layers[0];
+}
+
+/**
+ * Whether two specs describe the same network (same layers, activations and head; `init` aside).
+ *
+ * @example
+ * ```ts
+ * import { mlp, sameSpec } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(sameSpec(mlp({ layers: [2, 3] }), mlp({ layers: [2, 3], init: "he" })));
+ * assert.ok(!sameSpec(mlp({ layers: [2, 3] }), mlp({ layers: [2, 4] })));
+ * ```
+ *
+ * @param a One network.
+ * @param b The other.
+ * @returns True when parameters of one fit and mean the same in the other.
+ */
+export function sameSpec(a: MlpSpec, b: MlpSpec): boolean {
+  return a.activation === b.activation && a.head === b.head &&
+    a.layers.length === b.layers.length && a.layers.every((w, i) => w === b.layers[i]);
+}
+
+/**
+ * Whether a value has the shape of a model spec (for doors that must not throw on foreign input).
+ *
+ * @example
+ * ```ts
+ * import { isModelSpec, mlp } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(isModelSpec(mlp({ layers: [2, 3] })));
+ * assert.ok(!isModelSpec({ layers: "2,3" }));
+ * ```
+ *
+ * @param value Anything.
+ * @returns True for a spec built by `mlp`.
+ */
+export function isModelSpec(value: unknown): value is MlpSpec {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Partial<MlpSpec>;
+  return Array.isArray(v.layers) && v.layers.length >= 2 &&
+    v.layers.every((w) => Number.isSafeInteger(w) && (w as number) >= 1) &&
+    typeof v.activation === "string" && typeof v.head === "string";
+}
+
+/**
  * Width of the network's output: the number of classes (softmax head) or of regression targets.
  *
  * @example

@@ -43,7 +43,7 @@ import {
   type Validation,
   validation,
 } from "./errors.ts";
-import { type MlpSpec, paramCount, validateMlp } from "./model.ts";
+import { type MlpSpec, paramCount, sameSpec, validateMlp } from "./model.ts";
 import type { ScheduleSpec } from "./schedules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { VERSION } from "./version.ts";
@@ -530,12 +530,6 @@ function layerShapes(spec: MlpSpec): LayerShape[] {
     offset += inDim * outDim + outDim;
   }
   return out;
-}
-
-function sameSpec(a: MlpSpec, b: MlpSpec): boolean {
-  return a.activation === b.activation && a.head === b.head &&
-    a.layers.length === b.layers.length &&
-    a.layers.every((w, i) => w === b.layers[i]);
 }
 
 function validateEnsembleData(data: EnsembleData): Validation<EnsembleData> {

@@ -22,7 +22,14 @@ import {
   type Validation,
 } from "./errors.ts";
 import { accuracy, logLoss, meanSquaredErrorMetric } from "./metrics.ts";
-import { type Init, initParams, type MlpSpec, paramCount } from "./model.ts";
+import {
+  type Init,
+  initParams,
+  isModelSpec,
+  type MlpSpec,
+  outputDim,
+  paramCount,
+} from "./model.ts";
 import { type Optimizer, optimizerStateSize } from "./optimizers.ts";
 import { randomState, type RandomStateSnapshot, restoreRandomState } from "./random.ts";
 import type { RandomState } from "./random.ts";
@@ -245,7 +252,7 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
       got: c.backend,
     });
   }
-  if (c.model === undefined || !Array.isArray(c.model.layers)) {
+  if (!isModelSpec(c.model)) {
     issues.push({ field: "model", message: "must be an MLP spec (see mlp)", got: c.model });
   }
   if (c.optimizer === undefined || typeof c.optimizer.kind !== "string") {
@@ -272,7 +279,7 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
   if (c.checkpointEvery !== undefined) {
     issues.push(...check.positiveInt("checkpointEvery", c.checkpointEvery));
   }
-  const modelOk = c.model !== undefined && Array.isArray(c.model.layers);
+  const modelOk = isModelSpec(c.model);
   if (modelOk && c.data !== undefined) {
     const data = validateTrainingData(c.model!, c.data);
     if (E.isLeft(data)) issues.push(...data.left.map((i) => ({ ...i, field: `data.${i.field}` })));
@@ -745,7 +752,7 @@ async function evaluate(
     x: data.x,
     n: data.n,
   });
-  const width = model.layers[model.layers.length - 1];
+  const width = outputDim(model);
   let loss = 0;
   let accuracySum = 0;
   // out: [replicas, n, width]; the metrics are means over replicas.

@@ -7,7 +7,7 @@
  */
 import type { TrainingData } from "./backend/backend.ts";
 import { check, type ConfigIssue, type Validation, validation } from "./errors.ts";
-import { type MlpSpec, outputDim } from "./model.ts";
+import { inputDim, type MlpSpec, outputDim } from "./model.ts";
 
 /** Inputs to run through a network: `x` is [n, inDim] row-major. */
 export interface Inputs {
@@ -64,7 +64,7 @@ function nonFinite(field: string, values: ArrayLike<number>, width: number): Con
  */
 export function validateInputs(spec: MlpSpec, inputs: Inputs): Validation<Inputs> {
   const { x, n } = inputs ?? ({} as Inputs);
-  const inDim = spec.layers[0];
+  const inDim = inputDim(spec);
   const issues: ConfigIssue[] = check.that(
     typeof n === "number" && Number.isSafeInteger(n) && n >= 1,
     "n",

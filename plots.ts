@@ -18,8 +18,8 @@
  *
  * @module
  */
-import * as vega from "vega";
-import * as vegaLite from "vega-lite";
+import type * as Vega from "vega";
+import type * as VegaLite from "vega-lite";
 import type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
 
 export { lrScheduleChart, type LrScheduleChartOptions } from "./lib/plots/lr_schedule_chart.ts";
@@ -51,11 +51,27 @@ export type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
  * @returns The SVG markup.
  */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const compiled = vegaLite.compile(spec as unknown as vegaLite.TopLevelSpec).spec;
+  const { vega, vegaLite } = await renderer();
+  const compiled = vegaLite.compile(spec as unknown as VegaLite.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();
   } finally {
     view.finalize();
   }
+}
+
+// The renderer loads on first use, through specifiers that Deno does not follow ahead of time: a
+// program that imports this module only for the spec builders (or renders nothing) never downloads
+// vega and vega-lite (about 36 MB, 78 packages).
+const VEGA: string = "vega";
+const VEGA_LITE: string = "vega-lite";
+let loaded: Promise<{ vega: typeof Vega; vegaLite: typeof VegaLite }> | undefined;
+
+function renderer(): Promise<{ vega: typeof Vega; vegaLite: typeof VegaLite }> {
+  loaded ??= Promise.all([import(VEGA), import(VEGA_LITE)]).then(([vega, vegaLite]) => ({
+    vega,
+    vegaLite,
+  }));
+  return loaded;
 }

@@ -16,11 +16,9 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import type { VegaLiteSpec } from "../plots.ts";
 import {
   type Backend,
-  type BackendChoice,
   cosineAnnealing,
   createBackend,
   ensemble,
@@ -36,87 +34,47 @@ import {
   train,
   type TrainConfig,
 } from "../mod.ts";
+import { checkWritable, type CliSpec, type CliValues, refuse, runCli } from "./_cli.ts";
+import { progress } from "./_progress.ts";
 import { tutorialData } from "./_tutorial.ts";
 
-interface Flags {
-  backend: BackendChoice;
-  epochs: number;
-  cycles: number;
-  seed: number;
-  save?: string;
-  json: boolean;
-}
-
-const USAGE = "Usage: deno run examples/blobs.ts [--backend cpu|webgpu|auto] [--epochs N] " +
-  "[--cycles M] [--seed S] [--save DIR] [--json]";
-
-function parseFlags(args: string[]): Flags {
-  const { values } = parseArgs({
-    args,
-    options: {
-      backend: { type: "string", default: "auto" },
-      epochs: { type: "string", default: "500" },
-      cycles: { type: "string", default: "10" },
-      seed: { type: "string", default: "1" },
-      save: { type: "string" },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
+const CLI = {
+  script: "examples/blobs.ts",
+  summary:
+    "The snapshot-ensemble tutorial: three Gaussian blobs, a 2-25-3 MLP trained once with a " +
+    "cosine-annealed lr, a snapshot at the end of every cycle, and the accuracy of each snapshot " +
+    "and of the ensembles of the last n on 1000 held-out points.",
+  flags: {
+    backend: {
+      kind: "choice",
+      choices: ["cpu", "webgpu", "auto"],
+      default: "auto",
+      help: "compute backend",
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
-  const problems: string[] = [];
-  const int = (name: string, text: string, min: number): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min) {
-      problems.push(`--${name} must be an integer >= ${min}: got ${text}`);
-    }
-    return value;
-  };
-  const backend = values.backend as string;
-  if (!["cpu", "webgpu", "auto"].includes(backend)) {
-    problems.push(`--backend must be cpu, webgpu or auto: got ${backend}`);
-  }
-  const flags: Flags = {
-    backend: backend as BackendChoice,
-    epochs: int("epochs", values.epochs as string, 1),
-    cycles: int("cycles", values.cycles as string, 1),
-    seed: int("seed", values.seed as string, 0),
-    save: values.save as string | undefined,
-    json: values.json as boolean,
-  };
-  if (problems.length === 0 && flags.cycles > flags.epochs) {
-    problems.push(`--cycles must not exceed --epochs: got ${flags.cycles} > ${flags.epochs}`);
-  }
-  if (problems.length > 0) throw new Error(`${problems.join("; ")}\n${USAGE}`);
-  return flags;
-}
+    epochs: { kind: "int", default: 500, min: 1, max: 1_000_000, help: "training epochs" },
+    cycles: { kind: "int", default: 10, min: 1, max: 100_000, help: "cosine cycles (snapshots)" },
+    seed: {
+      kind: "int",
+      default: 1,
+      min: 0,
+      max: 2 ** 32 - 1,
+      help: "seed of the weights and batch order (the data is always randomState 2)",
+    },
+    save: { kind: "path", help: "write the ensemble file and four SVG charts into DIR" },
+    json: { kind: "bool", help: "print one JSON object on stdout instead of the table" },
+  },
+} as const satisfies CliSpec;
 
-/**
- * Says which flags to add when the run may not write to `dir`, before any training happens. Saving
- * writes a temporary file and renames it over the target, and Deno's rename needs read access too.
- */
-async function checkWritable(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (const name of ["read", "write"] as const) {
-    const status = await Deno.permissions.query({ name, path: dir });
-    if (status.state !== "granted") missing.push(`--allow-${name}=${dir}`);
-  }
-  if (missing.length > 0) {
-    throw new Error(
-      `Cannot save to ${dir}: this run may not write there; add ${missing.join(" ")} ` +
-        `(for example: deno run --allow-read=${dir} --allow-write=${dir} examples/blobs.ts ` +
-        `--save ${dir})`,
-    );
-  }
-}
+type Flags = CliValues<typeof CLI>;
 
-async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
-  if (flags.save !== undefined) await checkWritable(flags.save);
+async function main(flags: Flags): Promise<void> {
+  refuse(
+    CLI,
+    flags.cycles > flags.epochs
+      ? [`--cycles must not exceed --epochs: got ${flags.cycles} > ${flags.epochs}`]
+      : [],
+  );
+  if (flags.save !== undefined) await checkWritable(CLI, flags.save);
   if (flags.epochs % flags.cycles !== 0) {
     // The tutorial's formula gives every cycle floor(epochs / cycles) epochs; the rest form one
     // more, shorter cycle, which also ends in a snapshot.
@@ -134,8 +92,7 @@ async function main(): Promise<void> {
   const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
   const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: flags.epochs, cycles: flags.cycles });
   const backend: Backend = await createBackend(flags.backend);
-  const progress = !flags.json && Deno.stderr.isTerminal();
-  const encoder = new TextEncoder();
+  const line = progress("blobs", flags.epochs, !flags.json);
   const snapshots: Snapshot[] = [];
   const history: EpochEvent[] = [];
   let trainMs = 0;
@@ -158,18 +115,20 @@ async function main(): Promise<void> {
       const event of train(config)
     ) {
       if (event.type === "snapshot") snapshots.push(event);
-      else if (event.type === "epoch") {
-        history.push(event);
-        if (progress) {
-          const line = `\r epoch ${event.epoch + 1}/${flags.epochs}  lr ${event.lr.toFixed(5)}  ` +
-            `loss ${event.loss.toFixed(4)}  acc ${
-              event.accuracy.toFixed(3)
-            }  snapshots ${snapshots.length}`;
-          Deno.stderr.writeSync(encoder.encode(line));
-        }
-      } else if (event.type === "done") trainMs = performance.now() - started;
+      else if (event.type === "epoch") history.push(event);
+      else if (event.type === "done") trainMs = performance.now() - started;
+      // A snapshot event follows its epoch's event: redraw after both, so the count never lags.
+      const last = history[history.length - 1];
+      if (event.type !== "done" && last !== undefined) {
+        line.update({
+          epoch: last.epoch + 1,
+          snapshots: snapshots.length,
+          lr: last.lr,
+          loss: last.loss,
+        });
+      }
     }
-    if (progress) Deno.stderr.writeSync(encoder.encode("\n"));
+    line.done();
 
     const curve = ensembleSizeCurve(snapshots, { x: test.x, y: test.y, direction: "backward" });
     const singles = curve.map((p) => p.singleAccuracy);
@@ -291,11 +250,4 @@ async function save(
   return ["blobs_ensemble.safetensors", ...charts.map(([name]) => name)].map(file);
 }
 
-if (import.meta.main) {
-  try {
-    await main();
-  } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
-    Deno.exit(1);
-  }
-}
+if (import.meta.main) await runCli(CLI, main);

@@ -15,7 +15,7 @@ export * from "./lib/persistence.ts";
 export * from "./lib/schedules.ts";
 export * from "./lib/model.ts";
 export * from "./lib/losses.ts";
-export * from "./lib/optimizers.ts";
+export * from "./lib/optimizers/mod.ts";
 export * from "./lib/batches.ts";
 export * from "./lib/training_data.ts";
 export * from "./lib/backend/backend.ts";

@@ -30,7 +30,7 @@ import {
   outputDim,
   paramCount,
 } from "./model.ts";
-import { type Optimizer, optimizerStateSize } from "./optimizers.ts";
+import { type Optimizer, optimizerStateSize } from "./optimizers/mod.ts";
 import { randomState, type RandomStateSnapshot, restoreRandomState } from "./random.ts";
 import type { RandomState } from "./random.ts";
 import { perEpoch, type Schedule, type ScheduleSpec } from "./schedules.ts";

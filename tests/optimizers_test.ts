@@ -16,6 +16,7 @@ import {
   sgd,
   validateOptimizer,
 } from "../mod.ts";
+import { ruleOf } from "../lib/optimizers/mod.ts";
 
 Deno.test("optimizers reject every bad option at once", () => {
   assert.throws(
@@ -181,4 +182,59 @@ Deno.test("Adam's first step moves every weight by about lr against its gradient
   applyUpdate(adam(), params, new Float32Array([0.3, -5, 1e-3]), state, 0.01);
   assertClose(params, [0.99, -1.99, 2.99], { rel: 1e-6, abs: 1e-6, label: "first Adam step" });
   assert.equal(state[6], 1); // t
+});
+
+Deno.test("optimizers: options that would be ignored or contradict the constructor are refused", () => {
+  assert.throws(
+    () => sgd({ lr: 0.1 } as never),
+    (e: unknown) =>
+      e instanceof ConfigError && e.issues[0].field === "lr" &&
+      /the learning rate of every step comes from the schedule/.test(e.message) &&
+      !/kind/.test(e.message),
+  );
+  assert.throws(
+    () => sgd({ kind: "adam" } as never),
+    /Cannot build sgd: kind is not an option: use "momentum"/,
+  );
+  assert.throws(
+    () => adam({ decoupled: true } as never),
+    /decoupled is not an option: call adamw\(\)/,
+  );
+  assert.throws(() => adamw({ kind: "sgd" } as never), /Cannot build adamw: kind is not an option/);
+  assert.throws(() => sgd(null as never), /options must be an object of options/);
+  assert.throws(() => adam("fast" as never), /options must be an object of options/);
+  // Re-validating a built description accepts its own tag, and only its own.
+  assert.equal(validateOptimizer({ ...adamw(), decoupled: "yes" } as never)._tag, "Left");
+  assert.equal(validateOptimizer(null as never)._tag, "Left");
+});
+
+Deno.test("optimizers: every rule's fast update has the same bits as its reference", () => {
+  const P = 37;
+  const random = randomState(8);
+  for (
+    const optimizer of [
+      sgd(),
+      sgd({ momentum: 0.9 }),
+      sgd({ momentum: 0.9, weightDecay: 0.01, convention: "pytorch" }),
+      sgd({ momentum: 0.5, nesterov: true }),
+      adam(),
+      adamw(),
+    ]
+  ) {
+    const rule = ruleOf(optimizer);
+    const fast = rule.fastUpdate ?? rule.update;
+    const S = rule.stateSize(optimizer, P);
+    const params = new Float32Array(2 * P).map(() => random.normal(0, 1));
+    const state = new Float32Array(2 * S).map(() => random.normal(0, 0.1));
+    if (optimizer.kind === "adam") state[S + 2 * P] = 3; // the second replica's step count
+    const grads = new Float32Array(P).map(() => random.normal(0, 1));
+    const [p1, s1, p2, s2] = [params.slice(), state.slice(), params.slice(), state.slice()];
+    for (const lr of [0.1, 0.03]) {
+      rule.update(optimizer, p1, grads, s1, lr, 1);
+      fast(optimizer, p2, grads, s2, lr, 1);
+    }
+    assert.deepEqual([...p2], [...p1], JSON.stringify(optimizer));
+    assert.deepEqual([...s2], [...s1], JSON.stringify(optimizer));
+    assert.deepEqual([...p1.subarray(0, P)], [...params.subarray(0, P)], "replica 0 untouched");
+  }
 });

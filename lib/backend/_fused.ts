@@ -19,35 +19,8 @@
  * @module
  */
 import type { MlpSpec } from "../model.ts";
-import type { Optimizer } from "../optimizers.ts";
+import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
 
-/**
- * The `override` constants of an update rule, shared by shaders/sgd.wgsl, shaders/adam.wgsl and the
- * fused kernel (which also takes `OPT`: 0 for SGD, 1 for Adam).
- *
- * @param optimizer The update rule.
- * @returns Its hyper-parameters by override name.
- */
-export function optimizerConstants(optimizer: Optimizer): Record<string, number> {
-  if (optimizer.kind === "sgd") {
-    return {
-      MOMENTUM: optimizer.momentum,
-      NESTEROV: optimizer.nesterov ? 1 : 0,
-      PYTORCH: optimizer.convention === "pytorch" ? 1 : 0,
-      WEIGHT_DECAY: optimizer.weightDecay,
-    };
-  }
-  return {
-    BETA1: optimizer.beta1,
-    BETA2: optimizer.beta2,
-    // ln(0) = -Infinity is no valid override value; -1e30 makes beta^t exactly 0 just the same.
-    LOG_BETA1: Math.max(Math.log(optimizer.beta1), -1e30),
-    LOG_BETA2: Math.max(Math.log(optimizer.beta2), -1e30),
-    EPSILON: optimizer.epsilon,
-    WEIGHT_DECAY: optimizer.weightDecay,
-    DECOUPLED: optimizer.decoupled ? 1 : 0,
-  };
-}
 import {
   FUSED_LOOP_BUDGET as QUIRK_FUSED_LOOP_BUDGET,
   LLVMPIPE_LOOP_LIMIT,
@@ -124,7 +97,14 @@ export function fusedLayout(
   const wOff: number[] = [0];
   for (let l = 0; l < L; l++) wOff.push(wOff[l] + dims[l] * dims[l + 1] + dims[l + 1]);
   const P = wOff[L];
-  const stateFloats = optimizer.kind === "adam" ? 2 * P : optimizer.momentum === 0 ? 0 : P;
+  const fused = ruleOf(optimizer).fused;
+  if (fused === undefined) {
+    return {
+      ok: false,
+      reason: `the ${optimizer.kind} optimizer (the fused kernel lacks its rule)`,
+    };
+  }
+  const stateFloats = fused.stateFloats(optimizer, P);
   let widths = 0;
   for (const d of dims) widths += d;
   let widestDelta = 0;
@@ -157,7 +137,7 @@ export function fusedLayout(
     ACT: ACT_CODES[spec.activation],
     HEAD: spec.head === "softmax" ? 0 : 1,
     PARAM_COUNT: P,
-    STATE_STRIDE: optimizer.kind === "adam" ? 2 * P + 1 : stateFloats,
+    STATE_STRIDE: optimizerStateSize(optimizer, P),
     REPLICAS: limits.replicas,
     MEM: mem,
     GRAD_OFF: P,
@@ -172,8 +152,8 @@ export function fusedLayout(
     constants[`A_OFF${l}`] = aOff[l];
     if (l > 0) constants[`W_OFF${l}`] = wOff[l];
   }
-  constants.OPT = optimizer.kind === "sgd" ? 0 : 1;
-  Object.assign(constants, optimizerConstants(optimizer));
+  constants.OPT = fused.code;
+  Object.assign(constants, fused.constants(optimizer));
   return {
     ok: true,
     layout: {

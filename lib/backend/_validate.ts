@@ -7,7 +7,7 @@
  */
 import { check, type ConfigIssue, type Validation, validation } from "../errors.ts";
 import { paramCount, validateMlp } from "../model.ts";
-import { optimizerStateSize, validateOptimizer } from "../optimizers.ts";
+import { optimizerStateSize, validateOptimizer } from "../optimizers/mod.ts";
 import { validateInputs, validateTrainingData } from "../training_data.ts";
 import type { PredictOptions, SessionOptions, StepPlan, TrainingData } from "./backend.ts";
 

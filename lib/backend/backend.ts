@@ -10,7 +10,7 @@
  * @module
  */
 import type { MlpSpec } from "../model.ts";
-import type { Optimizer } from "../optimizers.ts";
+import type { Optimizer } from "../optimizers/mod.ts";
 
 /** Which backend to use: `"auto"` picks WebGPU on a hardware adapter and the CPU otherwise. */
 export type BackendChoice = "cpu" | "webgpu" | "auto";

@@ -14,7 +14,7 @@
 import { orThrow, SnapfoldError } from "../errors.ts";
 import { type FloatArray, meanSquaredError } from "../losses.ts";
 import { type MlpSpec, outputDim, paramCount } from "../model.ts";
-import { applyUpdate, type Optimizer, optimizerStateSize } from "../optimizers.ts";
+import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
 import {
   backpropDense,
   compressGathered,
@@ -302,42 +302,6 @@ function disposedError(what: string): SnapfoldError {
   );
 }
 
-/**
- * One step of SGD with heavy-ball momentum (no Nesterov) on the replica at `base`: the operations
- * of `applyUpdate` (lib/optimizers.ts) for that rule, in the same order, so the same bits
- * (tests/cpu_kernels_test.ts checks), with the rule decided once rather than per parameter. The
- * state of this rule is one velocity per parameter, so it sits at the same offset as the replica.
- */
-function momentumStep(
-  params: Float32Array, // [replicas, count]
-  grad: Float32Array, // [count]
-  state: Float32Array, // [replicas, count]
-  base: number,
-  count: number,
-  lr: number,
-  momentum: number,
-  decay: number,
-  keras: boolean,
-): void {
-  if (keras) { // v = m v - lr g; w += v
-    for (let k = 0; k < count; k++) {
-      const w = params[base + k];
-      const g = grad[k] + decay * w;
-      const v = momentum * state[base + k] - lr * g;
-      state[base + k] = v;
-      params[base + k] = w + v;
-    }
-  } else { // PyTorch: v = m v + g; w -= lr v
-    for (let k = 0; k < count; k++) {
-      const w = params[base + k];
-      const g = grad[k] + decay * w;
-      const v = momentum * state[base + k] + g;
-      state[base + k] = v;
-      params[base + k] = w - lr * v;
-    }
-  }
-}
-
 class CpuSession implements TrainingSession {
   readonly paramCount: number;
   readonly replicas: number;
@@ -413,12 +377,10 @@ class CpuSession implements TrainingSession {
     const state = this.#state;
     const grad = this.#grad;
     const optimizer = this.#optimizer;
-    // SGD with heavy-ball momentum (either convention; the tutorial's rule) takes a loop of its
-    // own; every other rule goes through the reference applyUpdate.
-    const heavyBall = optimizer.kind === "sgd" && optimizer.momentum !== 0 && !optimizer.nesterov;
-    const keras = optimizer.kind === "sgd" && optimizer.convention === "keras";
-    const momentum = optimizer.kind === "sgd" ? optimizer.momentum : 0;
-    const decay = optimizer.weightDecay;
+    // The rule's fast twin where it has one (SGD's heavy-ball loop: the tutorial's rule), looked
+    // up once per run, outside the step loop.
+    const rule = ruleOf(optimizer);
+    const update = rule.fastUpdate ?? rule.update;
     const statLoss = this.#statLoss;
     const statCorrect = this.#statCorrect;
     let statRow = this.#statSteps * R;
@@ -454,8 +416,7 @@ class CpuSession implements TrainingSession {
         statLoss[statRow] = lossRows(ws, args, rows, statCorrect, statRow);
         statRow++;
         backwardRows(ws, params, base, rows, grad);
-        if (heavyBall) momentumStep(params, grad, state, base, P, lr, momentum, decay, keras);
-        else applyUpdate(optimizer, params, grad, state, lr, r);
+        update(optimizer, params, grad, state, lr, r);
       }
     }
     this.#statSteps += steps;

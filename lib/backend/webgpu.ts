@@ -29,7 +29,7 @@
  */
 import { check, type ConfigIssue, orThrow, SnapfoldError, validation } from "../errors.ts";
 import { type MlpSpec, outputDim, paramCount } from "../model.ts";
-import { type Optimizer, optimizerStateSize } from "../optimizers.ts";
+import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
 import type {
   Backend,
   PredictOptions,
@@ -61,7 +61,6 @@ import {
   type FusedLayout,
   fusedLayout,
   fusedStepTable,
-  optimizerConstants,
   perKernelBatchLimit,
   splitFusedSteps,
 } from "./_fused.ts";
@@ -682,7 +681,7 @@ async function openSession(
   return session;
 }
 
-/** The optimizer's kernels for one step: Adam's counter then its update, or the SGD update. */
+/** The optimizer's kernels for one step, from its rule's data (lib/optimizers/rule.ts). */
 function optimizerKernels(
   optimizer: Optimizer,
   sizes: { P: number; S: number; R: number },
@@ -694,40 +693,15 @@ function optimizerKernels(
   ) => Promise<Dispatch>,
   bound: () => ReadonlyArray<GPUBuffer>,
 ): Array<Promise<Dispatch>> {
-  const { P, S, R } = sizes;
-  const grid = () => flatGrid(R * P);
-  if (optimizer.kind === "sgd") {
-    return [kernel(
-      "sgd",
-      {
-        PARAM_COUNT: P,
-        STATE_STRIDE: S,
-        ...optimizerConstants(optimizer),
-        REPLICAS: R,
-      },
-      bound,
-      grid,
-    )];
-  }
-  return [
+  const { P, R } = sizes;
+  return ruleOf(optimizer).gpuKernels(optimizer, sizes).map((k) =>
     kernel(
-      "adam_tick",
-      { STATE_STRIDE: S, COUNT_OFF: 2 * P, REPLICAS: R },
-      () => [bound()[2]],
-      () => flatGrid(R),
-    ),
-    kernel(
-      "adam",
-      {
-        PARAM_COUNT: P,
-        STATE_STRIDE: S,
-        REPLICAS: R,
-        ...optimizerConstants(optimizer),
-      },
-      bound,
-      grid,
-    ),
-  ];
+      k.shader,
+      { ...k.constants },
+      k.bindings === "update" ? bound : () => [bound()[2]],
+      k.grid === "params" ? () => flatGrid(R * P) : () => flatGrid(R),
+    )
+  );
 }
 
 /** Forward passes of stacked members, softmax, and the weighted mean, chunk by chunk. */

@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import {
   OUTPUT_PATH,
+  parseBindings,
   readShaderFiles,
   renderShaderModule,
   SHADER_DIR,
 } from "../tools/embed_shaders.ts";
-import { SHADERS } from "../lib/backend/_shaders.ts";
-import { KERNEL_BINDINGS } from "../lib/backend/_pipeline_cache.ts";
+import { SHADER_BINDINGS, SHADERS } from "../lib/backend/_shaders.ts";
 
 const root = new URL("../", import.meta.url);
 
@@ -38,6 +38,29 @@ Deno.test("shaders: the embedding round-trips backticks, backslashes and templat
   assert.throws(() => renderShaderModule([{ name: "Bad-Name", source }]), /snake_case/);
 });
 
+Deno.test("shaders: the binding table is parsed from the declarations, and odd ones are refused", () => {
+  const decl = (k: number, access: string, name: string) =>
+    `@group(0) @binding(${k}) var<storage, ${access}> ${name}: array<f32>;`;
+  const source = [
+    "// @group(0) @binding(7) var<storage, read> commented_out: array<f32>;",
+    decl(1, "read_write", "out"),
+    decl(0, "read", "a"),
+    "@group(1) @binding(0) var<uniform> cur: Step;",
+  ].join("\n");
+  assert.deepEqual(parseBindings({ name: "k", source }), [
+    { name: "a", access: "read" },
+    { name: "out", access: "write" },
+  ]);
+  assert.throws(
+    () => parseBindings({ name: "k", source: `${decl(0, "read", "a")}\n${decl(2, "read", "b")}` }),
+    /numbered 0, 1, 2, \.\.\.: got 0, 2/,
+  );
+  assert.throws(
+    () => parseBindings({ name: "k", source: "@group(0) @binding(0) var<uniform> u: U;" }),
+    /must be var<storage, read> or var<storage, read_write>: got var<uniform>/,
+  );
+});
+
 Deno.test("shaders: each opens with its documentation and declares the bindings the backend binds", () => {
   for (const [name, code] of Object.entries(SHADERS)) {
     const source = code.replace(/^\n/, "");
@@ -49,14 +72,17 @@ Deno.test("shaders: each opens with its documentation and declares the bindings 
         `${name}: the opening comment needs "${heading}"`,
       );
     }
-    const bindings = [
-      ...source.matchAll(/@group\(0\) @binding\((\d+)\) var<storage, (read|read_write)>/g),
-    ];
-    assert.deepEqual(
-      bindings.map((m) => [Number(m[1]), m[2] === "read" ? "read" : "write"]),
-      KERNEL_BINDINGS[name as keyof typeof KERNEL_BINDINGS].map((access, k) => [k, access]),
-      `${name}: group-0 bindings differ from KERNEL_BINDINGS`,
-    );
+    // Every group-0 binding is a storage buffer named in the header's "Bindings:" paragraph.
+    const bindings = SHADER_BINDINGS[name as keyof typeof SHADER_BINDINGS];
+    assert.ok(bindings.length > 0, `${name}: binds storage buffers`);
+    const header = source.slice(0, source.indexOf("\n\n"));
+    for (const { name: variable } of bindings) {
+      assert.match(
+        header,
+        new RegExp(`\\b${variable}\\b`),
+        `${name}: the header names ${variable}`,
+      );
+    }
     assert.match(source, /@group\(1\) @binding\(0\) var<uniform> cur: Step;/);
     // Specialised by override constants, never by string templating.
     assert.doesNotMatch(source, /\$\{|\{\{/);

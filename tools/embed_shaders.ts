@@ -1,6 +1,9 @@
 /**
  * Writes `lib/backend/_shaders.ts`: every `shaders/*.wgsl` file as a string keyed by its basename,
- * so that the WebGPU backend loads in browsers and bundlers, which cannot import `.wgsl` files.
+ * so that the WebGPU backend loads in browsers and bundlers, which cannot import `.wgsl` files, and
+ * the group-0 bindings each shader declares (`SHADER_BINDINGS`), parsed from its
+ * `@group(0) @binding(k) var<storage, ...>` lines, so that the pipeline layouts are never written
+ * out by hand a second time.
  *
  * Run it with `deno task shaders` after editing a shader; `tests/shaders_test.ts` fails while the
  * generated module is stale.
@@ -20,6 +23,53 @@ export interface ShaderFile {
 export const OUTPUT_PATH: string = "lib/backend/_shaders.ts";
 /** Where the shader files live, relative to the repository root. */
 export const SHADER_DIR: string = "shaders";
+
+/** One group-0 storage binding of a shader, in binding order. */
+export interface ShaderBinding {
+  /** The variable's name in the WGSL, e.g. `"params"`. */
+  readonly name: string;
+  /** `"read"` for `var<storage, read>`, `"write"` for `var<storage, read_write>`. */
+  readonly access: "read" | "write";
+}
+
+const BINDING = /@group\((\d+)\)\s*@binding\((\d+)\)\s*var(<[^>]*>)?\s+([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/**
+ * The group-0 bindings of one shader, in binding order. Every group-0 binding must be a storage
+ * buffer and the binding numbers must run 0, 1, 2, ... (the backend binds buffers by position).
+ *
+ * @param file The shader.
+ * @returns Its bindings.
+ */
+export function parseBindings(file: ShaderFile): ShaderBinding[] {
+  const found: { index: number; binding: ShaderBinding }[] = [];
+  const code = file.source.replace(/\/\/[^\n]*/g, "");
+  for (const match of code.matchAll(BINDING)) {
+    const [, group, index, type, name] = match;
+    if (group !== "0") continue;
+    const storage = /^<\s*storage\s*,\s*(read|read_write)\s*>$/.exec(type ?? "");
+    if (storage === null) {
+      throw new Error(
+        `Cannot embed shader ${file.name}: group(0) binding ${index} (${name}) must be ` +
+          `var<storage, read> or var<storage, read_write>: got var${type ?? ""}`,
+      );
+    }
+    found.push({
+      index: Number(index),
+      binding: { name, access: storage[1] === "read" ? "read" : "write" },
+    });
+  }
+  found.sort((a, b) => a.index - b.index);
+  found.forEach(({ index }, k) => {
+    if (index !== k) {
+      throw new Error(
+        `Cannot embed shader ${file.name}: group(0) bindings must be numbered 0, 1, 2, ...: ` +
+          `got ${found.map((f) => f.index).join(", ")}`,
+      );
+    }
+  });
+  return found.map((f) => f.binding);
+}
 
 /**
  * Renders the generated module (already in `deno fmt` style) from the shader files.
@@ -46,6 +96,17 @@ export function renderShaderModule(files: ReadonlyArray<ShaderFile>): string {
     "/** The name of a kernel: the basename of its file in `shaders/`. */",
     "export type ShaderName =",
     ...sorted.map((f, i) => `  | "${f.name}"${i === sorted.length - 1 ? ";" : ""}`),
+    "",
+    "/** The group-0 storage bindings of every kernel, in binding order, parsed from its WGSL. */",
+    "export const SHADER_BINDINGS: Readonly<",
+    '  Record<ShaderName, ReadonlyArray<{ readonly name: string; readonly access: "read" | "write" }>>',
+    "> = {",
+    ...sorted.flatMap((f) => [
+      `  ${f.name}: [`,
+      ...parseBindings(f).map((b) => `    { name: "${b.name}", access: "${b.access}" },`),
+      "  ],",
+    ]),
+    "};",
     "",
     "/** The WGSL source of every kernel. */",
     "export const SHADERS: Readonly<Record<ShaderName, string>> = {",

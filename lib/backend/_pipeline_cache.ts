@@ -2,36 +2,18 @@
  * Compute pipelines built once and cached, keyed by shader and override constants (the way jax-js
  * caches its kernels), with the binding signature of every kernel and readable compile errors.
  *
- * Every kernel binds its storage buffers in group 0 (the signature below, in binding order) and the
+ * Every kernel binds its storage buffers in group 0 (`SHADER_BINDINGS`, generated from the WGSL
+ * declarations by tools/embed_shaders.ts, in binding order) and the
  * step record `{ step, start, batch, row }` in group 1 as a uniform with a dynamic offset, so one
  * bind group per buffer arrangement serves every step of a plan.
  *
  * @module
  */
 import { SnapfoldError } from "../errors.ts";
-import { type ShaderName, SHADERS } from "./_shaders.ts";
+import { SHADER_BINDINGS, type ShaderName, SHADERS } from "./_shaders.ts";
 
 /** How a kernel uses one of its storage bindings. */
 export type Access = "read" | "write";
-
-/** The group-0 bindings of every kernel, in binding order (see each file's opening comment). */
-export const KERNEL_BINDINGS: Readonly<Record<ShaderName, ReadonlyArray<Access>>> = {
-  gather: ["read", "read", "write"], // x, indices, xb
-  dense_forward: ["read", "read", "write"], // params, a, out
-  softmax_xent: ["read", "read", "read", "write", "write"], // logits, labels, indices, dz, stats
-  mse: ["read", "read", "read", "write", "write"], // out, targets, indices, dz, stats
-  dense_grad_weights: ["read", "read", "write"], // a, dz, grads
-  bias_grad: ["read", "write"], // dz, grads
-  dense_grad_input: ["read", "read", "read", "write"], // params, dz, a, dz_prev
-  sgd: ["write", "read", "write", "read"], // params, grads, state, lrs
-  adam: ["write", "read", "write", "read"], // params, grads, state, lrs
-  adam_tick: ["write"], // state
-  optimizer_reset: ["write"], // state
-  softmax: ["write"], // z
-  combine_mean: ["read", "read", "write"], // p, weights, out
-  // params, state, x, y, indices, plan, stats
-  train_fused: ["write", "write", "read", "read", "read", "read", "write"],
-};
 
 // GPUShaderStage.COMPUTE by value: the global does not exist in browsers without WebGPU.
 const SHADER_STAGE_COMPUTE = 0x4;
@@ -79,7 +61,7 @@ export function createPipelineCache(device: GPUDevice): PipelineCache {
     if (found === undefined) {
       found = device.createBindGroupLayout({
         label: shader,
-        entries: KERNEL_BINDINGS[shader].map((access, binding) => ({
+        entries: SHADER_BINDINGS[shader].map(({ access }, binding) => ({
           binding,
           visibility: SHADER_STAGE_COMPUTE,
           buffer: { type: access === "read" ? "read-only-storage" : "storage" },

@@ -23,6 +23,86 @@ export type ShaderName =
   | "softmax_xent"
   | "train_fused";
 
+/** The group-0 storage bindings of every kernel, in binding order, parsed from its WGSL. */
+export const SHADER_BINDINGS: Readonly<
+  Record<ShaderName, ReadonlyArray<{ readonly name: string; readonly access: "read" | "write" }>>
+> = {
+  adam: [
+    { name: "params", access: "write" },
+    { name: "grads", access: "read" },
+    { name: "state", access: "write" },
+    { name: "lrs", access: "read" },
+  ],
+  adam_tick: [
+    { name: "state", access: "write" },
+  ],
+  bias_grad: [
+    { name: "dz", access: "read" },
+    { name: "grads", access: "write" },
+  ],
+  combine_mean: [
+    { name: "p", access: "read" },
+    { name: "weights", access: "read" },
+    { name: "out", access: "write" },
+  ],
+  dense_forward: [
+    { name: "params", access: "read" },
+    { name: "a", access: "read" },
+    { name: "out", access: "write" },
+  ],
+  dense_grad_input: [
+    { name: "params", access: "read" },
+    { name: "dz", access: "read" },
+    { name: "a", access: "read" },
+    { name: "dz_prev", access: "write" },
+  ],
+  dense_grad_weights: [
+    { name: "a", access: "read" },
+    { name: "dz", access: "read" },
+    { name: "grads", access: "write" },
+  ],
+  gather: [
+    { name: "x", access: "read" },
+    { name: "indices", access: "read" },
+    { name: "xb", access: "write" },
+  ],
+  mse: [
+    { name: "out", access: "read" },
+    { name: "targets", access: "read" },
+    { name: "indices", access: "read" },
+    { name: "dz", access: "write" },
+    { name: "stats", access: "write" },
+  ],
+  optimizer_reset: [
+    { name: "state", access: "write" },
+  ],
+  sgd: [
+    { name: "params", access: "write" },
+    { name: "grads", access: "read" },
+    { name: "state", access: "write" },
+    { name: "lrs", access: "read" },
+  ],
+  softmax: [
+    { name: "z", access: "write" },
+  ],
+  softmax_xent: [
+    { name: "logits", access: "read" },
+    { name: "labels", access: "read" },
+    { name: "indices", access: "read" },
+    { name: "dz", access: "write" },
+    { name: "stats", access: "write" },
+  ],
+  train_fused: [
+    { name: "params", access: "write" },
+    { name: "state", access: "write" },
+    { name: "x", access: "read" },
+    { name: "y", access: "read" },
+    { name: "indices", access: "read" },
+    { name: "plan", access: "read" },
+    { name: "stats", access: "write" },
+  ],
+};
+
 /** The WGSL source of every kernel. */
 export const SHADERS: Readonly<Record<ShaderName, string>> = {
   adam: `
@@ -46,7 +126,7 @@ export const SHADERS: Readonly<Record<ShaderName, string>> = {
 //            and LOG_BETA2 (ln of each beta, from the host in float64; a large negative number for
 //            a beta of 0), EPSILON, WEIGHT_DECAY, DECOUPLED (0 Adam, 1 AdamW).
 // Dispatch:  one invocation per parameter of every replica, 64 per workgroup, over x and y.
-// Mirrors:   \`applyUpdate\` for Adam in lib/optimizers.ts (Kingma and Ba 2015; Loshchilov and
+// Mirrors:   lib/optimizers/adam.ts#update (Kingma and Ba 2015; Loshchilov and
 //            Hutter 2019 for the decoupled decay).
 
 struct Step {
@@ -122,7 +202,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Overrides: STATE_STRIDE, COUNT_OFF (2 * paramCount), REPLICAS.
 // Dispatch:  (ceil(replicas / 64)). A separate dispatch because the adam kernel's invocations all
 //            read the counter: one of them advancing it would race with the others.
-// Mirrors:   the \`t += 1\` of Adam in lib/optimizers.ts.
+// Mirrors:   the \`t += 1\` of lib/optimizers/adam.ts#update.
 
 struct Step {
   step: u32,
@@ -698,7 +778,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Overrides: PARAM_COUNT, STATE_STRIDE, MOMENTUM, NESTEROV (0 or 1), PYTORCH (0 keras, 1 pytorch),
 //            WEIGHT_DECAY.
 // Dispatch:  one invocation per parameter of every replica, 64 per workgroup, over x and y.
-// Mirrors:   \`applyUpdate\` for SGD in lib/optimizers.ts (see its module docs for the formulas).
+// Mirrors:   lib/optimizers/sgd.ts#update (see its module docs for the formulas).
 
 struct Step {
   step: u32,

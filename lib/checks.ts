@@ -108,7 +108,9 @@ export const check: {
     }
     return count === 0 ? [] : [{
       field: `${field}[${first}]`,
-      message: `must be finite (${count} non-finite value${count === 1 ? "" : "s"} in ${field})`,
+      message: count === 1
+        ? "must be finite"
+        : `must be finite (${count} non-finite values in ${field})`,
       got: values[first],
     }];
   },

@@ -187,14 +187,16 @@ export function memberInputs(
             ? field<number>("classes", classes, check.positiveInt)
             : valid(1),
           kinds: all(
-            list.map((m, i) => field<Int32Array | Probabilities>(`members[${i}]`, m, memberArray)),
+            // Array.from visits the holes of a sparse array, which map would skip.
+            Array.from(list, (m, i) =>
+              field<Int32Array | Probabilities>(`members[${i}]`, m, memberArray)),
           ),
         }),
         ({ classes: k, kinds }) => {
           const rows = (m: Int32Array | Probabilities) =>
             m instanceof Int32Array ? m.length : m.length / k;
           const n = rows(kinds[0]);
-          const checked = all(kinds.map((m, i) =>
+          const checked = all(Array.from(kinds, (m, i) =>
             andThen<Int32Array | Probabilities, Int32Array | Probabilities>(
               field<Int32Array | Probabilities>(`members[${i}]`, m, (f) =>
                 check.that(
@@ -207,8 +209,7 @@ export function memberInputs(
                 m instanceof Int32Array
                   ? valid(m)
                   : finiteValues<Int32Array | Probabilities>(`members[${i}]`, m),
-            )
-          ));
+            )));
           return map(checked, (members) => ({ members, classes: k }));
         },
       ),

@@ -212,8 +212,8 @@ function centersOption(value: unknown): Validation<Centers> {
   for (let i = 0; ok && i < rows; i++) {
     for (let j = 0; ok && j < width; j++) {
       const v = value[i][j];
-      ok = inMagnitude(v);
-      coordinates[i * width + j] = v;
+      ok = inMagnitude(v); // before the store: storing converts (a nested array recurses)
+      if (ok) coordinates[i * width + j] = v;
     }
   }
   if (!ok) {

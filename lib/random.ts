@@ -168,7 +168,8 @@ export function validateSeed(
   if (seed.length === 0 || seed.length > MAX_SEED_WORDS) {
     return invalid(field, `must be a non-empty array of at most ${MAX_SEED_WORDS} seeds`, seed);
   }
-  return all(seed.map((word, i) => uint32(`${field}[${i}]`, word)));
+  // Array.from visits the holes of a sparse array, which map would skip.
+  return all(Array.from(seed, (word, i) => uint32(`${field}[${i}]`, word)));
 }
 
 /** Longest array seed (NumPy takes any length; a longer key adds nothing to 624 state words). */

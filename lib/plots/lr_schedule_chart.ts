@@ -152,7 +152,7 @@ function snapshotIssues(f: string, v: unknown, totalSteps: unknown) {
   for (let i = 0; ok && i < list.length; i++) {
     const step = (list[i] as { step?: unknown } | null | undefined)?.step;
     ok = Number.isSafeInteger(step) && (step as number) >= 0 &&
-      (step as number) < (totalSteps as number);
+      typeof totalSteps === "number" && (step as number) < totalSteps;
   }
   return check.that(
     ok,

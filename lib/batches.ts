@@ -9,7 +9,16 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, validation } from "./errors.ts";
+import {
+  andThen,
+  check,
+  field,
+  map,
+  options,
+  orThrow,
+  struct,
+  type Validation,
+} from "./validation.ts";
 import type { RandomState } from "./random.ts";
 
 /** The mini-batches of one or more epochs, in the layout of a `StepPlan`. */
@@ -53,11 +62,62 @@ export function stepsPerEpoch(n: number, batchSize: number): number {
 }
 
 function validateCounts(n: unknown, batchSize: unknown) {
-  const issues: ConfigIssue[] = [
-    ...check.positiveInt("n", n),
-    ...check.positiveInt("batchSize", batchSize),
-  ];
-  return validation(issues, undefined);
+  return struct({
+    n: field<number>("n", n, check.positiveInt),
+    batchSize: field<number>("batchSize", batchSize, check.positiveInt),
+  });
+}
+
+/**
+ * Most sample indices one call builds (`n x epochs`, 256 MiB of `Int32Array`): a bigger request is
+ * refused instead of allocating without bound.
+ */
+export const MAX_BATCH_INDICES = 2 ** 26;
+
+/** Validated arguments of {@linkcode epochsBatches}. */
+interface BatchRequest {
+  readonly n: number;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly epochs: number;
+}
+
+function validateRequest(
+  random: unknown,
+  given: unknown,
+  epochs: unknown,
+): Validation<BatchRequest> {
+  const request = andThen(
+    options(given, ["n", "batchSize", "shuffle"]),
+    (o) =>
+      struct({
+        n: field<number>("n", o.n, check.positiveInt),
+        batchSize: field<number>("batchSize", o.batchSize, check.positiveInt),
+        shuffle: field<boolean>("shuffle", o.shuffle ?? true, check.boolean),
+        epochs: field<number>("epochs", epochs, check.positiveInt),
+      }),
+  );
+  return andThen(request, (r) =>
+    map(
+      struct({
+        size: field("n", r.n, (f) =>
+          check.that(
+            r.n * r.epochs <= MAX_BATCH_INDICES,
+            f,
+            `times epochs (${r.epochs}) must be at most ${MAX_BATCH_INDICES} sample indices per ` +
+              "call (build the batches a few epochs at a time)",
+            r.n,
+          )),
+        random: field("random", random, (f, v) =>
+          check.that(
+            !r.shuffle || typeof (v as RandomState | null)?.permutation === "function",
+            f,
+            "must be a RandomState (from randomState(seed)) when shuffling",
+            v,
+          )),
+      }),
+      () => r,
+    ));
 }
 
 /**
@@ -108,15 +168,15 @@ export function epochBatches(random: RandomState, options: BatchOptions): Batche
  * @returns The batches of every epoch, concatenated.
  * @throws {ConfigError} naming every bad option.
  */
-export function epochsBatches(random: RandomState, options: BatchOptions, epochs: number): Batches {
-  const { n, batchSize, shuffle = true } = options ?? ({} as BatchOptions);
-  const result = validateCounts(n, batchSize);
-  const issues: ConfigIssue[] = [
-    ...(result._tag === "Left" ? result.left : []),
-    ...check.that(typeof shuffle === "boolean", "shuffle", "must be true or false", shuffle),
-    ...check.positiveInt("epochs", epochs),
-  ];
-  orThrow("Cannot build batches", validation(issues, undefined));
+export function epochsBatches(
+  random: RandomState,
+  options: BatchOptions,
+  epochs: number,
+): Batches {
+  const { n, batchSize, shuffle } = orThrow(
+    "Cannot build batches",
+    validateRequest(random, options, epochs),
+  );
   const steps = Math.ceil(n / batchSize);
   const indices = new Int32Array(n * epochs);
   const offsets = new Int32Array(steps * epochs + 1);

@@ -7,7 +7,20 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
+import {
+  andThen,
+  type Check,
+  check,
+  field,
+  invalid,
+  map,
+  options as optionsBag,
+  orThrow,
+  struct,
+  valid,
+  type Validation,
+} from "./validation.ts";
+import { type MakeBlobsOptions, validateMakeBlobsOptions } from "./blobs_options.ts";
 import { randomState, validateSeed } from "./random.ts";
 
 /** Labelled rows: the shape every helper of this module works on. */
@@ -32,258 +45,12 @@ export interface Blobs extends Dataset {
   readonly nCenters: number;
 }
 
-/** Options of {@linkcode makeBlobs}: scikit-learn's `make_blobs` arguments in camelCase. */
-export interface MakeBlobsOptions {
-  /**
-   * Total number of points, split as evenly as possible over the centers (the first ones get
-   * one more), or the number of points of each center. Default 100.
-   */
-  readonly nSamples?: number | ReadonlyArray<number>;
-  /**
-   * Number of centers drawn uniformly in `centerBox`, or their coordinates (one row per center).
-   * Default 3 when `nSamples` is a number; when `nSamples` is a list, one center per entry.
-   */
-  readonly centers?: number | ReadonlyArray<ReadonlyArray<number>>;
-  /** Number of features; ignored when the centers' coordinates are given. Default 2. */
-  readonly nFeatures?: number;
-  /** Standard deviation of every cluster, or one per center. Default 1. */
-  readonly clusterStd?: number | ReadonlyArray<number>;
-  /** Bounds `[lo, hi]` of the box the centers are drawn from. Default `[-10, 10]`. */
-  readonly centerBox?: readonly [number, number];
-  /** Whether to shuffle the rows (else they are grouped by center). Default true. */
-  readonly shuffle?: boolean;
-  /**
-   * Seed of NumPy's `RandomState`: an integer in `[0, 2^32 - 1]` or an array of them. Default 0
-   * (scikit-learn's default draws a fresh seed; snapfold never draws unseeded randomness).
-   */
-  readonly randomState?: number | ReadonlyArray<number>;
-}
-
-/** Validated and resolved {@linkcode MakeBlobsOptions}. */
-export interface BlobsConfig {
-  /** Points per center. */
-  readonly samplesPerCenter: ReadonlyArray<number>;
-  /** Number of centers. */
-  readonly nCenters: number;
-  /** Number of features. */
-  readonly nFeatures: number;
-  /** Given coordinates `[nCenters, nFeatures]`, or null when they are drawn. */
-  readonly centers: Float64Array | null;
-  /** Standard deviation per center. */
-  readonly clusterStd: ReadonlyArray<number>;
-  /** Box the centers are drawn from. */
-  readonly centerBox: readonly [number, number];
-  /** Whether rows are shuffled. */
-  readonly shuffle: boolean;
-  /** The seed. */
-  readonly randomState: number | ReadonlyArray<number>;
-}
-
-/** Largest number of float64 values makeBlobs allocates for `x` or the centers (1 GiB). */
-const MAX_VALUES = 2 ** 27;
-
-/** Largest number of drawn centers (validation allocates per center before sizes are known). */
-const MAX_CENTERS = 2 ** 20;
-
-const BLOBS_OPTIONS: ReadonlyArray<string> = [
-  "nSamples",
-  "centers",
-  "nFeatures",
-  "clusterStd",
-  "centerBox",
-  "shuffle",
-  "randomState",
-];
-
-/**
- * Checks {@linkcode MakeBlobsOptions} and resolves their defaults; never throws, whatever it is
- * given, and reports every problem at once.
- *
- * @example
- * ```ts
- * import { validateMakeBlobsOptions } from "@snapfold/snapfold";
- * import assert from "node:assert/strict";
- *
- * const ok = validateMakeBlobsOptions({ nSamples: 10 });
- * assert.equal(ok._tag, "Right");
- * const bad = validateMakeBlobsOptions({ nSamples: [5, 5], centers: 3, clusterStd: -1 });
- * assert.ok(bad._tag === "Left");
- * assert.deepEqual(bad.left.map((i) => i.field), ["centers", "clusterStd"]);
- * ```
- *
- * @param options The options to check (anything).
- * @returns The resolved configuration, or every issue found.
- */
-export function validateMakeBlobsOptions(options: unknown): Validation<BlobsConfig> {
-  const empty: BlobsConfig = {
-    samplesPerCenter: [],
-    nCenters: 0,
-    nFeatures: 0,
-    centers: null,
-    clusterStd: [],
-    centerBox: [-10, 10],
-    shuffle: true,
-    randomState: 0,
-  };
-  if (options === undefined) options = {};
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    return validation([{ field: "options", message: "must be an object", got: options }], empty);
-  }
-  const o = options as Record<string, unknown>;
-  const issues: ConfigIssue[] = check.knownKeys(o, BLOBS_OPTIONS);
-
-  // nSamples: a total or one count per center.
-  const nSamples = o.nSamples ?? 100;
-  let counts: number[] | null = null; // per center, when given as a list
-  let total = 0;
-  if (Array.isArray(nSamples)) {
-    if (nSamples.length === 0) {
-      issues.push({ field: "nSamples", message: "must not be an empty list", got: nSamples });
-    } else if (nSamples.every((c) => check.nonNegativeInt("", c).length === 0)) {
-      counts = nSamples as number[];
-    } else {
-      issues.push({
-        field: "nSamples",
-        message: "must be a positive integer or a list of non-negative integers",
-        got: nSamples,
-      });
-    }
-  } else if (check.positiveInt("", nSamples).length === 0) {
-    total = nSamples as number;
-  } else {
-    issues.push({
-      field: "nSamples",
-      message: "must be a positive integer or a list of non-negative integers",
-      got: nSamples,
-    });
-  }
-
-  // nFeatures: checked even when coordinates make it unused, since a bad value is a mistake.
-  const nFeaturesIssues = o.nFeatures === undefined
-    ? []
-    : check.positiveInt("nFeatures", o.nFeatures);
-  issues.push(...nFeaturesIssues);
-  let nFeatures = nFeaturesIssues.length === 0 ? (o.nFeatures as number | undefined) ?? 2 : 0;
-
-  // centers: a count or coordinates; with a list of counts, one center per entry.
-  let nCenters = 0;
-  let coordinates: Float64Array | null = null;
-  const centers = o.centers;
-  if (Array.isArray(centers)) {
-    const rowsOk = centers.length > 0 && centers.every((r) => Array.isArray(r) && r.length > 0);
-    const width = rowsOk ? (centers[0] as unknown[]).length : 0;
-    const rectangular = rowsOk && centers.every((r) => (r as unknown[]).length === width);
-    const finite = rectangular &&
-      centers.every((r) => (r as unknown[]).every((v) => check.finite("", v).length === 0));
-    if (!finite) {
-      issues.push({
-        field: "centers",
-        message:
-          "must be a positive integer or a non-empty list of rows of finite numbers, all of one length",
-        got: centers,
-      });
-    } else {
-      nCenters = centers.length;
-      nFeatures = width;
-      coordinates = new Float64Array(nCenters * width); // [nCenters, nFeatures]
-      for (let i = 0; i < nCenters; i++) {
-        for (let j = 0; j < width; j++) coordinates[i * width + j] = centers[i][j];
-      }
-      if (counts !== null && counts.length !== nCenters) {
-        issues.push({
-          field: "centers",
-          message: `must have one row per entry of nSamples (${counts.length})`,
-          got: centers,
-        });
-      }
-    }
-  } else if (centers === undefined) {
-    nCenters = counts !== null ? counts.length : 3;
-  } else if (check.positiveInt("", centers).length > 0 || (centers as number) > MAX_CENTERS) {
-    issues.push({
-      field: "centers",
-      message:
-        `must be a positive integer up to ${MAX_CENTERS} or a non-empty list of rows of finite numbers`,
-      got: centers,
-    });
-  } else if (counts !== null && centers !== counts.length) {
-    issues.push({
-      field: "centers",
-      message: `must be omitted or equal the length of nSamples (${counts.length})`,
-      got: centers,
-    });
-  } else {
-    nCenters = centers as number;
-  }
-
-  // clusterStd: one positive number, or one per center.
-  const std = o.clusterStd ?? 1;
-  let stds: number[] = [];
-  if (Array.isArray(std)) {
-    const positive = std.every((s) => check.positive("", s).length === 0);
-    if (!positive || (nCenters > 0 && std.length !== nCenters)) {
-      issues.push({
-        field: "clusterStd",
-        message: `must be a positive number or a list of ${
-          nCenters > 0 ? nCenters : "one"
-        } positive number${nCenters === 1 ? "" : "s"} (one per center)`,
-        got: std,
-      });
-    } else stds = std as number[];
-  } else if (check.positive("", std).length > 0) {
-    issues.push({
-      field: "clusterStd",
-      message: "must be a positive number or a list of positive numbers (one per center)",
-      got: std,
-    });
-  } else stds = new Array(nCenters).fill(std);
-
-  const box = o.centerBox ?? [-10, 10];
-  const boxOk = Array.isArray(box) && box.length === 2 && Number.isFinite(box[0]) &&
-    Number.isFinite(box[1]) && box[0] < box[1];
-  issues.push(
-    ...check.that(boxOk, "centerBox", "must be [lo, hi] with finite lo < hi", box),
-  );
-  const shuffle = o.shuffle ?? true;
-  issues.push(...check.that(typeof shuffle === "boolean", "shuffle", "must be a boolean", shuffle));
-  const seed = validateSeed("randomState", o.randomState ?? 0);
-  if (seed._tag === "Left") issues.push(...seed.left);
-
-  // Bound the sizes before anything is allocated, here or in makeBlobs.
-  if (counts !== null) { for (const c of counts) total += c; }
-  issues.push(
-    ...check.that(
-      total * nFeatures <= MAX_VALUES,
-      "nSamples",
-      `must give at most ${MAX_VALUES} values (nSamples x nFeatures)`,
-      nSamples,
-    ),
-    ...check.that(
-      nCenters * nFeatures <= MAX_VALUES,
-      "centers",
-      `must give at most ${MAX_VALUES} center coordinates (centers x nFeatures)`,
-      centers,
-    ),
-  );
-  if (issues.length > 0) return validation(issues, empty);
-  let samplesPerCenter: number[];
-  if (counts !== null) samplesPerCenter = counts.slice();
-  else {
-    // As scikit-learn: an even split, the first `total % nCenters` centers get one more.
-    samplesPerCenter = new Array(nCenters).fill(Math.floor(total / nCenters));
-    for (let i = 0; i < total % nCenters; i++) samplesPerCenter[i]++;
-  }
-  return validation([], {
-    samplesPerCenter,
-    nCenters,
-    nFeatures,
-    centers: coordinates,
-    clusterStd: stds,
-    centerBox: [(box as number[])[0], (box as number[])[1]] as const,
-    shuffle: shuffle as boolean,
-    randomState: o.randomState === undefined ? 0 : o.randomState as number | number[],
-  });
-}
+export {
+  type BlobsConfig,
+  type MakeBlobsOptions,
+  MAX_BLOB_VALUES,
+  validateMakeBlobsOptions,
+} from "./blobs_options.ts";
 
 /**
  * Isotropic Gaussian blobs, exactly as scikit-learn 1.2's
@@ -375,16 +142,20 @@ export function makeBlobs(options: MakeBlobsOptions = {}): Blobs {
  * @throws {ConfigError} When `data` is malformed or `n` is out of range.
  */
 export function splitAt(data: Dataset, n: number): readonly [Dataset, Dataset] {
-  const issues = datasetIssues(data);
-  issues.push(
-    ...check.that(
-      Number.isSafeInteger(n) && n >= 0 && (issues.length > 0 || n <= data.n),
-      "n",
-      `must be an integer between 0 and the number of rows (${issues.length > 0 ? "n" : data.n})`,
-      n,
+  orThrow(
+    "Cannot split dataset",
+    andThen(
+      struct({ data: datasetOf(data), n: field<number>("n", n, check.nonNegativeInt) }),
+      (v) =>
+        field("n", v.n, (f, k) =>
+          check.that(
+            v.n <= v.data.n,
+            f,
+            `must be an integer between 0 and the number of rows (${v.data.n})`,
+            k,
+          )),
     ),
   );
-  orThrow("Cannot split dataset", validation(issues, null));
   const f = data.nFeatures;
   return [
     { x: data.x.slice(0, n * f), y: data.y.slice(0, n), n, nFeatures: f },
@@ -435,53 +206,8 @@ export interface TrainTestSplit {
  * @throws {ConfigError} Naming every bad option.
  */
 export function shuffleSplit(data: Dataset, options: ShuffleSplitOptions = {}): TrainTestSplit {
-  const issues = datasetIssues(data);
-  const o = (typeof options === "object" && options !== null ? options : {}) as Record<
-    string,
-    unknown
-  >;
-  if (o !== options) issues.push({ field: "options", message: "must be an object", got: options });
-  else issues.push(...check.knownKeys(options, ["testSize", "trainSize", "seed"]));
-  const n = issues.length === 0 ? data.n : 0;
-  const size = (field: string, value: unknown): number | null => {
-    if (value === undefined) return null;
-    const ok = typeof value === "number" &&
-      ((value > 0 && value < 1) || (Number.isSafeInteger(value) && value >= 1));
-    if (!ok) {
-      issues.push({
-        field,
-        message: "must be a fraction in (0, 1) or a positive integer",
-        got: value,
-      });
-      return null;
-    }
-    return value as number;
-  };
-  const testSize = size("testSize", o.testSize);
-  const trainSize = size("trainSize", o.trainSize);
-  const seed = validateSeed("seed", o.seed ?? 0);
-  if (seed._tag === "Left") issues.push(...seed.left);
-  orThrow("Cannot split dataset", validation(issues, null));
-
-  // As scikit-learn's _validate_shuffle_split: fractions of tests round up, of trains down.
-  const fromTest = testSize === null && trainSize === null ? 0.25 : testSize;
-  let nTest = fromTest === null ? null : fromTest < 1 ? Math.ceil(fromTest * n) : fromTest;
-  let nTrain = trainSize === null ? null : trainSize < 1 ? Math.floor(trainSize * n) : trainSize;
-  if (nTrain === null) nTrain = n - (nTest as number);
-  if (nTest === null) nTest = n - nTrain;
-  orThrow(
-    "Cannot split dataset",
-    validation(
-      check.that(
-        nTrain >= 1 && nTest >= 1 && nTrain + nTest <= n,
-        "testSize, trainSize",
-        `must leave at least one row in each part, ${n} rows in all`,
-        { nTrain, nTest },
-      ),
-      null,
-    ),
-  );
-  const order = randomState((o.seed ?? 0) as number | ReadonlyArray<number>).permutation(n);
+  const { nTrain, nTest, seed } = orThrow("Cannot split dataset", splitSizes(data, options));
+  const order = randomState(seed).permutation(data.n);
   return {
     test: takeRows(data, order.subarray(0, nTest)),
     train: takeRows(data, order.subarray(nTest, nTest + nTrain)),
@@ -506,26 +232,7 @@ export function shuffleSplit(data: Dataset, options: ShuffleSplitOptions = {}): 
  * @throws {ConfigError} When a label is negative or not below `classes`.
  */
 export function oneHot(labels: Int32Array, classes?: number): Float32Array {
-  const issues: ConfigIssue[] = [];
-  issues.push(
-    ...check.that(labels instanceof Int32Array, "labels", "must be an Int32Array", labels),
-  );
-  if (classes !== undefined) issues.push(...check.positiveInt("classes", classes));
-  orThrow("Cannot one-hot encode labels", validation(issues, null));
-  let max = -1;
-  let bad = -1;
-  for (let i = 0; i < labels.length; i++) {
-    if (labels[i] > max) max = labels[i];
-    if (bad < 0 && (labels[i] < 0 || (classes !== undefined && labels[i] >= classes))) bad = i;
-  }
-  const k = classes ?? max + 1;
-  orThrow(
-    "Cannot one-hot encode labels",
-    validation(
-      check.that(bad < 0, `labels[${bad}]`, `must be in [0, ${k})`, bad < 0 ? 0 : labels[bad]),
-      null,
-    ),
-  );
+  const k = orThrow("Cannot one-hot encode labels", oneHotClasses(labels, classes));
   const out = new Float32Array(labels.length * k); // [n, classes]
   for (let i = 0; i < labels.length; i++) out[i * k + labels[i]] = 1;
   return out;
@@ -546,22 +253,123 @@ export function oneHot(labels: Int32Array, classes?: number): Float32Array {
  * @returns The same values in float32.
  */
 export function toFloat32(x: Float64Array): Float32Array {
+  orThrow(
+    "Cannot convert to float32",
+    field("x", x, (f, v) =>
+      check.that(
+        (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) &&
+          !(v instanceof BigUint64Array)) ||
+          (Array.isArray(v) && v.every((e) => typeof e === "number")),
+        f,
+        "must be a Float64Array (or another numeric typed array, or an array of numbers)",
+        v,
+      )),
+  );
   return Float32Array.from(x);
 }
 
-function datasetIssues(data: Dataset): ConfigIssue[] {
-  if (typeof data !== "object" || data === null) {
-    return [{ field: "data", message: "must be a dataset { x, y, n, nFeatures }", got: data }];
-  }
-  const ok = data.x instanceof Float64Array && data.y instanceof Int32Array &&
-    Number.isSafeInteger(data.n) && data.n >= 0 && Number.isSafeInteger(data.nFeatures) &&
-    data.nFeatures >= 1 && data.x.length === data.n * data.nFeatures && data.y.length === data.n;
-  return check.that(
-    ok,
-    "data",
-    "must hold x: Float64Array [n, nFeatures] and y: Int32Array [n]",
-    { n: data.n, nFeatures: data.nFeatures, x: data.x, y: data.y },
+/** Largest one-hot matrix {@linkcode oneHot} builds: `n x classes` float32 values (512 MiB). */
+export const MAX_ONE_HOT_VALUES = 2 ** 27;
+
+function datasetOf(data: unknown): Validation<Dataset> {
+  return field<Dataset>("data", data, (f, v) => {
+    if (typeof v !== "object" || v === null) {
+      return check.that(false, f, "must be a dataset { x, y, n, nFeatures }", v);
+    }
+    const d = v as Dataset;
+    const ok = d.x instanceof Float64Array && d.y instanceof Int32Array &&
+      Number.isSafeInteger(d.n) && d.n >= 0 && Number.isSafeInteger(d.nFeatures) &&
+      d.nFeatures >= 1 && d.x.length === d.n * d.nFeatures && d.y.length === d.n;
+    return check.that(
+      ok,
+      f,
+      "must hold x: Float64Array [n, nFeatures] and y: Int32Array [n]",
+      { n: d.n, nFeatures: d.nFeatures, x: d.x, y: d.y },
+    );
+  });
+}
+
+const SPLIT_OPTIONS: ReadonlyArray<string> = ["testSize", "trainSize", "seed"];
+
+const sizeCheck: Check = (f, v) =>
+  check.that(
+    v === undefined ||
+      (typeof v === "number" && ((v > 0 && v < 1) || (Number.isSafeInteger(v) && v >= 1))),
+    f,
+    "must be a fraction in (0, 1) or a positive integer",
+    v,
   );
+
+/** Rows of each part of a {@linkcode shuffleSplit}, and its seed. */
+function splitSizes(
+  data: unknown,
+  options: unknown,
+): Validation<{ nTrain: number; nTest: number; seed: number | ReadonlyArray<number> }> {
+  const given = struct({
+    data: datasetOf(data),
+    options: andThen(optionsBag(options, SPLIT_OPTIONS), (o) =>
+      struct({
+        testSize: field<number | undefined>("testSize", o.testSize, sizeCheck),
+        trainSize: field<number | undefined>("trainSize", o.trainSize, sizeCheck),
+        seed: validateSeed("seed", o.seed ?? 0),
+      })),
+  });
+  return andThen(given, ({ data: { n }, options: { testSize, trainSize, seed } }) => {
+    // As scikit-learn's _validate_shuffle_split: fractions of tests round up, of trains down.
+    const fromTest = testSize === undefined && trainSize === undefined ? 0.25 : testSize;
+    const test = fromTest === undefined ? null : fromTest < 1 ? Math.ceil(fromTest * n) : fromTest;
+    const train = trainSize === undefined
+      ? null
+      : trainSize < 1
+      ? Math.floor(trainSize * n)
+      : trainSize;
+    const nTrain = train ?? n - (test as number);
+    const nTest = test ?? n - nTrain;
+    return map(
+      field("testSize, trainSize", { nTrain, nTest }, (f, v) =>
+        check.that(
+          nTrain >= 1 && nTest >= 1 && nTrain + nTest <= n,
+          f,
+          `must leave at least one row in each part, ${n} rows in all`,
+          v,
+        )),
+      () => ({ nTrain, nTest, seed }),
+    );
+  });
+}
+
+/** The number of classes of a one-hot encoding, with the labels checked against it. */
+function oneHotClasses(labels: unknown, classes: unknown): Validation<number> {
+  const given = struct({
+    labels: field<Int32Array>(
+      "labels",
+      labels,
+      (f, v) => check.that(v instanceof Int32Array, f, "must be an Int32Array", v),
+    ),
+    classes: classes === undefined
+      ? valid(undefined)
+      : field<number>("classes", classes, check.positiveInt),
+  });
+  return andThen(given, ({ labels, classes }) => {
+    let max = -1;
+    let bad = -1;
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] > max) max = labels[i];
+      if (bad < 0 && (labels[i] < 0 || (classes !== undefined && labels[i] >= classes))) bad = i;
+    }
+    const k = classes ?? max + 1;
+    if (bad >= 0) return invalid(`labels[${bad}]`, `must be in [0, ${k})`, labels[bad]);
+    const n = labels.length;
+    return field<number>(classes === undefined ? "labels" : "classes", k, (f) =>
+      check.that(
+        n * k <= MAX_ONE_HOT_VALUES,
+        f,
+        `must make at most ${MAX_ONE_HOT_VALUES} one-hot values (n x classes = ${n} x ${k}` +
+          `${classes === undefined ? `, from the largest label ${max}` : ""}): encode fewer ` +
+          "rows at a time, or check the labels",
+        classes === undefined ? max : classes,
+      ));
+  });
 }
 
 function takeRows(data: Dataset, rows: Int32Array): Dataset {

@@ -1,13 +1,21 @@
 /**
- * Errors raised by snapfold, and the small toolkit that validates user input at the door.
- *
- * Public entry points turn user input into `Either<ReadonlyArray<ConfigIssue>, T>` so that every
- * bad field is reported at once; constructors that must return a value throw one
- * {@linkcode ConfigError} naming all of them.
+ * The errors snapfold throws on purpose: {@linkcode SnapfoldError}, {@linkcode ConfigError} (bad
+ * input, naming every {@linkcode ConfigIssue}) and {@linkcode TrainingDivergedError}. Validation
+ * itself (the `Validation` type, `check`, `field`, `struct`, `orThrow`) lives in `./validation.ts`.
  *
  * @module
  */
-import * as E from "fp-ts/Either";
+import { renderValue } from "./_render_value.ts";
+
+// Kept while the redesign lands: validators still import these from here.
+export {
+  check,
+  type Invalid,
+  orThrow,
+  type Valid,
+  type Validation,
+  validation,
+} from "./validation.ts";
 
 /** One problem found in user input: the field that was wrong, what was expected and what came. */
 export interface ConfigIssue {
@@ -70,7 +78,7 @@ export class ConfigError extends SnapfoldError {
    * @param issues Every problem found.
    */
   constructor(context: string, issues: ReadonlyArray<ConfigIssue>) {
-    super(`${context}: ${issues.map(formatIssue).join("; ")}`);
+    super(`${context}: ${describeIssues(issues)}`);
     this.name = "ConfigError";
     this.issues = issues;
   }
@@ -94,170 +102,27 @@ export class ConfigError extends SnapfoldError {
  * @returns One line of text.
  */
 export function formatIssue(issue: ConfigIssue): string {
-  const base = `${issue.field} ${issue.message}`;
-  return "got" in issue ? `${base}: got ${renderValue(issue.got)}` : base;
-}
-
-function renderValue(value: unknown): string {
-  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") {
-    return String(value);
-  }
-  if (value === undefined) return "undefined";
-  if (typeof value === "function") return "a function";
-  if (ArrayBuffer.isView(value)) {
-    return `${value.constructor.name} of length ${(value as unknown as ArrayLike<unknown>).length}`;
-  }
   try {
-    const text = JSON.stringify(
-      value,
-      (_k, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v,
-    );
-    if (text === undefined) return String(value);
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+    const base = `${text(issue.field)} ${text(issue.message)}`;
+    return "got" in issue ? `${base}: got ${renderValue(issue.got)}` : base;
   } catch {
-    return String(value);
+    // Only a hostile issue object (a throwing getter, a revoked proxy) lands here.
+    return `an issue that cannot be shown: ${renderValue(issue)}`;
   }
 }
 
-/** A failed validation: every issue found (structurally fp-ts's `Left`). */
-export interface Invalid {
-  /** The tag fp-ts's `Either` functions look at. */
-  readonly _tag: "Left";
-  /** Every issue found. */
-  readonly left: ReadonlyArray<ConfigIssue>;
+/** Most issues spelled out in a message; the rest are counted (all stay on `issues`). */
+const MAX_ISSUES_SHOWN = 20;
+
+function describeIssues(issues: ReadonlyArray<ConfigIssue>): string {
+  const shown = issues.slice(0, MAX_ISSUES_SHOWN).map(formatIssue).join("; ");
+  const rest = issues.length - MAX_ISSUES_SHOWN;
+  return rest > 0 ? `${shown}; and ${rest} more issue${rest === 1 ? "" : "s"}` : shown;
 }
 
-/** A successful validation (structurally fp-ts's `Right`). */
-export interface Valid<T> {
-  /** The tag fp-ts's `Either` functions look at. */
-  readonly _tag: "Right";
-  /** The validated value. */
-  readonly right: T;
+function text(value: unknown): string {
+  return typeof value === "string" ? value : renderValue(value);
 }
-
-/**
- * A validation result: every issue found, or the validated value. It is fp-ts's
- * `Either<ReadonlyArray<ConfigIssue>, T>`, spelled out so the public API names no private type.
- */
-export type Validation<T> = Invalid | Valid<T>;
-
-/**
- * Turns a list of issues into a {@linkcode Validation}: `Right(value)` when there are none.
- *
- * @example
- * ```ts
- * import { validation } from "@snapfold/snapfold";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(validation([], 3), { _tag: "Right", right: 3 });
- * ```
- *
- * @param issues The problems found (possibly none).
- * @param value The value to return when there are none.
- * @returns The validation.
- */
-export function validation<T>(issues: ReadonlyArray<ConfigIssue>, value: T): Validation<T> {
-  return issues.length === 0 ? E.right(value) : E.left(issues);
-}
-
-/**
- * Returns the value of a {@linkcode Validation}, or throws one {@linkcode ConfigError} naming every issue.
- *
- * @example
- * ```ts
- * import { ConfigError, orThrow, validation } from "@snapfold/snapfold";
- * import assert from "node:assert/strict";
- *
- * assert.throws(
- *   () => orThrow("Cannot build thing", validation([{ field: "n", message: "must be positive", got: 0 }], 0)),
- *   ConfigError,
- * );
- * ```
- *
- * @param context What was being built, e.g. `"Cannot build cosineAnnealing"`.
- * @param result The validation.
- * @returns The validated value.
- */
-export function orThrow<T>(context: string, result: Validation<T>): T {
-  if (E.isLeft(result)) throw new ConfigError(context, result.left);
-  return result.right;
-}
-
-/**
- * Checks used by the validators; each returns the issues it found (empty when fine), so that a
- * validator collects every problem before it reports.
- *
- * @example
- * ```ts
- * import { check } from "@snapfold/snapfold";
- * import assert from "node:assert/strict";
- *
- * const issues = [...check.positiveInt("epochs", 0), ...check.knownKeys({ lr: 1 }, ["lrMax"])];
- * assert.deepEqual(issues.map((i) => i.field), ["epochs", "lr"]);
- * ```
- */
-export const check: {
-  /** A finite number (NaN and infinities rejected). */
-  finite(field: string, value: unknown): ConfigIssue[];
-  /** A finite number > 0. */
-  positive(field: string, value: unknown): ConfigIssue[];
-  /** A finite number >= 0. */
-  nonNegative(field: string, value: unknown): ConfigIssue[];
-  /** An integer >= 1. */
-  positiveInt(field: string, value: unknown): ConfigIssue[];
-  /** An integer >= 0. */
-  nonNegativeInt(field: string, value: unknown): ConfigIssue[];
-  /** One of the given strings. */
-  oneOf(field: string, value: unknown, choices: ReadonlyArray<string>): ConfigIssue[];
-  /** An issue when `ok` is false. */
-  that(ok: boolean, field: string, message: string, got?: unknown): ConfigIssue[];
-  /**
-   * An options object whose keys are all among `known`: a misspelt option is an error, never a
-   * silently applied default.
-   */
-  knownKeys(value: unknown, known: ReadonlyArray<string>, field?: string): ConfigIssue[];
-} = {
-  finite: (field, value) =>
-    typeof value === "number" && Number.isFinite(value)
-      ? []
-      : [{ field, message: "must be a finite number", got: value }],
-  positive: (field, value) =>
-    typeof value === "number" && Number.isFinite(value) && value > 0
-      ? []
-      : [{ field, message: "must be a positive finite number", got: value }],
-  nonNegative: (field, value) =>
-    typeof value === "number" && Number.isFinite(value) && value >= 0
-      ? []
-      : [{ field, message: "must be a non-negative finite number", got: value }],
-  positiveInt: (field, value) =>
-    typeof value === "number" && Number.isSafeInteger(value) && value >= 1
-      ? []
-      : [{ field, message: "must be a positive integer", got: value }],
-  nonNegativeInt: (field, value) =>
-    typeof value === "number" && Number.isSafeInteger(value) && value >= 0
-      ? []
-      : [{ field, message: "must be a non-negative integer", got: value }],
-  oneOf: (field, value, choices) =>
-    typeof value === "string" && choices.includes(value) ? [] : [{
-      field,
-      message: `must be one of ${choices.map((c) => `"${c}"`).join(", ")}`,
-      got: value,
-    }],
-  that: (ok, field, message, got) =>
-    ok ? [] : [got !== undefined ? { field, message, got } : { field, message }],
-  knownKeys: (value, known, field = "options") => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      return [{ field, message: "must be an options object", got: value }];
-    }
-    const list = known.map((k) => `"${k}"`).join(", ");
-    return Object.keys(value)
-      .filter((key) => !known.includes(key))
-      .map((key) => ({
-        field: field === "options" ? key : `${field}.${key}`,
-        message: `is not an option: use ${list}`,
-      }));
-  },
-};
 
 /**
  * The training loss became NaN or infinite. The snapshots taken before that step stay available on

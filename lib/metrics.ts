@@ -8,7 +8,15 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, validation } from "./errors.ts";
+import { andThen, check, field, options as optionsBag, orThrow, struct } from "./validation.ts";
+import {
+  accuracyInputs,
+  binsCheck,
+  memberInputs,
+  regressionInputs,
+  rowsOf,
+  scoredInputs,
+} from "./_metric_inputs.ts";
 
 /** Row-major `[n, classes]` class probabilities (or any scores whose row maximum is the prediction). */
 export type Probabilities = Float32Array | Float64Array;
@@ -44,7 +52,7 @@ export interface LogLossOptions {
  * @returns `[n]` the column of each row's maximum.
  */
 export function argmaxRows(values: Probabilities, columns: number): Int32Array {
-  orThrow("Cannot take argmax of rows", validation(shapeIssues("values", values, columns), null));
+  orThrow("Cannot take argmax of rows", rowsOf("values", values, columns));
   return argmaxUnchecked(values, columns);
 }
 
@@ -70,30 +78,13 @@ export function argmaxRows(values: Probabilities, columns: number): Int32Array {
  * @returns The accuracy in `[0, 1]`.
  */
 export function accuracy(predicted: Probabilities | Labels, labels: Labels): number {
-  const n = labels.length;
-  const isProbs = predicted instanceof Float32Array || predicted instanceof Float64Array;
-  const issues: ConfigIssue[] = check.positiveInt("labels.length", n);
-  if (isProbs) {
-    issues.push(
-      ...check.that(
-        n > 0 && predicted.length % n === 0 && predicted.length > 0,
-        "predicted",
-        `must hold n x classes probabilities for the ${n} labels`,
-        predicted,
-      ),
-    );
-  } else {
-    issues.push(
-      ...check.that(predicted.length === n, "predicted", `must hold ${n} classes`, predicted),
-    );
-  }
-  const classes = isProbs && n > 0 ? predicted.length / n : Infinity;
-  issues.push(...labelIssues("labels", labels, classes));
-  if (!isProbs) issues.push(...labelIssues("predicted", predicted, Infinity));
-  orThrow("Cannot compute accuracy", validation(issues, null));
-  const classesOf = isProbs ? argmaxUnchecked(predicted, classes) : predicted;
+  const checked = orThrow("Cannot compute accuracy", accuracyInputs(predicted, labels));
+  const classesOf = checked.classes === null
+    ? checked.predicted
+    : argmaxUnchecked(checked.predicted, checked.classes);
+  const n = checked.labels.length;
   let hits = 0;
-  for (let i = 0; i < n; i++) if (classesOf[i] === labels[i]) hits++;
+  for (let i = 0; i < n; i++) if (classesOf[i] === checked.labels[i]) hits++;
   return hits / n;
 }
 
@@ -121,16 +112,23 @@ export function logLoss(
   labels: Labels,
   options: LogLossOptions = {},
 ): number {
-  const eps = options.eps ?? 1e-15;
-  const issues = [
-    ...probIssues(probs, labels),
-    ...check.that(eps > 0 && eps < 0.5, "eps", "must be in (0, 0.5)", eps),
-  ];
-  const classes = orThrow(
+  const { scored: { classes, n }, eps } = orThrow(
     "Cannot compute log-loss",
-    validation(issues, probs.length / labels.length),
+    struct({
+      scored: scoredInputs(probs, labels),
+      eps: andThen(
+        optionsBag(options, ["eps"]),
+        (o) =>
+          field<number>("eps", o.eps ?? 1e-15, (f, v) =>
+            check.that(
+              typeof v === "number" && v > 0 && v < 0.5,
+              f,
+              "must be a number in (0, 0.5)",
+              v,
+            )),
+      ),
+    }),
   );
-  const n = labels.length;
   let total = 0;
   for (let i = 0; i < n; i++) {
     let rowSum = 0;
@@ -159,11 +157,7 @@ export function logLoss(
  * @returns The Brier score.
  */
 export function brierScore(probs: Probabilities, labels: Labels): number {
-  const classes = orThrow(
-    "Cannot compute Brier score",
-    validation(probIssues(probs, labels), probs.length / labels.length),
-  );
-  const n = labels.length;
+  const { classes, n } = orThrow("Cannot compute Brier score", scoredInputs(probs, labels));
   let total = 0;
   for (let i = 0; i < n; i++) {
     for (let c = 0; c < classes; c++) {
@@ -201,15 +195,16 @@ export function expectedCalibrationError(
   labels: Labels,
   options: CalibrationOptions = {},
 ): number {
-  const bins = options.bins ?? 15;
-  const classes = orThrow(
+  const { scored: { classes, n }, bins } = orThrow(
     "Cannot compute expected calibration error",
-    validation(
-      [...probIssues(probs, labels), ...check.positiveInt("bins", bins)],
-      probs.length / labels.length,
-    ),
+    struct({
+      scored: scoredInputs(probs, labels),
+      bins: andThen(
+        optionsBag(options, ["bins"]),
+        (o) => field<number>("bins", o.bins ?? 15, binsCheck),
+      ),
+    }),
   );
-  const n = labels.length;
   const count = new Float64Array(bins);
   const hits = new Float64Array(bins);
   const confidence = new Float64Array(bins);
@@ -260,37 +255,13 @@ export function pairwiseDisagreement(
   members: ReadonlyArray<Int32Array | Probabilities>,
   classes?: number,
 ): number {
-  const issues: ConfigIssue[] = check.that(
-    Array.isArray(members) && members.length >= 2,
-    "members",
-    "must hold at least two members",
-    Array.isArray(members) ? members.length : members,
+  const checked = orThrow(
+    "Cannot compute pairwise disagreement",
+    memberInputs(members, classes),
   );
-  const anyProbs = Array.isArray(members) &&
-    members.some((m) => m instanceof Float32Array || m instanceof Float64Array);
-  if (anyProbs) issues.push(...check.positiveInt("classes", classes));
-  const rows = (m: Int32Array | Probabilities): number =>
-    m instanceof Int32Array ? m.length : m.length / (classes ?? 1);
-  if (issues.length === 0) {
-    const n = rows(members[0]);
-    members.forEach((m, i) => {
-      if (!(m instanceof Int32Array || m instanceof Float32Array || m instanceof Float64Array)) {
-        issues.push({
-          field: `members[${i}]`,
-          message: "must be an Int32Array or a Float32Array/Float64Array",
-          got: m,
-        });
-      } else if (!Number.isInteger(rows(m)) || rows(m) !== n || n === 0) {
-        issues.push({
-          field: `members[${i}]`,
-          message: `must hold the same positive number of rows as members[0] (${n})`,
-          got: m,
-        });
-      }
-    });
-  }
-  orThrow("Cannot compute pairwise disagreement", validation(issues, null));
-  const predicted = members.map((m) => m instanceof Int32Array ? m : argmaxUnchecked(m, classes!));
+  const predicted = checked.members.map((m) =>
+    m instanceof Int32Array ? m : argmaxUnchecked(m, checked.classes)
+  );
   const n = predicted[0].length;
   let total = 0;
   let pairs = 0;
@@ -329,21 +300,7 @@ export function meanSquaredErrorMetric(
   predicted: Probabilities | ReadonlyArray<number>,
   target: Probabilities | ReadonlyArray<number>,
 ): number {
-  orThrow(
-    "Cannot compute mean squared error",
-    validation(
-      [
-        ...check.positiveInt("predicted.length", predicted.length),
-        ...check.that(
-          target.length === predicted.length,
-          "target",
-          `must have the length of predicted (${predicted.length})`,
-          target.length,
-        ),
-      ],
-      null,
-    ),
-  );
+  orThrow("Cannot compute mean squared error", regressionInputs(predicted, target));
   let total = 0;
   for (let i = 0; i < predicted.length; i++) {
     const d = predicted[i] - target[i];
@@ -368,60 +325,4 @@ function argmaxUnchecked(values: ArrayLike<number>, columns: number): Int32Array
     out[i] = best;
   }
   return out;
-}
-
-function shapeIssues(field: string, values: Probabilities, columns: number): ConfigIssue[] {
-  const issues = check.positiveInt("columns", columns);
-  if (!(values instanceof Float32Array || values instanceof Float64Array)) {
-    issues.push({ field, message: "must be a Float32Array or Float64Array", got: values });
-  } else if (issues.length === 0) {
-    issues.push(
-      ...check.that(
-        values.length % columns === 0,
-        field,
-        `must have a length divisible by columns (${columns})`,
-        values.length,
-      ),
-    );
-  }
-  return issues;
-}
-
-function labelIssues(field: string, labels: Labels, classes: number): ConfigIssue[] {
-  for (let i = 0; i < labels.length; i++) {
-    const y = labels[i];
-    if (!Number.isInteger(y) || y < 0 || y >= classes) {
-      const range = Number.isFinite(classes) ? `[0, ${classes})` : "[0, infinity)";
-      return [{ field: `${field}[${i}]`, message: `must be an integer class in ${range}`, got: y }];
-    }
-  }
-  return [];
-}
-
-/** Checks probabilities against labels: shapes, finite values, labels in range. */
-function probIssues(probs: Probabilities, labels: Labels): ConfigIssue[] {
-  const n = labels?.length;
-  const issues: ConfigIssue[] = check.positiveInt("labels.length", n);
-  if (!(probs instanceof Float32Array || probs instanceof Float64Array)) {
-    issues.push({ field: "probs", message: "must be a Float32Array or Float64Array", got: probs });
-    return issues;
-  }
-  if (issues.length > 0) return issues;
-  const classes = probs.length / n;
-  if (!Number.isInteger(classes) || classes < 1) {
-    issues.push({
-      field: "probs",
-      message: `must hold n x classes values for the ${n} labels`,
-      got: probs,
-    });
-    return issues;
-  }
-  for (let i = 0; i < probs.length; i++) {
-    if (!Number.isFinite(probs[i])) {
-      issues.push({ field: `probs[${i}]`, message: "must be finite", got: probs[i] });
-      break;
-    }
-  }
-  issues.push(...labelIssues("labels", labels, classes));
-  return issues;
 }

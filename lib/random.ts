@@ -15,7 +15,18 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
+import {
+  all,
+  andThen,
+  type Check,
+  check,
+  field,
+  invalid,
+  orThrow,
+  struct,
+  valid,
+  type Validation,
+} from "./validation.ts";
 
 /** A JSON-serializable copy of a generator's whole state (NumPy's `get_state()` in camelCase). */
 export interface RandomStateSnapshot {
@@ -153,63 +164,54 @@ export function validateSeed(
   field: string,
   seed: unknown,
 ): Validation<number | ReadonlyArray<number>> {
-  if (Array.isArray(seed)) {
-    if (seed.length === 0) {
-      return validation([{ field, message: "must be a non-empty array of seeds", got: seed }], []);
-    }
-    const issues: ConfigIssue[] = [];
-    for (let i = 0; i < seed.length; i++) issues.push(...uint32Issues(`${field}[${i}]`, seed[i]));
-    return validation(issues, seed as ReadonlyArray<number>);
+  if (!Array.isArray(seed)) return uint32(field, seed);
+  if (seed.length === 0 || seed.length > MAX_SEED_WORDS) {
+    return invalid(field, `must be a non-empty array of at most ${MAX_SEED_WORDS} seeds`, seed);
   }
-  return validation(uint32Issues(field, seed), seed as number);
+  // Array.from visits the holes of a sparse array, which map would skip.
+  return all(Array.from(seed, (word, i) => uint32(`${field}[${i}]`, word)));
 }
 
-function uint32Issues(field: string, value: unknown): ConfigIssue[] {
-  return check.that(
+/** Longest array seed (NumPy takes any length; a longer key adds nothing to 624 state words). */
+const MAX_SEED_WORDS = 65536;
+
+const UINT32 = "must be an integer between 0 and 2^32 - 1";
+
+const uint32Check: Check = (f, value) =>
+  check.that(
     typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_UINT32,
-    field,
-    "must be an integer between 0 and 2^32 - 1",
+    f,
+    UINT32,
     value,
   );
+
+function uint32(name: string, value: unknown): Validation<number> {
+  return field<number>(name, value, uint32Check);
 }
 
 function validateSnapshot(snapshot: unknown): Validation<RandomStateSnapshot> {
   if (typeof snapshot !== "object" || snapshot === null) {
-    return validation([{ field: "snapshot", message: "must be an object", got: snapshot }], {
-      key: [],
-      pos: 0,
-      hasGauss: false,
-      gauss: 0,
-    });
+    return invalid("snapshot", "must be an object", snapshot);
   }
   const s = snapshot as Record<string, unknown>;
-  const issues: ConfigIssue[] = [];
-  const key = s.key;
-  if (!Array.isArray(key) || key.length !== N) {
-    issues.push({ field: "key", message: `must be an array of ${N} integers`, got: key });
-  } else {
-    let bad = -1;
-    for (let i = 0; i < N && bad < 0; i++) if (uint32Issues("", key[i]).length > 0) bad = i;
-    issues.push(
-      ...check.that(
-        bad < 0,
-        `key[${bad}]`,
-        "must be an integer between 0 and 2^32 - 1",
-        bad < 0 ? undefined : key[bad],
+  return struct({
+    key: andThen(
+      field<ReadonlyArray<unknown>>(
+        "key",
+        s.key,
+        (f, v) =>
+          check.that(Array.isArray(v) && v.length === N, f, `must be an array of ${N} integers`, v),
       ),
-    );
-  }
-  issues.push(
-    ...check.that(
-      typeof s.pos === "number" && Number.isInteger(s.pos) && s.pos >= 0 && s.pos <= N,
-      "pos",
-      `must be an integer between 0 and ${N}`,
-      s.pos,
+      (key) => {
+        // The first bad word only: 624 issues would bury the message.
+        const bad = key.findIndex((word) => uint32Check("", word).length > 0);
+        return bad < 0 ? valid(key as number[]) : invalid(`key[${bad}]`, UINT32, key[bad]);
+      },
     ),
-    ...check.that(typeof s.hasGauss === "boolean", "hasGauss", "must be a boolean", s.hasGauss),
-    ...check.finite("gauss", s.gauss),
-  );
-  return validation(issues, s as unknown as RandomStateSnapshot);
+    pos: field<number>("pos", s.pos, (f, v) => check.intInRange(f, v, 0, N)),
+    hasGauss: field<boolean>("hasGauss", s.hasGauss, check.boolean),
+    gauss: field<number>("gauss", s.gauss, check.finite),
+  });
 }
 
 /** MT19937 `init_genrand`: fills the key from one 32-bit seed (Knuth's multiplier 1812433253). */
@@ -322,19 +324,43 @@ class MersenneTwister implements RandomState {
   }
 
   normal(loc: number, scale: number): number {
+    if (!(Number.isFinite(loc) && Number.isFinite(scale) && scale >= 0)) {
+      orThrow(
+        "Cannot draw a normal value",
+        struct({
+          loc: field("loc", loc, check.finite),
+          scale: field("scale", scale, check.nonNegative),
+        }),
+      );
+    }
     return loc + scale * this.gauss();
   }
 
   uniform(low: number, high: number): number {
+    if (!(Number.isFinite(low) && Number.isFinite(high) && Number.isFinite(high - low))) {
+      orThrow(
+        "Cannot draw a uniform value",
+        andThen(
+          struct({
+            low: field<number>("low", low, check.finite),
+            high: field<number>("high", high, check.finite),
+          }),
+          (b) =>
+            field(
+              "high",
+              b.high,
+              (f, v) =>
+                check.that(Number.isFinite(b.high - b.low), f, "minus low must be finite", v),
+            ),
+        ),
+      );
+    }
     return low + (high - low) * this.randomSample();
   }
 
   randomInterval(max: number): number {
     if (!(Number.isInteger(max) && max >= 0 && max <= MAX_UINT32)) {
-      orThrow(
-        "Cannot draw an integer",
-        validation(uint32Issues("max", max), max),
-      );
+      orThrow("Cannot draw an integer", uint32("max", max));
     }
     return this.#interval(max);
   }
@@ -349,9 +375,7 @@ class MersenneTwister implements RandomState {
   }
 
   shuffle(array: Shufflable): void {
-    if (array.length - 1 > MAX_UINT32) {
-      orThrow("Cannot shuffle", validation(uint32Issues("length - 1", array.length - 1), 0));
-    }
+    orThrow("Cannot shuffle", shufflable(array));
     for (let i = array.length - 1; i > 0; i--) {
       const j = this.#interval(i);
       const t = array[i];
@@ -361,7 +385,10 @@ class MersenneTwister implements RandomState {
   }
 
   permutation(n: number): Int32Array {
-    orThrow("Cannot build permutation", validation(check.nonNegativeInt("n", n), n));
+    orThrow(
+      "Cannot build permutation",
+      field("n", n, (f, v) => check.intInRange(f, v, 0, MAX_PERMUTATION)),
+    );
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = i;
     this.shuffle(out);
@@ -376,6 +403,21 @@ class MersenneTwister implements RandomState {
       gauss: this.#gauss,
     };
   }
+}
+
+/** Longest permutation (512 MiB of `Int32Array`), as the datasets' largest size. */
+const MAX_PERMUTATION = 2 ** 27;
+
+/** An array or a typed array, whose length is its real size (never a bare `{ length }`). */
+function shufflable(array: unknown): Validation<Shufflable> {
+  return field<Shufflable>("array", array, (f, v) =>
+    check.that(
+      (Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView))) &&
+        (v as ArrayLike<unknown>).length - 1 <= MAX_UINT32,
+      f,
+      "must be an array or a typed array of at most 2^32 entries",
+      v,
+    ));
 }
 
 /** The smallest `2^k - 1` that is at least `max` (for `max` below 2^32). */

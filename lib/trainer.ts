@@ -10,6 +10,7 @@
  *
  * @module
  */
+// @ts-types="./_fp_ts/either.d.ts"
 import * as E from "fp-ts/Either";
 import type { Backend, TrainingData, TrainingSession } from "./backend/backend.ts";
 import { type Batches, epochBatches } from "./batches.ts";

@@ -6,8 +6,18 @@
  * @module
  */
 import type { TrainingData } from "./backend/backend.ts";
-import { check, type ConfigIssue, type Validation, validation } from "./errors.ts";
-import { inputDim, type MlpSpec, outputDim } from "./model.ts";
+import { inputDim, isModelSpec, type MlpSpec, outputDim } from "./model.ts";
+import {
+  andThen,
+  type Check,
+  check,
+  field,
+  invalid,
+  map,
+  struct,
+  valid,
+  type Validation,
+} from "./validation.ts";
 
 /** Inputs to run through a network: `x` is [n, inDim] row-major. */
 export interface Inputs {
@@ -17,13 +27,21 @@ export interface Inputs {
   readonly n: number;
 }
 
+/** A numeric typed array (not a DataView, not BigInt) or an array of numbers. */
 function isNumericArray(value: unknown): value is ArrayLike<number> {
-  return (ArrayBuffer.isView(value) && !(value instanceof DataView)) ||
-    (Array.isArray(value) && value.every((v) => typeof v === "number"));
+  if (ArrayBuffer.isView(value)) {
+    return !(value instanceof DataView || value instanceof BigInt64Array ||
+      value instanceof BigUint64Array);
+  }
+  return Array.isArray(value) && value.every((v) => typeof v === "number");
+}
+
+function numeric(message: string): Check {
+  return (f, v) => check.that(isNumericArray(v), f, message, v);
 }
 
 /** Reports the first non-finite value of `values` ([rows, width]) and how many there are. */
-function nonFinite(field: string, values: ArrayLike<number>, width: number): ConfigIssue[] {
+function nonFinite(field: string, values: ArrayLike<number>, width: number): Validation<unknown> {
   let first = -1;
   let count = 0;
   for (let k = 0; k < values.length; k++) {
@@ -32,15 +50,106 @@ function nonFinite(field: string, values: ArrayLike<number>, width: number): Con
       count++;
     }
   }
-  if (count === 0) return [];
+  if (count === 0) return valid(values);
   const row = Math.floor(first / width);
   const column = first % width;
-  return [{
-    field: `${field}[${row}][${column}]`,
-    message: `must be finite (${count} non-finite value${count === 1 ? "" : "s"} in ${field}; ` +
+  return invalid(
+    `${field}[${row}][${column}]`,
+    `must be finite (${count} non-finite value${count === 1 ? "" : "s"} in ${field}; ` +
       "remove or impute them)",
-    got: values[first],
-  }];
+    values[first],
+  );
+}
+
+function specOf(spec: unknown): Validation<MlpSpec> {
+  return field<MlpSpec>(
+    "spec",
+    spec,
+    (f, v) => check.that(isModelSpec(v), f, "must be a model spec (from mlp)", v),
+  );
+}
+
+const rowsCheck: Check = (f, v) =>
+  check.that(
+    typeof v === "number" && Number.isSafeInteger(v) && v >= 1,
+    f,
+    "must be a positive integer (the dataset is empty or its size is wrong; give at least one row)",
+    v,
+  );
+
+/** `n` rows of `inDim` finite inputs, converted to float32. */
+function inputsOf(inDim: number, x: unknown, n: unknown): Validation<Inputs> {
+  const given = struct({
+    n: field<number>("n", n, rowsCheck),
+    x: map(
+      field<ArrayLike<number>>(
+        "x",
+        x,
+        numeric("must be a Float32Array of [n, inDim] row-major inputs"),
+      ),
+      (v) => v instanceof Float32Array ? v : Float32Array.from(v),
+    ),
+  });
+  return andThen(given, ({ n, x }) => {
+    const width = x.length / n;
+    const shape = x.length === n * inDim ? valid(x) : invalid(
+      "x",
+      Number.isInteger(width)
+        ? `must have ${inDim} columns per row, the width of the first layer ` +
+          `(it has ${width}; fix the data or the layers)`
+        : `must hold n * inDim = ${n} * ${inDim} = ${n * inDim} values`,
+      x,
+    );
+    return map(struct({ shape, finite: nonFinite("x", x, inDim) }), () => ({ x, n }));
+  });
+}
+
+/** `rows` integer class labels in `[0, classes)`, as an `Int32Array`. */
+function labelsOf(y: unknown, rows: number | undefined, classes: number): Validation<Int32Array> {
+  return andThen(
+    field<ArrayLike<number>>("y", y, numeric("must be an Int32Array of n class labels")),
+    (y) => {
+      let first = -1;
+      let count = 0;
+      for (let k = 0; k < y.length; k++) {
+        const label = y[k];
+        if (!(Number.isInteger(label) && label >= 0 && label < classes)) {
+          if (first < 0) first = k;
+          count++;
+        }
+      }
+      const length = rows === undefined || y.length === rows
+        ? valid(y)
+        : invalid("y", `must hold one label per sample (${rows})`, y);
+      const range = count === 0 ? valid(y) : invalid(
+        `y[${first}]`,
+        `must be an integer class label in [0, ${classes}) (${count} bad label${
+          count === 1 ? "" : "s"
+        } in y; the last layer has ${classes} classes)`,
+        y[first],
+      );
+      return map(
+        struct({ length, range }),
+        () => y instanceof Int32Array ? y : Int32Array.from(y),
+      );
+    },
+  );
+}
+
+/** `rows x outDim` finite regression targets, as a `Float32Array`. */
+function targetsOf(y: unknown, rows: number | undefined, outDim: number): Validation<Float32Array> {
+  return andThen(
+    field<ArrayLike<number>>("y", y, numeric("must be a Float32Array of [n, outDim] targets")),
+    (y) => {
+      const y32 = y instanceof Float32Array ? y : Float32Array.from(y);
+      const length = rows === undefined || y.length === rows * outDim ? valid(y) : invalid(
+        "y",
+        `must hold n * outDim = ${rows} * ${outDim} = ${rows * outDim} targets`,
+        y,
+      );
+      return map(struct({ length, finite: nonFinite("y", y32, outDim) }), () => y32);
+    },
+  );
 }
 
 /**
@@ -63,43 +172,10 @@ function nonFinite(field: string, values: ArrayLike<number>, width: number): Con
  * @returns The inputs (with `x` as a `Float32Array`), or every issue found.
  */
 export function validateInputs(spec: MlpSpec, inputs: Inputs): Validation<Inputs> {
-  const { x, n } = inputs ?? ({} as Inputs);
-  const inDim = inputDim(spec);
-  const issues: ConfigIssue[] = check.that(
-    typeof n === "number" && Number.isSafeInteger(n) && n >= 1,
-    "n",
-    "must be a positive integer (the dataset is empty or its size is wrong; give at least one row)",
-    n,
-  );
-  let x32: Float32Array | undefined;
-  if (!isNumericArray(x)) {
-    issues.push({
-      field: "x",
-      message: "must be a Float32Array of [n, inDim] row-major inputs",
-      got: x,
-    });
-  } else {
-    x32 = x instanceof Float32Array ? x : Float32Array.from(x);
-    if (issues.length === 0 && x32.length !== n * inDim) {
-      const width = x32.length / n;
-      issues.push(
-        Number.isInteger(width)
-          ? {
-            field: "x",
-            message: `must have ${inDim} columns per row, the width of the first layer ` +
-              `(it has ${width}; fix the data or the layers)`,
-            got: x,
-          }
-          : {
-            field: "x",
-            message: `must hold n * inDim = ${n} * ${inDim} = ${n * inDim} values`,
-            got: x,
-          },
-      );
-    }
-    issues.push(...nonFinite("x", x32, inDim));
-  }
-  return validation(issues, { x: x32 as Float32Array, n });
+  return andThen(specOf(spec), (spec) => {
+    const { x, n } = (inputs ?? {}) as Partial<Inputs>;
+    return inputsOf(inputDim(spec), x, n);
+  });
 }
 
 /**
@@ -128,57 +204,16 @@ export function validateInputs(spec: MlpSpec, inputs: Inputs): Validation<Inputs
  * @returns The data (typed as backends need it), or every issue found.
  */
 export function validateTrainingData(spec: MlpSpec, data: TrainingData): Validation<TrainingData> {
-  const { x, y, n } = data ?? ({} as TrainingData);
-  const inputs = validateInputs(spec, { x, n });
-  const issues: ConfigIssue[] = inputs._tag === "Left" ? [...inputs.left] : [];
-  const rows = typeof n === "number" && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
-  const outDim = outputDim(spec);
-  let yOut: Int32Array | Float32Array | undefined;
-  if (!isNumericArray(y)) {
-    issues.push({
-      field: "y",
-      message: spec.head === "softmax"
-        ? "must be an Int32Array of n class labels"
-        : "must be a Float32Array of [n, outDim] targets",
-      got: y,
-    });
-  } else if (spec.head === "softmax") {
-    if (rows !== undefined && y.length !== rows) {
-      issues.push({ field: "y", message: `must hold one label per sample (${rows})`, got: y });
-    }
-    let first = -1;
-    let count = 0;
-    for (let k = 0; k < y.length; k++) {
-      const label = y[k];
-      if (!(Number.isInteger(label) && label >= 0 && label < outDim)) {
-        if (first < 0) first = k;
-        count++;
-      }
-    }
-    if (count > 0) {
-      issues.push({
-        field: `y[${first}]`,
-        message: `must be an integer class label in [0, ${outDim}) (${count} bad label${
-          count === 1 ? "" : "s"
-        } in y; the last layer has ${outDim} classes)`,
-        got: y[first],
-      });
-    }
-    yOut = y instanceof Int32Array ? y : Int32Array.from(y);
-  } else {
-    if (rows !== undefined && y.length !== rows * outDim) {
-      issues.push({
-        field: "y",
-        message: `must hold n * outDim = ${rows} * ${outDim} = ${rows * outDim} targets`,
-        got: y,
-      });
-    }
-    yOut = y instanceof Float32Array ? y : Float32Array.from(y);
-    issues.push(...nonFinite("y", yOut, outDim));
-  }
-  return validation(issues, {
-    x: inputs._tag === "Right" ? inputs.right.x : x,
-    y: yOut as Int32Array | Float32Array,
-    n,
+  return andThen(specOf(spec), (spec) => {
+    const { x, y, n } = (data ?? {}) as Partial<TrainingData>;
+    const rows = typeof n === "number" && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
+    const outDim = outputDim(spec);
+    return map(
+      struct({
+        inputs: inputsOf(inputDim(spec), x, n),
+        y: spec.head === "softmax" ? labelsOf(y, rows, outDim) : targetsOf(y, rows, outDim),
+      }),
+      ({ inputs, y }) => ({ x: inputs.x, y, n: inputs.n }),
+    );
   });
 }

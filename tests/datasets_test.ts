@@ -283,3 +283,43 @@ Deno.test("shuffleSplit: a misspelt option is an error, not a silent seed 0", ()
     /randomState is not an option/,
   );
 });
+
+Deno.test("makeBlobs refuses magnitudes whose points would overflow, and only those", () => {
+  assert.deepEqual(errorFields(() => makeBlobs({ clusterStd: 1e308 })), ["clusterStd"]);
+  assert.deepEqual(errorFields(() => makeBlobs({ centers: [[1e308, 0]] })), ["centers"]);
+  assert.deepEqual(errorFields(() => makeBlobs({ centerBox: [-1e308, 1e308] })), ["centerBox"]);
+  const big = makeBlobs({ nSamples: 50, centers: [[1e300, -1e300]], clusterStd: 1e300 });
+  assert.ok(big.x.every(Number.isFinite));
+});
+
+Deno.test("makeBlobs refuses the holes of a sparse nSamples list without walking it", () => {
+  assert.deepEqual(errorFields(() => makeBlobs({ nSamples: new Array(2 ** 32 - 1) })), [
+    "nSamples",
+  ]);
+  assert.deepEqual(errorFields(() => makeBlobs({ nSamples: [3, , 4] as number[] })), ["nSamples"]);
+});
+
+Deno.test("oneHot refuses a matrix over its limit instead of allocating gigabytes", () => {
+  assert.throws(
+    () => oneHot(new Int32Array([1e9])),
+    /labels must make at most 134217728 one-hot values \(n x classes = 1 x 1000000001, from the largest label 1000000000\)/,
+  );
+  assert.throws(() => oneHot(new Int32Array([0, 1]), 1e9), /classes must make at most 134217728/);
+});
+
+Deno.test("dataset helpers name the argument when given null or strings", () => {
+  // deno-lint-ignore no-explicit-any
+  const anything = (v: unknown) => v as any;
+  assert.deepEqual(errorFields(() => splitAt(anything(null), anything("3"))), ["data", "n"]);
+  const blobs = makeBlobs({ nSamples: 10 });
+  assert.deepEqual(errorFields(() => shuffleSplit(blobs, anything("0.5"))), ["options"]);
+  assert.deepEqual(errorFields(() => shuffleSplit(anything([]), { testSize: -1 })), [
+    "data",
+    "testSize",
+  ]);
+  assert.deepEqual(errorFields(() => oneHot(anything([0, 1]), anything(null))), [
+    "labels",
+    "classes",
+  ]);
+  assert.deepEqual(errorFields(() => toFloat32(anything(null))), ["x"]);
+});

@@ -150,3 +150,45 @@ Deno.test("metrics reject bad shapes and labels with one error naming every prob
   assert.throws(() => meanSquaredErrorMetric([1, 2], [1]), /target must have the length/);
   assert.throws(() => argmaxRows(new Float32Array(5), 2), /divisible by columns/);
 });
+
+Deno.test("metrics refuse non-finite probabilities: all-NaN rows are not 100% accurate", () => {
+  const nan = new Float32Array([NaN, NaN, NaN, NaN]); // [2, 2]
+  assert.throws(
+    () => accuracy(nan, [0, 0]),
+    /Cannot compute accuracy: predicted\[0\] must be finite/,
+  );
+  assert.throws(() => argmaxRows(nan, 2), /values\[0\] must be finite/);
+  assert.throws(
+    () => pairwiseDisagreement([new Int32Array(2), nan], 2),
+    /members\[1\]\[0\] must be finite/,
+  );
+  assert.throws(
+    () => meanSquaredErrorMetric([1, Infinity], [1, 2]),
+    /predicted\[1\] must be finite/,
+  );
+});
+
+Deno.test("metrics name the argument when given null, strings or nested arrays", () => {
+  const named = (f: () => unknown, fields: string[]) =>
+    assert.throws(f, (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.deepEqual(e.issues.map((i) => i.field), fields);
+      return true;
+    });
+  // deno-lint-ignore no-explicit-any
+  const anything = (v: unknown) => v as any;
+  named(() => accuracy(anything(null), anything(undefined)), ["predicted", "labels"]);
+  named(() => logLoss(anything("abc"), [0], anything(null)), ["probs", "options"]);
+  named(() => brierScore(new Float64Array([1, 0]), anything([[0]])), ["labels[0]"]);
+  named(() => meanSquaredErrorMetric(anything({}), anything("12")), ["predicted", "target"]);
+  named(() => pairwiseDisagreement(anything("ab")), ["members"]);
+  named(() => argmaxRows(anything([1, 2]), anything("2")), ["values", "columns"]);
+});
+
+Deno.test("expectedCalibrationError refuses a bin count it would have to allocate", () => {
+  assert.throws(
+    () => expectedCalibrationError(new Float32Array([1, 0]), [0], { bins: 1e9 }),
+    /bins must be an integer in \[1, 100000\]/,
+  );
+  assert.equal(expectedCalibrationError(new Float32Array([1, 0]), [0], { bins: 100_000 }), 0);
+});

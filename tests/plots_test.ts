@@ -182,3 +182,61 @@ Deno.test("lrScheduleChart marks the snapshots taken, not every cycle end, when 
   const layers = spec.layer as { data: { values: { step: number }[] } }[];
   assert.deepEqual(layers[1].data.values.map((v) => v.step), [74, 99]);
 });
+
+Deno.test("chart builders refuse sizes they would have to build without bound", () => {
+  const x = new Float32Array([0, 0, 1, 1]);
+  assert.throws(
+    () => blobsScatterChart({ x, y: [0, 1], nFeatures: 2, grid: 1e5 }),
+    /grid must be an integer in \[1, 400\]/,
+  );
+  assert.throws(
+    () => lrScheduleChart({ schedule: constant(0.01), totalSteps: 1e9, maxPoints: 1e9 }),
+    /maxPoints must be an integer in \[1, 100000\]/,
+  );
+  // A billion steps is fine: the line is sampled at maxPoints.
+  const long = lrScheduleChart({ schedule: constant(0.01), totalSteps: 1e9 });
+  assert.ok((long.layer as { data: { values: unknown[] } }[])[0].data.values.length <= 2001);
+});
+
+Deno.test("chart builders name the field when given null, NaN or foreign values", () => {
+  // deno-lint-ignore no-explicit-any
+  const anything = (v: unknown) => v as any;
+  const fields = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof ConfigError, String(e));
+      return e.issues.map((i) => i.field);
+    }
+    assert.fail("expected a ConfigError");
+  };
+  assert.deepEqual(fields(() => blobsScatterChart(anything(null))), ["options"]);
+  assert.deepEqual(
+    fields(() => blobsScatterChart({ x: new Float32Array([0, NaN]), y: [0], nFeatures: 2 })),
+    ["x[1]"],
+  );
+  assert.deepEqual(
+    fields(() =>
+      blobsScatterChart({
+        x: new Float32Array([0, 0]),
+        y: [0],
+        nFeatures: 2,
+        predictor: anything({ predict: () => "no" }),
+      })
+    ),
+    ["predictor"],
+  );
+  assert.deepEqual(fields(() => learningCurveChart(anything([{ epoch: "1", loss: 0 }]))), [
+    "history[0]",
+  ]);
+  assert.deepEqual(fields(() => ensembleSizeChart(anything([null]))), ["curve[0]"]);
+  assert.deepEqual(
+    fields(() => lrScheduleChart({ schedule: anything(() => NaN), totalSteps: 3 })),
+    ["schedule"],
+  );
+  assert.deepEqual(fields(() => lrScheduleChart(anything({ totalSteps: "3", title: 3 }))), [
+    "schedule",
+    "totalSteps",
+    "title",
+  ]);
+});

@@ -4,7 +4,19 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, validation } from "../errors.ts";
+import {
+  andThen,
+  type Check,
+  check,
+  field,
+  invalid,
+  map,
+  options as optionsBag,
+  orThrow,
+  struct,
+  valid,
+  type Validation,
+} from "../validation.ts";
 import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
 
 /** Options of {@linkcode blobsScatterChart}. */
@@ -20,7 +32,7 @@ export interface BlobsScatterChartOptions {
    * `nFeatures === 2`.
    */
   readonly predictor?: { predict(x: Float32Array, n?: number): Int32Array };
-  /** Cells per side of the decision-region grid (default 60). */
+  /** Cells per side of the decision-region grid (default 60, at most {@linkcode MAX_GRID}). */
   readonly grid?: number;
   /** Chart title. */
   readonly title?: string;
@@ -45,46 +57,11 @@ export interface BlobsScatterChartOptions {
  * @throws {ConfigError} naming every bad option.
  */
 export function blobsScatterChart(options: BlobsScatterChartOptions): VegaLiteSpec {
-  const { x, y, nFeatures, predictor, grid = 60, title = "Blobs by class" } = options ??
-    ({} as BlobsScatterChartOptions);
-  const issues: ConfigIssue[] = [
-    ...check.that(
-      typeof nFeatures === "number" && Number.isSafeInteger(nFeatures) && nFeatures >= 2,
-      "nFeatures",
-      "must be an integer of at least 2",
-      nFeatures,
-    ),
-    ...check.positiveInt("grid", grid),
-  ];
-  const n = y?.length ?? 0;
-  issues.push(...check.positiveInt("y.length", n));
-  if (issues.length === 0) {
-    issues.push(
-      ...check.that(
-        (x instanceof Float32Array || x instanceof Float64Array) && x.length === n * nFeatures,
-        "x",
-        `must be a Float32Array or Float64Array of n x nFeatures = ${n} x ${nFeatures} values`,
-        x,
-      ),
-    );
-  }
-  if (predictor !== undefined) {
-    issues.push(
-      ...check.that(
-        typeof predictor?.predict === "function",
-        "predictor",
-        "must have predict(x, n)",
-      ),
-      ...check.that(
-        nFeatures === 2,
-        "predictor",
-        "needs nFeatures 2 to shade the plane",
-        nFeatures,
-      ),
-    );
-  }
-  orThrow("Cannot draw the scatter", validation(issues, null));
-
+  const { x, y, nFeatures, predictor, grid, title } = orThrow(
+    "Cannot draw the scatter",
+    scatterInputs(options),
+  );
+  const n = y.length;
   const points = [];
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (let i = 0; i < n; i++) {
@@ -121,7 +98,20 @@ export function blobsScatterChart(options: BlobsScatterChartOptions): VegaLiteSp
         centres[2 * (r * grid + c) + 1] = domainY[0] + (r + 0.5) * h;
       }
     }
-    const predicted = predictor.predict(centres, grid * grid);
+    const predicted = orThrow(
+      "Cannot draw the scatter",
+      field<ArrayLike<number>>(
+        "predictor",
+        predictor.predict(centres, grid * grid),
+        (f, v) =>
+          check.that(
+            (v instanceof Int32Array || Array.isArray(v)) && v.length === grid * grid,
+            f,
+            `must return grid x grid = ${grid * grid} classes from predict(x, n)`,
+            v,
+          ),
+      ),
+    );
     const cells = [];
     for (let k = 0; k < grid * grid; k++) {
       const cx = centres[2 * k];
@@ -149,4 +139,97 @@ export function blobsScatterChart(options: BlobsScatterChartOptions): VegaLiteSp
     encoding: { x: ex, y: ey, color },
   });
   return { ...baseSpec(title, 420, 420), layer };
+}
+
+/**
+ * Most cells per side of the decision-region grid: 400 x 400 = 160,000 cells, each one object of
+ * the spec (a larger grid makes a chart no renderer draws in reasonable time).
+ */
+export const MAX_GRID = 400;
+
+const SCATTER_OPTIONS = ["x", "y", "nFeatures", "predictor", "grid", "title"];
+
+type Predictor = NonNullable<BlobsScatterChartOptions["predictor"]>;
+
+const classesCheck: Check = (f, v) =>
+  check.that(
+    (v instanceof Int32Array || Array.isArray(v)) && v.length > 0 &&
+      Array.prototype.every.call(v, (c: unknown) => Number.isInteger(c)),
+    f,
+    "must be a non-empty Int32Array or array of integer classes",
+    v,
+  );
+
+/** The options, checked: every bad one named, the grid bounded, the drawn features finite. */
+function scatterInputs(options: unknown): Validation<{
+  x: Float32Array | Float64Array;
+  y: ArrayLike<number>;
+  nFeatures: number;
+  predictor: Predictor | undefined;
+  grid: number;
+  title: string;
+}> {
+  return andThen(optionsBag(options, SCATTER_OPTIONS), (o) => {
+    const given = struct({
+      nFeatures: field<number>("nFeatures", o.nFeatures, (f, v) =>
+        check.that(
+          typeof v === "number" && Number.isSafeInteger(v) && v >= 2,
+          f,
+          "must be an integer of at least 2",
+          v,
+        )),
+      grid: field<number>("grid", o.grid ?? 60, (f, v) =>
+        check.that(
+          typeof v === "number" && Number.isSafeInteger(v) && v >= 1 && v <= MAX_GRID,
+          f,
+          `must be an integer in [1, ${MAX_GRID}] (cells per side of the regions)`,
+          v,
+        )),
+      y: field<ArrayLike<number>>("y", o.y, classesCheck),
+      x: field<Float32Array | Float64Array>("x", o.x, check.floatArray),
+      predictor: o.predictor === undefined ? valid(undefined) : field<Predictor>(
+        "predictor",
+        o.predictor,
+        (f, v) =>
+          check.that(
+            typeof (v as Predictor | null)?.predict === "function",
+            f,
+            "must have predict(x, n)",
+          ),
+      ),
+      title: field<string>("title", o.title ?? "Blobs by class", check.string),
+    });
+    return andThen(given, (g) =>
+      map(
+        struct({
+          x: drawnFeatures(g.x, g.y.length, g.nFeatures),
+          predictor: g.predictor !== undefined && g.nFeatures !== 2
+            ? invalid("predictor", "needs nFeatures 2 to shade the plane", g.nFeatures)
+            : valid(g.predictor),
+        }),
+        () => g,
+      ));
+  });
+}
+
+/** `x` is `[n, nFeatures]` and the two features drawn are finite. */
+function drawnFeatures(
+  x: Float32Array | Float64Array,
+  n: number,
+  nFeatures: number,
+): Validation<unknown> {
+  if (x.length !== n * nFeatures) {
+    return invalid(
+      "x",
+      `must be a Float32Array or Float64Array of n x nFeatures = ${n} x ${nFeatures} values`,
+      x,
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < 2; j++) {
+      const v = x[i * nFeatures + j];
+      if (!Number.isFinite(v)) return invalid(`x[${i * nFeatures + j}]`, "must be finite", v);
+    }
+  }
+  return valid(x);
 }

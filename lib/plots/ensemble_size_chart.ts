@@ -4,7 +4,16 @@
  *
  * @module
  */
-import { check, orThrow, validation } from "../errors.ts";
+import {
+  andThen,
+  check,
+  field,
+  invalid,
+  orThrow,
+  struct,
+  valid,
+  type Validation,
+} from "../validation.ts";
 import type { EnsembleSizePoint } from "../ensemble.ts";
 import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
 
@@ -28,7 +37,7 @@ import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
  * @param curve The points of `ensembleSizeCurve`.
  * @param title Chart title.
  * @returns The Vega-Lite spec.
- * @throws {ConfigError} when the curve is empty.
+ * @throws {ConfigError} when the curve is empty or a point is not made of finite numbers.
  */
 export function ensembleSizeChart(
   curve: ReadonlyArray<EnsembleSizePoint>,
@@ -36,16 +45,7 @@ export function ensembleSizeChart(
 ): VegaLiteSpec {
   orThrow(
     "Cannot draw the ensemble-size curve",
-    validation(
-      check.that(
-        Array.isArray(curve) && curve.length > 0 &&
-          curve.every((p) => typeof p?.members === "number"),
-        "curve",
-        "must be a non-empty list of ensembleSizeCurve points",
-        curve,
-      ),
-      null,
-    ),
+    struct({ curve: curveOf(curve), title: field<string>("title", title, check.string) }),
   );
   const x = {
     field: "members",
@@ -90,4 +90,34 @@ export function ensembleSizeChart(
       },
     ],
   };
+}
+
+const POINT_FIELDS = ["members", "singleIndex", "singleAccuracy", "ensembleAccuracy"] as const;
+
+/** A non-empty list of points whose drawn fields are finite numbers. */
+function curveOf(curve: unknown): Validation<ReadonlyArray<EnsembleSizePoint>> {
+  return andThen(
+    field<ReadonlyArray<unknown>>("curve", curve, (f, v) =>
+      check.that(
+        Array.isArray(v) && v.length > 0,
+        f,
+        "must be a non-empty list of ensembleSizeCurve points",
+        v,
+      )),
+    (points) => {
+      for (let i = 0; i < points.length; i++) {
+        const p = points[i] as Record<string, unknown> | null | undefined;
+        const ok = typeof p === "object" && p !== null &&
+          POINT_FIELDS.every((k) => Number.isFinite(p[k]));
+        if (!ok) {
+          return invalid(
+            `curve[${i}]`,
+            `must be an ensembleSizeCurve point with finite ${POINT_FIELDS.join(", ")}`,
+            p,
+          );
+        }
+      }
+      return valid(points as ReadonlyArray<EnsembleSizePoint>);
+    },
+  );
 }

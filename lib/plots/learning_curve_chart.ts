@@ -3,7 +3,16 @@
  *
  * @module
  */
-import { check, orThrow, validation } from "../errors.ts";
+import {
+  andThen,
+  check,
+  field,
+  invalid,
+  orThrow,
+  struct,
+  valid,
+  type Validation,
+} from "../validation.ts";
 import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
 
 /** One epoch of history (the trainer's `epoch` events fit). */
@@ -12,8 +21,8 @@ export interface LearningCurvePoint {
   readonly epoch: number;
   /** Mean training loss. */
   readonly loss: number;
-  /** Training accuracy. */
-  readonly accuracy: number;
+  /** Training accuracy (absent for regression runs, which then draw no accuracy line). */
+  readonly accuracy?: number;
   /** Validation metrics, when measured that epoch. */
   readonly validation?: { readonly loss: number; readonly accuracy: number };
 }
@@ -45,21 +54,14 @@ export function learningCurveChart(
 ): VegaLiteSpec {
   orThrow(
     "Cannot draw learning curves",
-    validation(
-      check.that(
-        Array.isArray(history) && history.length > 0 &&
-          history.every((h) => typeof h?.epoch === "number" && typeof h.loss === "number"),
-        "history",
-        "must be a non-empty list of { epoch, loss, accuracy, validation? }",
-        history,
-      ),
-      null,
-    ),
+    struct({ history: historyOf(history), title: field<string>("title", title, check.string) }),
   );
   const values: Array<{ epoch: number; metric: string; split: string; value: number }> = [];
   for (const h of history) {
     values.push({ epoch: h.epoch, metric: "loss", split: "train", value: h.loss });
-    values.push({ epoch: h.epoch, metric: "accuracy", split: "train", value: h.accuracy });
+    if (h.accuracy !== undefined) {
+      values.push({ epoch: h.epoch, metric: "accuracy", split: "train", value: h.accuracy });
+    }
     if (h.validation !== undefined) {
       values.push({
         epoch: h.epoch,
@@ -89,4 +91,42 @@ export function learningCurveChart(
     },
   });
   return { ...rest, data: { values }, vconcat: [panel("loss"), panel("accuracy")] };
+}
+
+function isNumber(value: unknown): value is number {
+  return typeof value === "number";
+}
+
+/** One point: a finite epoch and numeric metrics (a diverged loss may be NaN; it is not drawn). */
+function pointOk(h: unknown): boolean {
+  if (typeof h !== "object" || h === null) return false;
+  const p = h as Record<string, unknown>;
+  const v = p.validation as Record<string, unknown> | null | undefined;
+  return Number.isFinite(p.epoch) && isNumber(p.loss) &&
+    (p.accuracy === undefined || isNumber(p.accuracy)) &&
+    (v === undefined || (typeof v === "object" && v !== null && isNumber(v.loss) &&
+      isNumber(v.accuracy)));
+}
+
+function historyOf(history: unknown): Validation<ReadonlyArray<LearningCurvePoint>> {
+  const list = "must be a non-empty list of { epoch, loss, accuracy, validation? }";
+  return andThen(
+    field<ReadonlyArray<unknown>>(
+      "history",
+      history,
+      (f, v) => check.that(Array.isArray(v) && v.length > 0, f, list, v),
+    ),
+    (points) => {
+      for (let i = 0; i < points.length; i++) {
+        if (!pointOk(points[i])) {
+          return invalid(
+            `history[${i}]`,
+            "must be { epoch, loss, accuracy?, validation?: { loss, accuracy } } of numbers",
+            points[i],
+          );
+        }
+      }
+      return valid(points as ReadonlyArray<LearningCurvePoint>);
+    },
+  );
 }

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import type { Validation } from "../errors.ts";
+import type { ShaderName } from "../backend/_shaders.ts";
+import type { Validation } from "../validation.ts";
 
 /**
  * One update of replica `replica`, in place: `params` is [replicas, P], `grads` [P] (P =
@@ -29,9 +30,13 @@ export type UpdateFn<O> = (
  * replica; `"replicas"`: one per replica).
  */
 export interface UpdateKernel {
-  readonly shader: "sgd" | "adam_tick" | "adam";
+  /** The kernel's file basename in `shaders/`. */
+  readonly shader: ShaderName;
+  /** Its `override` constants. */
   readonly constants: Readonly<Record<string, number>>;
+  /** `"update"`: params, grads, state, lrs; `"state"`: the optimizer state alone. */
   readonly bindings: "update" | "state";
+  /** `"params"`: one invocation per parameter of every replica; `"replicas"`: one per replica. */
   readonly grid: "params" | "replicas";
 }
 

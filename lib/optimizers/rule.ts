@@ -7,7 +7,6 @@
  *
  * @module
  */
-import type { ShaderName } from "../backend/_shaders.ts";
 import type { Validation } from "../validation.ts";
 
 /**
@@ -31,7 +30,7 @@ export type UpdateFn<O> = (
  */
 export interface UpdateKernel {
   /** The kernel's file basename in `shaders/`. */
-  readonly shader: ShaderName;
+  readonly shader: "sgd" | "adam_tick" | "adam";
   /** Its `override` constants. */
   readonly constants: Readonly<Record<string, number>>;
   /** `"update"`: params, grads, state, lrs; `"state"`: the optimizer state alone. */

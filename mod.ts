@@ -13,7 +13,7 @@ export * from "./lib/version.ts";
 export * from "./lib/random.ts";
 export * from "./lib/persistence.ts";
 export * from "./lib/schedules.ts";
-export * from "./lib/model.ts";
+export * from "./lib/model/mod.ts";
 export * from "./lib/losses.ts";
 export * from "./lib/optimizers.ts";
 export * from "./lib/batches.ts";

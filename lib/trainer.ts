@@ -29,7 +29,7 @@ import {
   type MlpSpec,
   outputDim,
   paramCount,
-} from "./model.ts";
+} from "./model/mod.ts";
 import { type Optimizer, optimizerStateSize } from "./optimizers.ts";
 import { randomState, type RandomStateSnapshot, restoreRandomState } from "./random.ts";
 import type { RandomState } from "./random.ts";

@@ -7,7 +7,7 @@
  */
 import type { TrainingData } from "./backend/backend.ts";
 import { check, type ConfigIssue, type Validation, validation } from "./errors.ts";
-import { inputDim, type MlpSpec, outputDim } from "./model.ts";
+import { inputDim, type MlpSpec, outputDim } from "./model/mod.ts";
 
 /** Inputs to run through a network: `x` is [n, inDim] row-major. */
 export interface Inputs {

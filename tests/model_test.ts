@@ -65,8 +65,8 @@ Deno.test("paramCount, outputDim and layerViews describe one contiguous layout",
     const views = layerViews(spec, params, replica);
     let offset = replica * P;
     for (const [l, view] of views.entries()) {
-      assert.equal(view.inDim, spec.layers[l]);
-      assert.equal(view.outDim, spec.layers[l + 1]);
+      assert.equal(view.inDim, [3, 5, 4, 2][l]);
+      assert.equal(view.outDim, [3, 5, 4, 2][l + 1]);
       assert.equal(view.weightOffset, offset);
       assert.equal(view.biasOffset, offset + view.inDim * view.outDim);
       assert.equal(view.weights[0], offset); // shares memory with params

@@ -3,12 +3,13 @@ import fc from "fast-check";
 import { ConfigError, SnapfoldError } from "../lib/errors.ts";
 import {
   type Activation,
+  denseWidths,
   forward,
   type Head,
   initParams,
   mlp,
   type MlpSpec,
-} from "../lib/model.ts";
+} from "../lib/model/mod.ts";
 import { type DecodedEnsemble, decodeEnsemble, encodeEnsemble } from "../lib/persistence.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 import { VERSION } from "../lib/version.ts";
@@ -306,10 +307,9 @@ Deno.test("random corruption either throws ConfigError or decodes to a consisten
   const consistent = (d: DecodedEnsemble): void => {
     assert.ok(d.snapshots.length >= 1);
     for (const s of d.snapshots) {
+      const widths = denseWidths(s.spec);
       let count = 0;
-      for (let l = 0; l + 1 < s.spec.layers.length; l++) {
-        count += (s.spec.layers[l] + 1) * s.spec.layers[l + 1];
-      }
+      for (let l = 0; l + 1 < widths.length; l++) count += (widths[l] + 1) * widths[l + 1];
       assert.equal(s.params.length, count);
     }
   };

@@ -23,6 +23,7 @@ import {
   epochsBatches,
   type Head,
   initParams,
+  inputDim,
   makeBlobs,
   mlp,
   type MlpSpec,
@@ -92,7 +93,7 @@ Deno.test("webgpu fused: every PyTorch fixture fits the fused layout, so the sha
 
 function data(spec: MlpSpec, n: number, seed: number): TrainingData {
   const random = randomState(seed);
-  const inDim = spec.layers[0];
+  const inDim = inputDim(spec);
   const outDim = outputDim(spec);
   const x = new Float32Array(n * inDim);
   const y = spec.head === "softmax" ? new Int32Array(n) : new Float32Array(n * outDim);
@@ -436,7 +437,7 @@ Deno.test("webgpu: 10 stacked members over 1000 rows predict in one call with on
     const spec = mlp({ layers: [2, 25, 3] });
     const members = 10;
     const n = 1000;
-    const P = spec.layers[0] * 25 + 25 + 25 * 3 + 3;
+    const P = inputDim(spec) * 25 + 25 + 25 * 3 + 3;
     const params = initParams(spec, { seed: 3, replicas: members });
     for (let k = 0; k < params.length; k++) if (k % 5 === 1) params[k] += 0.05; // nonzero biases
     const random = randomState(4);

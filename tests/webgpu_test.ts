@@ -29,6 +29,7 @@ import {
   forward,
   type Head,
   initParams,
+  inputDim,
   lossAndGradient,
   mlp,
   type MlpSpec,
@@ -51,7 +52,7 @@ registerBackendCases("webgpu", () => createWebGpuBackend({ fused: "never" }));
 
 function data(spec: MlpSpec, n: number, seed: number): TrainingData {
   const random = randomState(seed);
-  const inDim = spec.layers[0];
+  const inDim = inputDim(spec);
   const outDim = outputDim(spec);
   return {
     x: new Float32Array(n * inDim).map(() => random.normal(0, 1)),

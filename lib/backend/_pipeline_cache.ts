@@ -29,6 +29,7 @@ export const KERNEL_BINDINGS: Readonly<Record<ShaderName, ReadonlyArray<Access>>
   optimizer_reset: ["write"], // state
   softmax: ["write"], // z
   combine_mean: ["read", "read", "write"], // p, weights, out
+  dropout: ["read", "read", "write"], // base, a, out
   // params, state, x, y, indices, plan, stats
   train_fused: ["write", "write", "read", "read", "read", "read", "write"],
 };

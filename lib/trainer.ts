@@ -560,6 +560,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
     data,
     optimizerState: resume?.optimizerState,
     replicas,
+    seed, // dropout masks: a counter-based draw keyed on this seed and the global step
   });
   const p = paramCount(model);
 
@@ -626,6 +627,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
         offsets,
         lrs: Float32Array.from(lrs64),
         resets,
+        firstStep: from,
       });
 
       const stats = await session.readStats();

@@ -14,6 +14,7 @@ export * from "./lib/random.ts";
 export * from "./lib/persistence.ts";
 export * from "./lib/schedules.ts";
 export * from "./lib/model/mod.ts";
+export * from "./lib/ops/activation.ts";
 export * from "./lib/losses.ts";
 export * from "./lib/optimizers.ts";
 export * from "./lib/batches.ts";

@@ -2,7 +2,7 @@
  * Test bodies shared by every backend: each is registered with `Deno.test` for a backend factory, so
  * the CPU backend (tests/cpu_test.ts) and the WebGPU backend (tests/webgpu_test.ts) pass exactly the
  * same checks. References are PyTorch (fixtures from tools/torch_training_fixtures.py), float64
- * loops written here, the plain `forward` of lib/model.ts, and the CPU backend itself (the oracle).
+ * loops written here, the plain `forward` of lib/model/forward.ts, and the CPU backend itself (the oracle).
  */
 import assert from "node:assert/strict";
 import {

@@ -60,6 +60,8 @@ interface Workspace<T extends FloatArray> {
   readonly dims: ReadonlyArray<number>;
   /** codes[l]: activation code of dense layer l (lib/ops/activation.ts; linear for the last). */
   readonly codes: ReadonlyArray<ActivationCode>;
+  /** rates[l]: dropout rate after dense layer l (0 when none). */
+  readonly rates: Float64Array;
   readonly softmax: boolean;
   readonly capacity: number;
   /** acts[0]: [capacity, dims[0]] inputs; acts[l]: [capacity, dims[l]] outputs of layer l-1. */
@@ -114,6 +116,7 @@ function makeWorkspace<T extends FloatArray>(
     layout,
     dims,
     codes: layout.layers.map((d) => ACTIVATIONS[d.activation].code),
+    rates: Float64Array.from(layout.layers, (d) => d.dropout),
     softmax: spec.head === "softmax",
     capacity,
     acts,
@@ -156,15 +159,14 @@ function forwardRows<T extends FloatArray>(
   rows: number,
   draw: Draw | null,
 ): void {
-  const { dims, codes, acts, pre, masks, weightOffsets, biasOffsets, sparse } = ws;
-  const layers = ws.layout.layers;
-  const depth = layers.length;
+  const { dims, codes, rates, acts, pre, masks, weightOffsets, biasOffsets, sparse } = ws;
+  const depth = rates.length;
   for (let l = 0; l < depth; l++) {
     const act = codes[l];
     const w0 = base + weightOffsets[l];
     const b0 = base + biasOffsets[l];
-    const rate = layers[l].dropout;
-    const out = draw !== null && rate > 0 ? pre[l + 1] : acts[l + 1];
+    const rate = rates[l];
+    const out = rate > 0 && draw !== null ? pre[l + 1] : acts[l + 1];
     if (l === 0 && sparse !== null) {
       forwardSparse(sparse, rows, params, w0, b0, dims[1], out, act);
     } else {
@@ -191,8 +193,8 @@ function backwardRows<T extends FloatArray>(
   rows: number,
   grad: T,
 ): void {
-  const { dims, codes, acts, deltas, pre, masks, weightOffsets, biasOffsets, sparse } = ws;
-  const depth = ws.layout.layers.length;
+  const { dims, codes, rates, acts, deltas, pre, masks, weightOffsets, biasOffsets, sparse } = ws;
+  const depth = rates.length;
   for (let l = depth - 1; l >= 0; l--) {
     const inDim = dims[l];
     const outDim = dims[l + 1];
@@ -205,7 +207,7 @@ function backwardRows<T extends FloatArray>(
     if (l === 0) break;
     // [rows, inDim] gradient with respect to the previous layer's pre-activation; through a
     // dropout, the activation's derivative is taken before the mask, and the mask applies after.
-    const dropped = ws.layout.layers[l - 1].dropout > 0;
+    const dropped = rates[l - 1] > 0;
     const a = dropped ? pre[l] : acts[l];
     backpropDense(
       delta,

@@ -297,7 +297,9 @@ export interface LossAndGradientOptions<T extends FloatArray> {
 /**
  * The CPU backend's forward and backward pass on one batch, as a plain function: the mean loss and
  * its gradient. It runs in the precision of `params` (`Float64Array` for finite-difference checks,
- * `Float32Array` as in training), with the very loops that sessions run.
+ * `Float32Array` as in training), with the very loops that sessions run. Dropout layers draw the
+ * masks of `seed` and `step` (as a session with that seed draws them for replica 0 at that global
+ * step), so the masks stay fixed while `params` vary.
  *
  * @example The gradient of a one-layer softmax classifier at zero weights
  * ```ts

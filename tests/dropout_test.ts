@@ -411,3 +411,30 @@ Deno.test("dropout: a dropout model trained on the CPU and on WebGPU gives the s
     device.destroy();
   }
 });
+
+Deno.test("dropout: a bad seed or first step is rejected at the door", async () => {
+  const spec = sequential({ inputs: 2, layers: [dense(4), relu(), dropout(0.5), dense(3)] });
+  const data = blobs(10, 2, 3, 1);
+  const backend = createCpuBackend();
+  try {
+    const options = { spec, optimizer: sgd(), params: initParams(spec, { seed: 1 }), data };
+    await assert.rejects(
+      backend.createSession({ ...options, seed: -1 }),
+      /Cannot create a training session: seed must be a non-negative integer: got -1/,
+    );
+    const session = await backend.createSession({ ...options, seed: 2 ** 40 });
+    const plan = {
+      indices: new Int32Array(4),
+      offsets: new Int32Array([0, 4]),
+      lrs: new Float32Array(1),
+    };
+    assert.throws(
+      () => session.run({ ...plan, firstStep: 1.5 }),
+      /Cannot run steps: firstStep must be a non-negative integer: got 1\.5/,
+    );
+    session.run({ ...plan, firstStep: 2 ** 33 });
+    assert.equal((await session.readStats()).loss.length, 1);
+  } finally {
+    backend.dispose();
+  }
+});

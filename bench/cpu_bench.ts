@@ -20,6 +20,7 @@ import {
   makeBlobs,
   mlp,
   type MlpSpec,
+  outputDim,
   paramCount,
   randomState,
   sgd,
@@ -129,7 +130,7 @@ function predictFused(backend: Backend, c: EnsembleCase): Promise<Float32Array> 
 
 async function predictSeparate(backend: Backend, c: EnsembleCase): Promise<Float32Array> {
   const P = paramCount(c.spec);
-  const width = c.spec.layers[c.spec.layers.length - 1];
+  const width = outputDim(c.spec);
   const mean = new Float32Array(ROWS * width);
   for (let m = 0; m < MEMBERS; m++) {
     const probs = await backend.predict({

@@ -16,6 +16,7 @@ import {
   cosineAnnealing,
   createCpuBackend,
   createWebGpuBackend,
+  denseWidths,
   epochsBatches,
   forward,
   initParams,
@@ -111,7 +112,7 @@ async function kernelBench(
 }
 
 for (const { label, spec, batch, n } of SHAPES) {
-  const [inDim, hidden, outDim] = spec.layers;
+  const [inDim, hidden, outDim] = denseWidths(spec);
   const P = paramCount(spec);
   const random = randomState(1);
   const params = initParams(spec, { seed: 1 });

@@ -15,7 +15,14 @@
  */
 import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
 import { accuracy, type Labels, logLoss } from "./metrics.ts";
-import { inputDim, isModelSpec, type MlpSpec, outputDim, paramCount, sameSpec } from "./model.ts";
+import {
+  inputDim,
+  isModelSpec,
+  type MlpSpec,
+  outputDim,
+  paramCount,
+  sameSpec,
+} from "./model/mod.ts";
 import { predictStackedCpu } from "./backend/cpu.ts";
 import type { Snapshot } from "./snapshot.ts";
 

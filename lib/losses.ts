@@ -14,13 +14,13 @@
  *
  * @module
  */
-import type { Activation } from "./model.ts";
+import { type Activation, ACTIVATIONS } from "./ops/activation.ts";
 
 /** A typed array of floats: `Float32Array` for training, `Float64Array` for gradient checks. */
 export type FloatArray = Float32Array | Float64Array;
 
 /**
- * Applies a hidden activation to one pre-activation value.
+ * Applies a hidden activation to one pre-activation value (`ACTIVATIONS[activation].f`).
  *
  * @example
  * ```ts
@@ -37,21 +37,12 @@ export type FloatArray = Float32Array | Float64Array;
  * @returns The activation's output.
  */
 export function activate(activation: Activation, z: number): number {
-  switch (activation) {
-    case "relu":
-      // `z < 0` (not `z > 0`) keeps NaN as NaN, as PyTorch's relu does, so divergence stays visible.
-      return z < 0 ? 0 : z;
-    case "tanh":
-      return Math.tanh(z);
-    case "sigmoid":
-      return 1 / (1 + Math.exp(-z));
-    default:
-      return z;
-  }
+  return ACTIVATIONS[activation].f(z);
 }
 
 /**
- * The derivative of a hidden activation, written in terms of its output `a = activate(z)`.
+ * The derivative of a hidden activation, written in terms of its output `a = activate(z)`
+ * (`ACTIVATIONS[activation].dfOfOutput`).
  *
  * @example relu'(0) is 0, as in PyTorch
  * ```ts
@@ -68,16 +59,7 @@ export function activate(activation: Activation, z: number): number {
  * @returns `d activate(z) / dz` at the `z` that produced `a`.
  */
 export function activationDerivative(activation: Activation, a: number): number {
-  switch (activation) {
-    case "relu":
-      return a > 0 ? 1 : 0;
-    case "tanh":
-      return 1 - a * a;
-    case "sigmoid":
-      return a * (1 - a);
-    default:
-      return 1;
-  }
+  return ACTIVATIONS[activation].dfOfOutput(a);
 }
 
 /**

@@ -8,14 +8,16 @@
  * buffer; together the tensors cover it without holes or overlaps) and `__metadata__` to a map of
  * strings. snapfold pads the header with spaces to a multiple of 8 bytes, so every tensor is aligned.
  *
- * Tensors (all `F32`, little-endian), stacked over the M members in snapshot order, for each layer
- * `l` with `inDim = layers[l]` and `outDim = layers[l + 1]`:
+ * Tensors (all `F32`, little-endian), stacked over the M members in snapshot order, for each dense
+ * layer `l` with `inDim = layers[l]` and `outDim = layers[l + 1]` (the widths of `snapfold.layers`):
  * - `layers.{l}.weight`: `[M, inDim, outDim]`, so `z = x @ W[m] + b[m]` (Keras' kernel layout;
  *   PyTorch's `nn.Linear.weight` is the transpose, `W[m].T`);
  * - `layers.{l}.bias`: `[M, outDim]`.
  *
- * Metadata (strings; JSON where structured): `snapfold.version`, `snapfold.layers` (e.g. `[2,25,3]`),
- * `snapfold.activation`, `snapfold.head`, `snapfold.members` (one `{ index, epoch, step, lr }` (plus `replica` when set) per
+ * Metadata (strings; JSON where structured): `snapfold.version`, `snapfold.layers` (the widths, e.g.
+ * `[2,25,3]`), `snapfold.activation` (one activation for every hidden layer) or, for a network with
+ * dropout or per-layer activations, `snapfold.model` (`{ inputs, layers }` as `sequential` takes
+ * them), `snapfold.head`, `snapfold.members` (one `{ index, epoch, step, lr }` (plus `replica` when set) per
  * member), `snapfold.schedule` (`{ name, options }`, when known). Every other key is the user's.
  *
  * In Python, without snapfold (`relu` hidden layers here):
@@ -43,7 +45,16 @@ import {
   type Validation,
   validation,
 } from "./errors.ts";
-import { type MlpSpec, paramCount, sameSpec, validateMlp } from "./model.ts";
+import {
+  denseWidths,
+  type Layer,
+  type MlpSpec,
+  paramCount,
+  paramLayout,
+  sameSpec,
+  validateMlp,
+  validateSequential,
+} from "./model/mod.ts";
 import type { ScheduleSpec } from "./schedules.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { VERSION } from "./version.ts";
@@ -113,9 +124,7 @@ export function encodeEnsemble(data: EnsembleData): Uint8Array<ArrayBuffer> {
   const meta: Record<string, string> = {
     ...metadata,
     [`${PREFIX}version`]: VERSION,
-    [`${PREFIX}layers`]: JSON.stringify(spec.layers),
-    [`${PREFIX}activation`]: spec.activation,
-    [`${PREFIX}head`]: spec.head,
+    ...specMetadata(spec),
     [`${PREFIX}members`]: JSON.stringify(
       snapshots.map(({ index, epoch, step, lr, replica }) =>
         replica === undefined ? { index, epoch, step, lr } : { index, epoch, step, lr, replica }
@@ -242,22 +251,19 @@ export function decodeEnsemble(bytes: Uint8Array): DecodedEnsemble {
   const count = paramCount(spec);
   const m = members.length;
   const params = members.map(() => new Float32Array(count));
-  let offset = 0;
   let nonFinite = 0;
-  for (let l = 0; l + 1 < spec.layers.length; l++) {
-    const inDim = spec.layers[l];
-    const outDim = spec.layers[l + 1];
-    const w = tensors.get(`layers.${l}.weight`)!;
-    const b = tensors.get(`layers.${l}.bias`)!;
+  for (const { layer, inDim, outDim, weightOffset, biasOffset } of layerShapes(spec)) {
+    const w = tensors.get(`layers.${layer}.weight`)!;
+    const b = tensors.get(`layers.${layer}.bias`)!;
     for (let i = 0; i < m; i++) {
       const dst = params[i];
       let at = dataStart + w.begin + i * inDim * outDim * 4;
-      for (let k = 0; k < inDim * outDim; k++, at += 4) dst[offset + k] = view.getFloat32(at, true);
+      for (let k = 0; k < inDim * outDim; k++, at += 4) {
+        dst[weightOffset + k] = view.getFloat32(at, true);
+      }
       at = dataStart + b.begin + i * outDim * 4;
-      const bo = offset + inDim * outDim;
-      for (let k = 0; k < outDim; k++, at += 4) dst[bo + k] = view.getFloat32(at, true);
+      for (let k = 0; k < outDim; k++, at += 4) dst[biasOffset + k] = view.getFloat32(at, true);
     }
-    offset += inDim * outDim + outDim;
   }
   for (const p of params) {
     for (let k = 0; k < p.length; k++) if (!Number.isFinite(p[k])) nonFinite++;
@@ -413,20 +419,12 @@ function parseLayout(meta: Record<string, string>, tensors: Map<string, TensorEn
     }
   };
   const version = need("version");
-  const layers = json("layers", need("layers"));
-  const activation = need("activation");
-  const head = need("head");
+  const specResult = specFromMetadata(meta, need, json);
   const members = json("members", need("members"));
   const scheduleText = meta[`${PREFIX}schedule`];
   const schedule = json("schedule", scheduleText);
   orThrow(DECODE, validation(issues, null));
-
-  const specResult = validateMlp({
-    layers: layers as number[],
-    activation: activation as never,
-    head: head as never,
-  });
-  if (specResult._tag === "Left") {
+  if (specResult?._tag === "Left") {
     issues.push(
       ...specResult.left.map((i) => ({ ...i, field: `__metadata__.${PREFIX}${i.field}` })),
     );
@@ -460,28 +458,27 @@ function parseLayout(meta: Record<string, string>, tensors: Map<string, TensorEn
   orThrow(DECODE, validation(issues, null));
 
   const spec = (specResult as { right: MlpSpec }).right;
+  const widths = JSON.stringify(denseWidths(spec));
   const list = members as Array<
     { index: number; epoch: number; step: number; lr: number; replica?: number }
   >;
   const m = list.length;
   const expected = new Map<string, number[]>();
-  for (let l = 0; l + 1 < spec.layers.length; l++) {
-    expected.set(`layers.${l}.weight`, [m, spec.layers[l], spec.layers[l + 1]]);
-    expected.set(`layers.${l}.bias`, [m, spec.layers[l + 1]]);
+  for (const { layer, inDim, outDim } of layerShapes(spec)) {
+    expected.set(`layers.${layer}.weight`, [m, inDim, outDim]);
+    expected.set(`layers.${layer}.bias`, [m, outDim]);
   }
   for (const [name, shape] of expected) {
     const t = tensors.get(name);
     if (t === undefined) {
       issues.push({
         field: name,
-        message: `is missing: layers ${JSON.stringify(spec.layers)} with ${m} members need it`,
+        message: `is missing: layers ${widths} with ${m} members need it`,
       });
     } else if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       issues.push({
         field: `${name}.shape`,
-        message: `must be ${JSON.stringify(shape)} for layers ${
-          JSON.stringify(spec.layers)
-        } and ${m} members`,
+        message: `must be ${JSON.stringify(shape)} for layers ${widths} and ${m} members`,
         got: t.shape,
       });
     }
@@ -490,7 +487,7 @@ function parseLayout(meta: Record<string, string>, tensors: Map<string, TensorEn
     if (!expected.has(name)) {
       issues.push({
         field: name,
-        message: `is not a tensor of layers ${JSON.stringify(spec.layers)}: remove it`,
+        message: `is not a tensor of layers ${widths}: remove it`,
       });
     }
   }
@@ -513,23 +510,82 @@ interface LayerShape {
   readonly biasOffset: number;
 }
 
-/** Offsets of each layer in one member's flat vector (the layout documented in the model module). */
+/** Offsets of each dense layer in one member's flat vector (from lib/model/layout.ts). */
 function layerShapes(spec: MlpSpec): LayerShape[] {
-  const out: LayerShape[] = [];
-  let offset = 0;
-  for (let l = 0; l + 1 < spec.layers.length; l++) {
-    const inDim = spec.layers[l];
-    const outDim = spec.layers[l + 1];
-    out.push({
-      layer: l,
-      inDim,
-      outDim,
-      weightOffset: offset,
-      biasOffset: offset + inDim * outDim,
+  return paramLayout(spec).layers.map((d) => ({
+    layer: d.index,
+    inDim: d.inDim,
+    outDim: d.outDim,
+    weightOffset: d.weightOffset,
+    biasOffset: d.biasOffset,
+  }));
+}
+
+/**
+ * The metadata that describes a network: `snapfold.layers` (the widths) and `snapfold.head`
+ * always; `snapfold.activation` when one activation serves every hidden layer and there is no
+ * dropout (the files of every version so far); otherwise `snapfold.model`, the JSON of
+ * `{ inputs, layers }` as `sequential` takes them.
+ */
+function specMetadata(spec: MlpSpec): Record<string, string> {
+  const layout = paramLayout(spec);
+  const hidden = layout.layers.slice(0, -1);
+  const activation = hidden.length === 0 ? "relu" : hidden[0].activation;
+  const uniform = hidden.every((d) => d.activation === activation && d.dropout === 0);
+  return {
+    [`${PREFIX}layers`]: JSON.stringify(denseWidths(spec)),
+    ...(uniform
+      ? { [`${PREFIX}activation`]: activation }
+      : { [`${PREFIX}model`]: JSON.stringify({ inputs: spec.inputs, layers: spec.layers }) }),
+    [`${PREFIX}head`]: spec.head,
+  };
+}
+
+/**
+ * Reads the network from the metadata: `snapfold.model` when present (checked against
+ * `snapfold.layers`), else `snapfold.layers` with `snapfold.activation`. Missing or unparsable
+ * entries are reported through `need` and `json`; undefined then.
+ */
+function specFromMetadata(
+  meta: Record<string, string>,
+  need: (key: string) => string | undefined,
+  json: (key: string, text: string | undefined) => unknown,
+): Validation<MlpSpec> | undefined {
+  const layers = json("layers", need("layers"));
+  const head = need("head");
+  const modelText = meta[`${PREFIX}model`];
+  if (modelText === undefined) {
+    const activation = need("activation");
+    if (layers === undefined || activation === undefined || head === undefined) return undefined;
+    return validateMlp({
+      layers: layers as number[],
+      activation: activation as never,
+      head: head as never,
     });
-    offset += inDim * outDim + outDim;
   }
-  return out;
+  const model = json("model", modelText) as { inputs?: unknown; layers?: unknown } | null;
+  if (layers === undefined || model === undefined || head === undefined) return undefined;
+  const result = validateSequential({
+    inputs: model?.inputs as number,
+    layers: model?.layers as Layer[],
+    head: head as never,
+  });
+  if (result._tag === "Left") {
+    return validation(
+      result.left.map((i) => ({ ...i, field: `model.${i.field}` })),
+      result.left as never,
+    );
+  }
+  const widths = JSON.stringify(denseWidths(result.right));
+  return validation(
+    check.that(
+      JSON.stringify(layers) === widths,
+      "layers",
+      `must be the widths of snapfold.model, ${widths}`,
+      layers,
+    ),
+    result.right,
+  );
 }
 
 function validateEnsembleData(data: EnsembleData): Validation<EnsembleData> {
@@ -543,7 +599,7 @@ function validateEnsembleData(data: EnsembleData): Validation<EnsembleData> {
     });
   } else {
     const first = snapshots[0]?.spec;
-    const specResult = validateMlp(first ?? ({} as MlpSpec));
+    const specResult = validateSequential(first ?? ({} as MlpSpec));
     if (specResult._tag === "Left") {
       issues.push(...specResult.left.map((i) => ({ ...i, field: `snapshots[0].spec.${i.field}` })));
     }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { MlpSpec } from "./model.ts";
+import type { MlpSpec } from "./model/mod.ts";
 
 /** Parameters frozen at a cycle end. */
 export interface Snapshot {

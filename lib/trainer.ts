@@ -30,7 +30,7 @@ import {
   type MlpSpec,
   outputDim,
   paramCount,
-} from "./model.ts";
+} from "./model/mod.ts";
 import { type Optimizer, optimizerStateSize } from "./optimizers/mod.ts";
 import { randomState, type RandomStateSnapshot, restoreRandomState } from "./random.ts";
 import type { RandomState } from "./random.ts";
@@ -561,6 +561,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
     data,
     optimizerState: resume?.optimizerState,
     replicas,
+    seed, // dropout masks: a counter-based draw keyed on this seed and the global step
   });
   const p = paramCount(model);
 
@@ -627,6 +628,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
         offsets,
         lrs: Float32Array.from(lrs64),
         resets,
+        firstStep: from,
       });
 
       const stats = await session.readStats();

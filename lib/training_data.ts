@@ -6,7 +6,7 @@
  * @module
  */
 import type { TrainingData } from "./backend/backend.ts";
-import { inputDim, isModelSpec, type MlpSpec, outputDim } from "./model.ts";
+import { inputDim, isModelSpec, type MlpSpec, outputDim } from "./model/mod.ts";
 import {
   andThen,
   type Check,

@@ -16,7 +16,7 @@
 //            invocation computes a 4x4 block of out in registers: the register blocking that runs
 //            fast on llvmpipe, where workgroup barriers are slow (see shared/PLATFORM.md).
 // Mirrors:   the dense forward loop of the CPU backend (lib/backend/cpu.ts) and `forward` in
-//            lib/model.ts.
+//            lib/model/forward.ts.
 
 struct Step {
   step: u32,

@@ -2,7 +2,7 @@
  * Test bodies shared by every backend: each is registered with `Deno.test` for a backend factory, so
  * the CPU backend (tests/cpu_test.ts) and the WebGPU backend (tests/webgpu_test.ts) pass exactly the
  * same checks. References are PyTorch (fixtures from tools/torch_training_fixtures.py), float64
- * loops written here, the plain `forward` of lib/model.ts, and the CPU backend itself (the oracle).
+ * loops written here, the plain `forward` of lib/model/forward.ts, and the CPU backend itself (the oracle).
  */
 import assert from "node:assert/strict";
 import {
@@ -14,6 +14,7 @@ import {
   epochsBatches,
   forward,
   initParams,
+  inputDim,
   lossAndGradient,
   mlp,
   type MlpSpec,
@@ -108,7 +109,7 @@ function torchData(c: TorchCase): TrainingData {
 /** The blobs-like data of the synthetic runs: `classes` clusters in `inDim` dimensions. */
 function syntheticData(spec: MlpSpec, n: number, seed: number): TrainingData {
   const random = randomState(seed);
-  const inDim = spec.layers[0];
+  const inDim = inputDim(spec);
   const outDim = outputDim(spec);
   const x = new Float32Array(n * inDim);
   const y = spec.head === "softmax" ? new Int32Array(n) : new Float32Array(n * outDim);
@@ -155,7 +156,7 @@ function referenceLoss(
   data: TrainingData,
   rows: Int32Array,
 ): number {
-  const inDim = spec.layers[0];
+  const inDim = inputDim(spec);
   const outDim = outputDim(spec);
   const x = new Float32Array(rows.length * inDim);
   for (let b = 0; b < rows.length; b++) {
@@ -306,7 +307,11 @@ export function registerBackendCases(name: string, make: () => Promise<Backend>)
       assert.match(error.message, /2 bad labels in y/);
 
       const wide = await backend.createSession({
-        spec: { layers: [2, 0], activation: "swish", head: "softmax" } as unknown as MlpSpec,
+        spec: {
+          inputs: 0,
+          layers: [{ kind: "dense", units: 0 }, { kind: "swish" }],
+          head: "softmax",
+        } as unknown as MlpSpec,
         optimizer: { kind: "sgd", momentum: 2 } as unknown as Optimizer,
         params: new Float32Array(1),
         data: { x: new Float32Array(0), y: new Int32Array(0), n: 0 },
@@ -315,7 +320,13 @@ export function registerBackendCases(name: string, make: () => Promise<Backend>)
       assert.ok(wide instanceof ConfigError);
       assert.deepEqual(
         wide.issues.map((i) => i.field),
-        ["spec.layers", "spec.activation", "optimizer.momentum", "replicas"],
+        [
+          "spec.inputs",
+          "spec.layers[0].units",
+          "spec.layers[1].kind",
+          "optimizer.momentum",
+          "replicas",
+        ],
       );
 
       const width = await backend.createSession({

@@ -5,6 +5,7 @@
  * (finite differences, a training step, fused prediction across row blocks).
  */
 import assert from "node:assert/strict";
+import type { ActivationCode } from "../lib/ops/activation.ts";
 import fc from "fast-check";
 import { assertClose } from "./_backend_cases.ts";
 import {
@@ -37,7 +38,7 @@ import {
   softmaxCrossEntropy,
 } from "../mod.ts";
 
-const CODES = [RELU, TANH, SIGMOID, LINEAR];
+const CODES: ActivationCode[] = [RELU, TANH, SIGMOID, LINEAR];
 
 function f(code: number, z: number): number {
   if (code === RELU) return z < 0 ? 0 : z;
@@ -62,7 +63,7 @@ function naiveForward(
   bOff: number,
   inDim: number,
   outDim: number,
-  act: number,
+  act: ActivationCode,
 ): Float64Array {
   const out = new Float64Array(rows * outDim);
   for (let b = 0; b < rows; b++) {
@@ -80,7 +81,7 @@ interface Case {
   rows: number;
   inDim: number;
   outDim: number;
-  act: number;
+  act: ActivationCode;
   x: Float64Array; // [rows, inDim]
   params: Float64Array; // [pad + inDim * outDim + outDim]
   wOff: number;
@@ -407,7 +408,7 @@ function naiveBackprop(
   inDim: number,
   outDim: number,
   a: ArrayLike<number>,
-  act: number,
+  act: ActivationCode,
 ): Float64Array {
   const out = new Float64Array(rows * inDim);
   for (let b = 0; b < rows; b++) {

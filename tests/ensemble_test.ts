@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { ensemble, ensembleSizeCurve } from "../lib/ensemble.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { accuracy, logLoss } from "../lib/metrics.ts";
-import { forward, initParams, mlp, type MlpSpec } from "../lib/model.ts";
+import { forward, initParams, mlp, type MlpSpec } from "../lib/model/mod.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 
 function snapshots(spec: MlpSpec, m: number, seed = 1): Snapshot[] {

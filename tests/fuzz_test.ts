@@ -27,7 +27,7 @@ import {
   meanSquaredErrorMetric,
   pairwiseDisagreement,
 } from "../lib/metrics.ts";
-import { mlp } from "../lib/model.ts";
+import { mlp } from "../lib/model/mod.ts";
 import { blobsScatterChart } from "../lib/plots/blobs_scatter_chart.ts";
 import { ensembleSizeChart } from "../lib/plots/ensemble_size_chart.ts";
 import { learningCurveChart } from "../lib/plots/learning_curve_chart.ts";

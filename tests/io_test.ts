@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { loadEnsemble, saveEnsemble, saveText } from "../io.ts";
 import { ConfigError, SnapfoldError } from "../lib/errors.ts";
-import { initParams, mlp, type MlpSpec } from "../lib/model.ts";
+import { initParams, mlp, type MlpSpec } from "../lib/model/mod.ts";
 import { decodeEnsemble } from "../lib/persistence.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 

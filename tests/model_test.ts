@@ -8,21 +8,35 @@ import {
   activate,
   type Activation,
   activationDerivative,
+  ACTIVATIONS,
   ConfigError,
+  dense,
+  denseWidths,
+  dropout,
   epochBatches,
   epochsBatches,
   forward,
   initParams,
+  inputDim,
+  isModelSpec,
   layerViews,
+  linear,
   mlp,
   type MlpSpec,
   outputDim,
   paramCount,
+  paramLayout,
   randomState,
+  relu,
+  sameSpec,
+  sequential,
   sgd,
+  sigmoid,
   stepsPerEpoch,
+  tanh,
   validateInputs,
   validateMlp,
+  validateSequential,
   validateTrainingData,
 } from "../mod.ts";
 
@@ -65,8 +79,8 @@ Deno.test("paramCount, outputDim and layerViews describe one contiguous layout",
     const views = layerViews(spec, params, replica);
     let offset = replica * P;
     for (const [l, view] of views.entries()) {
-      assert.equal(view.inDim, spec.layers[l]);
-      assert.equal(view.outDim, spec.layers[l + 1]);
+      assert.equal(view.inDim, [3, 5, 4, 2][l]);
+      assert.equal(view.outDim, [3, 5, 4, 2][l + 1]);
       assert.equal(view.weightOffset, offset);
       assert.equal(view.biasOffset, offset + view.inDim * view.outDim);
       assert.equal(view.weights[0], offset); // shares memory with params
@@ -282,5 +296,172 @@ Deno.test("mlp: init is part of the spec, and misspelt options are errors", () =
     () => mlp({ layers: [2, 3], activaton: "tanh" } as never),
     /activaton is not an option/,
   );
-  assert.throws(() => sgd({ lr: 0.1 } as never), /lr is not an option/);
+  assert.throws(() => sgd({ lr: 0.1 } as never), /lr is not an optimizer option: the learning rate of every step comes from the schedule/);
+});
+
+Deno.test("sequential: mlp is sugar for dense, activation, dense, ..., dense", () => {
+  const spec = mlp({ layers: [3, 5, 4, 2], activation: "tanh", init: "he" });
+  assert.deepEqual(spec, {
+    inputs: 3,
+    layers: [dense(5), tanh(), dense(4), tanh(), dense(2)],
+    head: "softmax",
+    init: "he",
+  });
+  assert.deepEqual(
+    sequential({ inputs: 3, layers: [dense(5), tanh(), dense(4), tanh(), dense(2)], init: "he" }),
+    spec,
+  );
+  assert.deepEqual(mlp({ layers: [2, 4, 1], activation: "linear", head: "linear" }).layers, [
+    dense(4),
+    linear(),
+    dense(1),
+  ]);
+  assert.deepEqual(mlp({ layers: [2, 3] }).layers, [dense(3)]);
+});
+
+Deno.test("sequential: every bad field and every misplaced layer is reported at once", () => {
+  assert.throws(
+    () =>
+      sequential({
+        inputs: 0,
+        layers: [
+          relu(),
+          dense(4),
+          dropout(1),
+          sigmoid(),
+          dense(2.5),
+          dense(3),
+          { kind: "dense", units: 3, act: "relu" } as never,
+          tanh(),
+          tanh(),
+          dropout(0.1),
+          dropout(0.2),
+          dense(3),
+          dropout(0.5),
+        ],
+        head: "svm" as "linear",
+      }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.deepEqual(e.issues.map((i) => i.field), [
+        "inputs",
+        "layers[0]", // must come after a dense layer
+        "layers[2].rate",
+        "layers[3]", // an activation after the dropout
+        "layers[4].units",
+        "layers[5]", // dense after dense
+        "layers[6].act",
+        "layers[6]", // dense after dense
+        "layers[8]", // activation after activation
+        "layers[10]", // dropout after dropout
+        "layers[12]", // after the last dense layer
+        "head",
+      ]);
+      assert.match(e.message, /^Cannot build model: inputs must be a positive integer: got 0; /);
+      assert.match(e.message, /layers\[2\]\.rate must be a number in \[0, 1\): got 1/);
+      assert.match(e.message, /layers\[12\] must not come after the last dense layer/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => sequential({ inputs: 2, layers: [dense(3), relu()] }),
+    /layers\[1\] must not come after the last dense layer: the head gives the output function/,
+  );
+  assert.throws(() => sequential({ inputs: 2, layers: [] }), /layers must be a non-empty list/);
+  assert.throws(
+    () => sequential({ inputs: 2, layers: [dense(1)] }),
+    /layers\[0\]\.units must be at least two classes for a softmax head/,
+  );
+  assert.throws(
+    () => sequential({ inputs: 2, layers: [{ kind: "gelu" } as never, dense(2)] }),
+    /layers\[0\]\.kind must be one of "dense", "relu", "tanh", "sigmoid", "linear", "dropout"/,
+  );
+  assert.equal(sequential({ inputs: 2, layers: [dense(1)], head: "linear" }).head, "linear");
+  assert.ok(sequential({ inputs: 2, layers: [dense(4), dropout(0), dense(2)] }));
+});
+
+Deno.test("validateSequential and isModelSpec never throw, whatever they are given", () => {
+  const layer = fc.oneof(
+    fc.anything(),
+    fc.record({ kind: fc.constantFrom("dense", "relu", "dropout", "tanh"), units: fc.anything() }),
+    fc.record({ kind: fc.constant("dropout"), rate: fc.anything() }),
+  );
+  fc.assert(
+    fc.property(fc.anything(), fc.array(layer), fc.anything(), (inputs, layers, head) => {
+      const options = { inputs, layers, head } as never;
+      const result = validateSequential(options);
+      assert.ok(result._tag === "Left" || result._tag === "Right");
+      assert.equal(isModelSpec(options), result._tag === "Right");
+    }),
+    { seed: 7, numRuns: 300 },
+  );
+  assert.equal(validateSequential(null as never)._tag, "Left");
+});
+
+Deno.test("paramLayout: one layout per spec, with each dense layer's activation and dropout", () => {
+  const spec = sequential({
+    inputs: 3,
+    layers: [dense(5), relu(), dropout(0.25), dense(4), sigmoid(), dense(2)],
+    head: "linear",
+  });
+  const layout = paramLayout(spec);
+  assert.equal(paramLayout(spec), layout, "memoised per spec object");
+  assert.deepEqual(layout, {
+    paramCount: 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2,
+    inDim: 3,
+    outDim: 2,
+    layers: [
+      {
+        index: 0,
+        inDim: 3,
+        outDim: 5,
+        weightOffset: 0,
+        biasOffset: 15,
+        activation: "relu",
+        dropout: 0.25,
+      },
+      {
+        index: 1,
+        inDim: 5,
+        outDim: 4,
+        weightOffset: 20,
+        biasOffset: 40,
+        activation: "sigmoid",
+        dropout: 0,
+      },
+      {
+        index: 2,
+        inDim: 4,
+        outDim: 2,
+        weightOffset: 44,
+        biasOffset: 52,
+        activation: "linear",
+        dropout: 0,
+      },
+    ],
+  });
+  assert.equal(paramCount(spec), layout.paramCount);
+  assert.equal(inputDim(spec), 3);
+  assert.equal(outputDim(spec), 2);
+  assert.deepEqual(denseWidths(spec), [3, 5, 4, 2]);
+  const views = layerViews(spec, new Float32Array(layout.paramCount));
+  assert.deepEqual(views.map((v) => [v.weightOffset, v.biasOffset]), [[0, 15], [20, 40], [44, 52]]);
+  // sameSpec compares layers, rates and the head; init aside.
+  assert.ok(sameSpec(spec, sequential({ ...spec, init: "he" })));
+  assert.ok(!sameSpec(spec, sequential({ ...spec, layers: spec.layers.with(2, dropout(0.5)) })));
+  assert.ok(!sameSpec(spec, sequential({ ...spec, layers: spec.layers.with(1, tanh()) })));
+});
+
+Deno.test("forward applies each dense layer's own activation, as the ACTIVATIONS table says", () => {
+  const spec = sequential({
+    inputs: 1,
+    layers: [dense(1), sigmoid(), dense(1), tanh(), dense(1)],
+    head: "linear",
+  });
+  const params = new Float32Array([2, 0.5, 3, -1, 4, 0.25]); // w0 b0 w1 b1 w2 b2
+  const x = 0.7;
+  const h1 = ACTIVATIONS.sigmoid.f(Math.fround(2 * x + 0.5));
+  const h2 = ACTIVATIONS.tanh.f(Math.fround(3 * Math.fround(h1) - 1));
+  const out = forward(spec, params, new Float32Array([x]), 1);
+  assert.ok(Math.abs(out[0] - (4 * h2 + 0.25)) < 1e-6, `${out[0]}`);
 });

@@ -3,12 +3,18 @@ import fc from "fast-check";
 import { ConfigError, SnapfoldError } from "../lib/errors.ts";
 import {
   type Activation,
+  dense,
+  denseWidths,
+  dropout,
   forward,
   type Head,
   initParams,
   mlp,
   type MlpSpec,
-} from "../lib/model.ts";
+  relu,
+  sequential,
+  tanh,
+} from "../lib/model/mod.ts";
 import { type DecodedEnsemble, decodeEnsemble, encodeEnsemble } from "../lib/persistence.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 import { VERSION } from "../lib/version.ts";
@@ -306,10 +312,9 @@ Deno.test("random corruption either throws ConfigError or decodes to a consisten
   const consistent = (d: DecodedEnsemble): void => {
     assert.ok(d.snapshots.length >= 1);
     for (const s of d.snapshots) {
+      const widths = denseWidths(s.spec);
       let count = 0;
-      for (let l = 0; l + 1 < s.spec.layers.length; l++) {
-        count += (s.spec.layers[l] + 1) * s.spec.layers[l + 1];
-      }
+      for (let l = 0; l + 1 < widths.length; l++) count += (widths[l] + 1) * widths[l + 1];
       assert.equal(s.params.length, count);
     }
   };
@@ -416,4 +421,39 @@ Deno.test("encodeEnsemble keeps which replica each member came from", () => {
   const back = decodeEnsemble(encodeEnsemble({ snapshots }));
   assert.deepEqual(back.snapshots.map((s) => s.replica), [0, 1]);
   assert.deepEqual(back.snapshots[1].params, snapshots[1].params);
+});
+
+Deno.test("a network with dropout or per-layer activations is saved as snapfold.model and loads back", () => {
+  const model = sequential({
+    inputs: 2,
+    layers: [dense(5), relu(), dropout(0.25), dense(4), tanh(), dense(3)],
+  });
+  const bytes = encodeEnsemble({ snapshots: snapshots(model, 2) });
+  const meta = split(bytes).header.__metadata__ as Record<string, string>;
+  assert.equal(meta["snapfold.layers"], "[2,5,4,3]"); // the widths, as before, for other readers
+  assert.equal(meta["snapfold.activation"], undefined); // no single activation describes it
+  assert.deepEqual(JSON.parse(meta["snapfold.model"]), { inputs: 2, layers: model.layers });
+  const back = decodeEnsemble(bytes);
+  assert.deepEqual(back.snapshots[0].spec, model);
+  assert.deepEqual(back.snapshots[1].params, snapshots(model, 2)[1].params);
+  // A file of one activation and no dropout keeps the old metadata, byte for byte.
+  assert.equal(
+    (split(file).header.__metadata__ as Record<string, string>)["snapfold.model"],
+    undefined,
+  );
+  rejects(
+    bytes,
+    (h) => h.__metadata__["snapfold.layers"] = "[2,5,4,4]",
+    /snapfold\.layers must be the widths of snapfold\.model, \[2,5,4,3\]/,
+  );
+  rejects(
+    bytes,
+    (h) => {
+      const m = JSON.parse(h.__metadata__["snapfold.model"]);
+      m.layers[2].rate = 2;
+      h.__metadata__["snapfold.model"] = JSON.stringify(m);
+    },
+    /snapfold\.model\.layers\[2\]\.rate must be a number in \[0, 1\)/,
+  );
+  rejects(bytes, (h) => h.__metadata__["snapfold.model"] = "{", /snapfold\.model must be JSON/);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ensemble, ensembleSizeCurve } from "../lib/ensemble.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { initParams, mlp } from "../lib/model.ts";
+import { initParams, mlp } from "../lib/model/mod.ts";
 import { constant, cosineAnnealing, perEpoch } from "../lib/schedules.ts";
 import {
   blobsScatterChart,

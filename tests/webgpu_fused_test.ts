@@ -13,6 +13,7 @@ import fc from "fast-check";
 import { assertClose, registerBackendCases } from "./_backend_cases.ts";
 import {
   type Activation,
+  ACTIVATIONS,
   adam,
   adamw,
   type Backend,
@@ -20,17 +21,23 @@ import {
   cosineAnnealing,
   createCpuBackend,
   createWebGpuBackend,
+  dense,
+  dropout,
   epochsBatches,
   type Head,
   initParams,
+  inputDim,
   makeBlobs,
   mlp,
   type MlpSpec,
   type Optimizer,
   outputDim,
   randomState,
+  relu as reluLayer,
+  sequential,
   sgd,
   type StepPlan,
+  tanh,
   toFloat32,
   type TrainingData,
   type WebGpuBackend,
@@ -92,7 +99,7 @@ Deno.test("webgpu fused: every PyTorch fixture fits the fused layout, so the sha
 
 function data(spec: MlpSpec, n: number, seed: number): TrainingData {
   const random = randomState(seed);
-  const inDim = spec.layers[0];
+  const inDim = inputDim(spec);
   const outDim = outputDim(spec);
   const x = new Float32Array(n * inDim);
   const y = spec.head === "softmax" ? new Int32Array(n) : new Float32Array(n * outDim);
@@ -387,6 +394,48 @@ Deno.test("webgpu fused: a network or batch that does not fit runs on the per-ke
   }
 });
 
+Deno.test("webgpu fused: dropout and per-layer activations opt out to the per-kernel path", async () => {
+  const limits = { workgroupBytes: DEFAULT_WORKGROUP_STORAGE, replicas: 1 };
+  const mixed = sequential({
+    inputs: 2,
+    layers: [dense(6), reluLayer(), dense(5), tanh(), dense(3)],
+  });
+  const dropped = sequential({
+    inputs: 2,
+    layers: [dense(6), reluLayer(), dropout(0.2), dense(3)],
+  });
+  const uniform = sequential({ inputs: 2, layers: [dense(6), tanh(), dense(5), tanh(), dense(3)] });
+  const mixedFit = fusedLayout(mixed, sgd(), limits);
+  assert.ok(!mixedFit.ok && /activations that differ per layer/.test(mixedFit.reason));
+  const droppedFit = fusedLayout(dropped, sgd(), limits);
+  assert.ok(!droppedFit.ok && /dropout/.test(droppedFit.reason));
+  const uniformFit = fusedLayout(uniform, sgd(), limits);
+  assert.ok(uniformFit.ok && uniformFit.layout.constants.ACT === ACTIVATIONS.tanh.code);
+  const gpu: WebGpuBackend = await createWebGpuBackend();
+  const cpu = createCpuBackend();
+  try {
+    for (const [label, spec] of [["mixed", mixed], ["uniform", uniform]] as const) {
+      const n = 40;
+      const options = {
+        spec,
+        optimizer: sgd({ momentum: 0.9 }),
+        params: initParams(spec, { seed: 2 }),
+        data: data(spec, n, 6),
+        replicas: 1,
+        plans: [plan(n, 16, 6, 0.05, 8)],
+      };
+      const before = gpu.fusedSteps;
+      const got = await run(gpu, options);
+      assert.equal(gpu.fusedSteps > before, label === "uniform", `${label}: fused or not`);
+      const expected = await run(cpu, options);
+      assertClose(got.params, expected.params, { rel: 1e-4, abs: 1e-6, label });
+    }
+  } finally {
+    gpu.dispose();
+    cpu.dispose();
+  }
+});
+
 Deno.test("webgpu fused: plans split into dispatches within the loop budget, in order, covering every step", () => {
   fc.assert(
     fc.property(
@@ -436,7 +485,7 @@ Deno.test("webgpu: 10 stacked members over 1000 rows predict in one call with on
     const spec = mlp({ layers: [2, 25, 3] });
     const members = 10;
     const n = 1000;
-    const P = spec.layers[0] * 25 + 25 + 25 * 3 + 3;
+    const P = inputDim(spec) * 25 + 25 + 25 * 3 + 3;
     const params = initParams(spec, { seed: 3, replicas: members });
     for (let k = 0; k < params.length; k++) if (k % 5 === 1) params[k] += 0.05; // nonzero biases
     const random = randomState(4);

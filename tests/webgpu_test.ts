@@ -8,7 +8,7 @@
  * fails these tests, never skips them.
  *
  * How single kernels are reached through the public API:
- * - dense_forward (+ softmax): `predict` with `combine: "none"` against `forward` of lib/model.ts;
+ * - dense_forward (+ softmax): `predict` with `combine: "none"` against `forward` of lib/model/forward.ts;
  *   combine_mean: `predict` with weights against the weighted mean of those.
  * - gather, softmax_xent / mse, dense_grad_weights, bias_grad, dense_grad_input: one step of
  *   PyTorch-convention SGD with momentum from a zero state stores `v = g`, so the optimizer state
@@ -29,6 +29,7 @@ import {
   forward,
   type Head,
   initParams,
+  inputDim,
   lossAndGradient,
   mlp,
   type MlpSpec,
@@ -51,7 +52,7 @@ registerBackendCases("webgpu", () => createWebGpuBackend({ fused: "never" }));
 
 function data(spec: MlpSpec, n: number, seed: number): TrainingData {
   const random = randomState(seed);
-  const inDim = spec.layers[0];
+  const inDim = inputDim(spec);
   const outDim = outputDim(spec);
   return {
     x: new Float32Array(n * inDim).map(() => random.normal(0, 1)),

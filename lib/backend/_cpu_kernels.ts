@@ -32,15 +32,21 @@
  * @module
  */
 import type { FloatArray } from "../losses.ts";
+import { type ActivationCode, ACTIVATIONS } from "../ops/activation.ts";
 
-/** Activation codes of the kernels (the order of `Activation` in lib/model.ts). */
-export const RELU = 0;
+/** Activation codes of the kernels: those of lib/ops/activation.ts (the shaders' `ACT`). */
+export const RELU: typeof ACTIVATIONS.relu.code = ACTIVATIONS.relu.code;
 /** Hyperbolic tangent. */
-export const TANH = 1;
+export const TANH: typeof ACTIVATIONS.tanh.code = ACTIVATIONS.tanh.code;
 /** Logistic sigmoid. */
-export const SIGMOID = 2;
+export const SIGMOID: typeof ACTIVATIONS.sigmoid.code = ACTIVATIONS.sigmoid.code;
 /** Identity (also the last layer, whose head applies its own function). */
-export const LINEAR = 3;
+export const LINEAR: typeof ACTIVATIONS.linear.code = ACTIVATIONS.linear.code;
+
+/** Fails `deno check` when a switch over activation codes misses one. */
+function unknownActivation(act: never): never {
+  throw new Error(`Cannot apply activation: unknown code: got ${act}`);
+}
 
 /**
  * Scratch of {@linkcode keepIf} and {@linkcode reluOf}; `PICK[0]` stays 0. Shared by every call:
@@ -72,20 +78,44 @@ function reluOf(s: number): number {
  * (`relu ? reluOf(s) : s`, which keeps NaN as `if (z < 0) z = 0` does); a call per element there
  * was not inlined by V8 and cost 17% of a small model's prediction.
  */
-function activateRange(act: number, z: FloatArray, end: number): void {
-  if (act === TANH) { for (let k = 0; k < end; k++) z[k] = Math.tanh(z[k]); }
-  else if (act === SIGMOID) { for (let k = 0; k < end; k++) z[k] = 1 / (1 + Math.exp(-z[k])); }
+function activateRange(act: ActivationCode, z: FloatArray, end: number): void {
+  switch (act) {
+    case LINEAR:
+    case RELU:
+      return;
+    case TANH:
+      for (let k = 0; k < end; k++) z[k] = Math.tanh(z[k]);
+      return;
+    case SIGMOID:
+      for (let k = 0; k < end; k++) z[k] = 1 / (1 + Math.exp(-z[k]));
+      return;
+    default:
+      unknownActivation(act);
+  }
 }
 
 /**
  * `delta *= f'(z)` over `[0, end)` for tanh and sigmoid, written through the activation's output
  * `a = f(z)` (see lib/losses.ts). ReLU's derivative is applied in the backward kernels' stores.
  */
-function scaleByDerivative(act: number, delta: FloatArray, a: FloatArray, end: number): void {
-  if (act === TANH) {
-    for (let k = 0; k < end; k++) delta[k] *= 1 - a[k] * a[k];
-  } else if (act === SIGMOID) {
-    for (let k = 0; k < end; k++) delta[k] *= a[k] * (1 - a[k]);
+function scaleByDerivative(
+  act: ActivationCode,
+  delta: FloatArray,
+  a: FloatArray,
+  end: number,
+): void {
+  switch (act) {
+    case LINEAR:
+    case RELU:
+      return;
+    case TANH:
+      for (let k = 0; k < end; k++) delta[k] *= 1 - a[k] * a[k];
+      return;
+    case SIGMOID:
+      for (let k = 0; k < end; k++) delta[k] *= a[k] * (1 - a[k]);
+      return;
+    default:
+      unknownActivation(act);
   }
 }
 
@@ -267,7 +297,7 @@ export function forwardDense(
   inDim: number,
   outDim: number,
   out: FloatArray,
-  act: number,
+  act: ActivationCode,
 ): void {
   if (inDim === 2) {
     forwardTwo(input, rows, params, wOff, bOff, outDim, out, act);
@@ -454,7 +484,7 @@ function forwardTwo(
   bOff: number,
   outDim: number,
   out: FloatArray,
-  act: number,
+  act: ActivationCode,
 ): void {
   const relu = act === RELU;
   const rows4 = rows - (rows % 4);
@@ -515,7 +545,7 @@ export function forwardSparse<T extends FloatArray>(
   bOff: number,
   outDim: number,
   out: FloatArray,
-  act: number,
+  act: ActivationCode,
 ): void {
   const relu = act === RELU;
   const { rowStart, cols, values } = sparse;
@@ -862,7 +892,7 @@ export function backpropDense(
   inDim: number,
   outDim: number,
   a: FloatArray,
-  act: number,
+  act: ActivationCode,
   prev: FloatArray,
 ): void {
   if (outDim === 3) {
@@ -992,7 +1022,7 @@ function backpropThree(
   wOff: number,
   inDim: number,
   a: FloatArray,
-  act: number,
+  act: ActivationCode,
   prev: FloatArray,
 ): void {
   const relu = act === RELU;

@@ -18,7 +18,8 @@
  *
  * @module
  */
-import type { MlpSpec } from "../model.ts";
+import { denseWidths, type MlpSpec, paramLayout } from "../model/mod.ts";
+import { ACTIVATIONS } from "../ops/activation.ts";
 import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
 
 import {
@@ -42,14 +43,6 @@ export const FUSED_WORKGROUP: number = Math.min(64, MAX_PORTABLE_INVOCATIONS);
 
 /** Largest batch a fused layout is sized for (the loop budget bounds it further). */
 const MAX_BATCH_CAP = 512;
-
-/** Activation codes, as in the shaders' `ACT` override. */
-const ACT_CODES: Readonly<Record<MlpSpec["activation"], number>> = {
-  linear: 0,
-  relu: 1,
-  tanh: 2,
-  sigmoid: 3,
-};
 
 /** A network's fused layout: what the shader is specialised with and what the host counts. */
 export interface FusedLayout {
@@ -89,14 +82,22 @@ export function fusedLayout(
   optimizer: Optimizer,
   limits: { readonly workgroupBytes: number; readonly replicas: number },
 ): FusedFit {
-  const dims = spec.layers;
+  const layout = paramLayout(spec);
+  const dims = denseWidths(spec);
   const L = dims.length - 1;
   if (L > MAX_FUSED_LAYERS) {
     return { ok: false, reason: `${L} layers (the fused kernel takes ${MAX_FUSED_LAYERS})` };
   }
-  const wOff: number[] = [0];
-  for (let l = 0; l < L; l++) wOff.push(wOff[l] + dims[l] * dims[l + 1] + dims[l + 1]);
-  const P = wOff[L];
+  const hidden = layout.layers.slice(0, -1);
+  if (hidden.some((d) => d.dropout > 0)) {
+    return { ok: false, reason: "dropout (the fused kernel has no dropout)" };
+  }
+  const act = hidden.length === 0 ? "linear" : hidden[0].activation;
+  if (hidden.some((d) => d.activation !== act)) {
+    return { ok: false, reason: "activations that differ per layer (the fused kernel takes one)" };
+  }
+  const wOff: number[] = [...layout.layers.map((d) => d.weightOffset), layout.paramCount];
+  const P = layout.paramCount;
   const fused = ruleOf(optimizer).fused;
   if (fused === undefined) {
     return {
@@ -134,7 +135,7 @@ export function fusedLayout(
   const constants: Record<string, number> = {
     WG: FUSED_WORKGROUP,
     LAYERS: L,
-    ACT: ACT_CODES[spec.activation],
+    ACT: ACTIVATIONS[act].code,
     HEAD: spec.head === "softmax" ? 0 : 1,
     PARAM_COUNT: P,
     STATE_STRIDE: optimizerStateSize(optimizer, P),
@@ -297,11 +298,11 @@ export interface KernelLoopCount {
  * @returns One count per kernel dispatched in a step.
  */
 export function perKernelLoopCounts(
-  spec: Pick<MlpSpec, "layers" | "head">,
+  spec: MlpSpec,
   batch: number,
 ): KernelLoopCount[] {
   const charge = llvmpipeLoopCharge;
-  const dims = spec.layers;
+  const dims = denseWidths(spec);
   const L = dims.length - 1;
   const out = dims[L];
   const tileStore = charge(4) + 4 * charge(4); // for q < 4 { for t < 4 { store } }
@@ -337,7 +338,7 @@ export function perKernelLoopCounts(
  * @returns The largest batch and the kernel that stops the next one.
  */
 export function perKernelBatchLimit(
-  spec: Pick<MlpSpec, "layers" | "head">,
+  spec: MlpSpec,
   limit: number = LLVMPIPE_LOOP_LIMIT,
 ): { readonly batch: number; readonly kernel: string } {
   // The counter stops loops when it reaches zero, so a kernel may be charged at most limit - 1.

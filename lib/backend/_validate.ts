@@ -6,7 +6,7 @@
  * @module
  */
 import { check, type ConfigIssue, type Validation, validation } from "../errors.ts";
-import { paramCount, validateMlp } from "../model.ts";
+import { paramCount, validateSequential } from "../model/mod.ts";
 import { optimizerStateSize, validateOptimizer } from "../optimizers/mod.ts";
 import { validateInputs, validateTrainingData } from "../training_data.ts";
 import type { PredictOptions, SessionOptions, StepPlan, TrainingData } from "./backend.ts";
@@ -25,8 +25,9 @@ export function validatePlan(
   n: number,
   batchLimit?: (maxRows: number) => ConfigIssue[],
 ): Validation<number> {
-  const { indices, offsets, lrs, resets } = plan ?? ({} as StepPlan);
+  const { indices, offsets, lrs, resets, firstStep } = plan ?? ({} as StepPlan);
   const issues: ConfigIssue[] = [];
+  if (firstStep !== undefined) issues.push(...check.nonNegativeInt("firstStep", firstStep));
   if (!(indices instanceof Int32Array)) {
     issues.push({ field: "indices", message: "must be an Int32Array", got: indices });
   }
@@ -112,16 +113,17 @@ export function validatePlan(
  * @returns The validated training data, or every issue found.
  */
 export function validateSession(options: SessionOptions): Validation<TrainingData> {
-  const { spec, optimizer, params, data, replicas = 1, optimizerState } = options ??
+  const { spec, optimizer, params, data, replicas = 1, optimizerState, seed } = options ??
     ({} as SessionOptions);
   const issues: ConfigIssue[] = [];
-  const specResult = validateMlp(spec);
+  const specResult = validateSequential(spec);
   if (specResult._tag === "Left") {
     issues.push(...specResult.left.map((i) => ({ ...i, field: `spec.${i.field}` })));
   }
   const optResult = validateOptimizer(optimizer);
   if (optResult._tag === "Left") issues.push(...optResult.left);
   issues.push(...check.positiveInt("replicas", replicas));
+  if (seed !== undefined) issues.push(...check.nonNegativeInt("seed", seed));
   let trainingData: TrainingData | undefined;
   if (specResult._tag === "Right") {
     const dataResult = validateTrainingData(spec, data);
@@ -180,7 +182,7 @@ export function validatePredict(options: PredictOptions): Validation<Float32Arra
   const { spec, params, members = 1, x, n, combine = "mean", weights } = options ??
     ({} as PredictOptions);
   const issues: ConfigIssue[] = [];
-  const specResult = validateMlp(spec);
+  const specResult = validateSequential(spec);
   if (specResult._tag === "Left") {
     issues.push(...specResult.left.map((i) => ({ ...i, field: `spec.${i.field}` })));
   }

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { MlpSpec } from "../model.ts";
+import type { MlpSpec } from "../model/mod.ts";
 import type { Optimizer } from "../optimizers/mod.ts";
 
 /** Which backend to use: `"auto"` picks WebGPU on a hardware adapter and the CPU otherwise. */

@@ -13,7 +13,16 @@
  */
 import { orThrow, SnapfoldError } from "../errors.ts";
 import { type FloatArray, meanSquaredError } from "../losses.ts";
-import { type MlpSpec, outputDim, paramCount } from "../model.ts";
+import {
+  inputDim,
+  type MlpSpec,
+  outputDim,
+  paramCount,
+  type ParamLayout,
+  paramLayout,
+} from "../model/mod.ts";
+import { type ActivationCode, ACTIVATIONS } from "../ops/activation.ts";
+import { applyMask, dropoutSeedKey, fillDropoutMask } from "../ops/dropout.ts";
 import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
 import {
   backpropDense,
@@ -21,7 +30,6 @@ import {
   compressRows,
   forwardDense,
   forwardSparse,
-  LINEAR,
   makeSparseRows,
   softmaxLossRows,
   SPARSE_MIN_ZEROS,
@@ -42,22 +50,31 @@ import type {
 } from "./backend.ts";
 import { validatePlan, validatePredict, validateSession } from "./_validate.ts";
 
-function activationCode(spec: MlpSpec): number {
-  return ["relu", "tanh", "sigmoid", "linear"].indexOf(spec.activation);
-}
-
 type FloatArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 /** Buffers for the forward and backward passes of batches of up to `capacity` rows. */
 interface Workspace<T extends FloatArray> {
-  readonly layers: ReadonlyArray<number>;
-  readonly activation: number;
+  /** The parameter layout (lib/model/layout.ts). */
+  readonly layout: ParamLayout;
+  /** dims[l]: width of acts[l] (the input width, then each dense layer's). */
+  readonly dims: ReadonlyArray<number>;
+  /** codes[l]: activation code of dense layer l (lib/ops/activation.ts; linear for the last). */
+  readonly codes: ReadonlyArray<ActivationCode>;
+  /** rates[l]: dropout rate after dense layer l (0 when none). */
+  readonly rates: Float64Array;
   readonly softmax: boolean;
   readonly capacity: number;
-  /** acts[0]: [capacity, layers[0]] inputs; acts[l]: [capacity, layers[l]] outputs of layer l-1. */
+  /** acts[0]: [capacity, dims[0]] inputs; acts[l]: [capacity, dims[l]] outputs of layer l-1. */
   readonly acts: T[];
-  /** deltas[l] (l >= 1): [capacity, layers[l]] gradient of the loss with respect to acts[l]'s pre-activation. */
+  /** deltas[l] (l >= 1): [capacity, dims[l]] gradient of the loss with respect to acts[l]'s pre-activation. */
   readonly deltas: T[];
+  /**
+   * For a dense layer l-1 followed by dropout: pre[l] [capacity, dims[l]] its activations before
+   * the dropout (what the backward pass differentiates) and masks[l] the factors (0 or
+   * 1 / (1 - rate)) that made acts[l] from them; empty arrays elsewhere.
+   */
+  readonly pre: T[];
+  readonly masks: T[];
   /** Offsets of each layer's weights and bias within one model's parameters. */
   readonly weightOffsets: Int32Array;
   readonly biasOffsets: Int32Array;
@@ -81,36 +98,38 @@ function makeWorkspace<T extends FloatArray>(
   Ctor: FloatArrayConstructor,
   sparse: SparseMode = "none",
 ): Workspace<T> {
-  const layers = spec.layers;
-  const depth = layers.length - 1;
+  const layout = paramLayout(spec);
+  const dims = [layout.inDim, ...layout.layers.map((d) => d.outDim)];
+  const depth = layout.layers.length;
   const acts: T[] = [];
   const deltas: T[] = [];
-  const weightOffsets = new Int32Array(depth);
-  const biasOffsets = new Int32Array(depth);
-  let offset = 0;
+  const pre: T[] = [];
+  const masks: T[] = [];
   for (let l = 0; l <= depth; l++) {
-    acts.push(new Ctor(capacity * layers[l]) as T);
-    deltas.push(new Ctor(l === 0 ? 0 : capacity * layers[l]) as T);
-    if (l < depth) {
-      weightOffsets[l] = offset;
-      biasOffsets[l] = offset + layers[l] * layers[l + 1];
-      offset = biasOffsets[l] + layers[l + 1];
-    }
+    acts.push(new Ctor(capacity * dims[l]) as T);
+    deltas.push(new Ctor(l === 0 ? 0 : capacity * dims[l]) as T);
+    const dropped = l > 0 && layout.layers[l - 1].dropout > 0;
+    pre.push(new Ctor(dropped ? capacity * dims[l] : 0) as T);
+    masks.push(new Ctor(dropped ? capacity * dims[l] : 0) as T);
   }
   return {
-    layers,
-    activation: activationCode(spec),
+    layout,
+    dims,
+    codes: layout.layers.map((d) => ACTIVATIONS[d.activation].code),
+    rates: Float64Array.from(layout.layers, (d) => d.dropout),
     softmax: spec.head === "softmax",
     capacity,
     acts,
     deltas,
-    weightOffsets,
-    biasOffsets,
+    pre,
+    masks,
+    weightOffsets: Int32Array.from(layout.layers, (d) => d.weightOffset),
+    biasOffsets: Int32Array.from(layout.layers, (d) => d.biasOffset),
     labels: new Int32Array(capacity),
-    targets: new Ctor(capacity * outputDim(spec)) as T,
+    targets: new Ctor(capacity * layout.outDim) as T,
     sparse: sparse === "none"
       ? null
-      : makeSparseRows<T>(layers[0], capacity, sparse === "rows+columns", Ctor),
+      : makeSparseRows<T>(dims[0], capacity, sparse === "rows+columns", Ctor),
   };
 }
 
@@ -120,35 +139,52 @@ function sparseModeFor(x: FloatArray, count: number, training: boolean): SparseM
   return training ? "rows+columns" : "rows";
 }
 
+/** Which masks a training forward pass draws: the session's seed key, global step and replica. */
+interface Draw {
+  seedKey: number;
+  step: number;
+  replica: number;
+}
+
 /**
  * Forward pass of `rows` rows of `ws.acts[0]` (or of `ws.sparse`, already compressed, when the
  * workspace is sparse) through the model at `params[base ...]`; the last layer's pre-activation
- * (logits or outputs) stays in `ws.acts[depth]`.
+ * (logits or outputs) stays in `ws.acts[depth]`. With `draw` (training), dropout layers draw
+ * their masks; without it (prediction) they are the identity.
  */
 function forwardRows<T extends FloatArray>(
   ws: Workspace<T>,
   params: T,
   base: number,
   rows: number,
+  draw: Draw | null,
 ): void {
-  const { layers, acts, weightOffsets, biasOffsets, sparse } = ws;
-  const depth = layers.length - 1;
+  const { dims, codes, rates, acts, pre, masks, weightOffsets, biasOffsets, sparse } = ws;
+  const depth = rates.length;
   for (let l = 0; l < depth; l++) {
-    const act = l + 1 < depth ? ws.activation : LINEAR;
+    const act = codes[l];
     const w0 = base + weightOffsets[l];
     const b0 = base + biasOffsets[l];
+    const rate = rates[l];
+    const out = rate > 0 && draw !== null ? pre[l + 1] : acts[l + 1];
     if (l === 0 && sparse !== null) {
-      forwardSparse(sparse, rows, params, w0, b0, layers[1], acts[1], act);
+      forwardSparse(sparse, rows, params, w0, b0, dims[1], out, act);
     } else {
-      forwardDense(acts[l], rows, params, w0, b0, layers[l], layers[l + 1], acts[l + 1], act);
+      forwardDense(acts[l], rows, params, w0, b0, dims[l], dims[l + 1], out, act);
+    }
+    if (out !== acts[l + 1]) {
+      const { seedKey, step, replica } = draw!;
+      fillDropoutMask(masks[l + 1], rows, dims[l + 1], seedKey, step, replica, l, rate);
+      applyMask(out, masks[l + 1], rows * dims[l + 1], acts[l + 1]);
     }
   }
 }
 
 /**
  * Backward pass from `ws.deltas[depth]` (set by the loss): writes the gradient of one model into
- * `grad` ([paramCount], overwritten) using the model at `params[base ...]`. The gradient with
- * respect to the network's input is never needed, so it is never computed.
+ * `grad` ([paramCount], overwritten) using the model at `params[base ...]` and the masks of the
+ * forward pass before it. The gradient with respect to the network's input is never needed, so it
+ * is never computed.
  */
 function backwardRows<T extends FloatArray>(
   ws: Workspace<T>,
@@ -157,11 +193,11 @@ function backwardRows<T extends FloatArray>(
   rows: number,
   grad: T,
 ): void {
-  const { layers, acts, deltas, weightOffsets, biasOffsets, sparse } = ws;
-  const depth = layers.length - 1;
+  const { dims, codes, rates, acts, deltas, pre, masks, weightOffsets, biasOffsets, sparse } = ws;
+  const depth = rates.length;
   for (let l = depth - 1; l >= 0; l--) {
-    const inDim = layers[l];
-    const outDim = layers[l + 1];
+    const inDim = dims[l];
+    const outDim = dims[l + 1];
     const delta = deltas[l + 1]; // [rows, outDim]
     if (l === 0 && sparse !== null) {
       weightGradSparse(sparse, delta, rows, outDim, grad, weightOffsets[0], biasOffsets[0]);
@@ -169,7 +205,10 @@ function backwardRows<T extends FloatArray>(
       weightGradDense(acts[l], delta, rows, inDim, outDim, grad, weightOffsets[l], biasOffsets[l]);
     }
     if (l === 0) break;
-    // [rows, inDim] gradient with respect to the previous layer's pre-activation
+    // [rows, inDim] gradient with respect to the previous layer's pre-activation; through a
+    // dropout, the activation's derivative is taken before the mask, and the mask applies after.
+    const dropped = rates[l - 1] > 0;
+    const a = dropped ? pre[l] : acts[l];
     backpropDense(
       delta,
       rows,
@@ -177,10 +216,11 @@ function backwardRows<T extends FloatArray>(
       base + weightOffsets[l],
       inDim,
       outDim,
-      acts[l],
-      ws.activation,
+      a,
+      codes[l - 1],
       deltas[l],
     );
+    if (dropped) applyMask(deltas[l], masks[l], rows * inDim, deltas[l]);
   }
 }
 
@@ -198,8 +238,8 @@ interface LossArgs<T extends FloatArray> {
 }
 
 function makeLossArgs<T extends FloatArray>(ws: Workspace<T>): LossArgs<T> {
-  const depth = ws.layers.length - 1;
-  const dim = ws.layers[depth];
+  const depth = ws.dims.length - 1;
+  const dim = ws.dims[depth];
   return {
     mse: { outputs: ws.acts[depth], targets: ws.targets, rows: 0, dim, grad: ws.deltas[depth] },
   };
@@ -217,13 +257,13 @@ function lossRows<T extends FloatArray>(
   at: number,
 ): number {
   if (ws.softmax) {
-    const depth = ws.layers.length - 1;
+    const depth = ws.dims.length - 1;
     const logits = ws.acts[depth];
     return softmaxLossRows(
       logits,
       ws.labels,
       rows,
-      ws.layers[depth],
+      ws.dims[depth],
       ws.deltas[depth],
       correct,
       at,
@@ -248,12 +288,18 @@ export interface LossAndGradientOptions<T extends FloatArray> {
   readonly rows: number;
   /** [paramCount(spec)] receives the gradient of the mean loss (same array type as `params`). */
   readonly grad: T;
+  /** Seed of the dropout masks (default 0; as `SessionOptions.seed`). */
+  readonly seed?: number;
+  /** Global step the dropout masks are drawn for (default 0; as `StepPlan.firstStep`). */
+  readonly step?: number;
 }
 
 /**
  * The CPU backend's forward and backward pass on one batch, as a plain function: the mean loss and
  * its gradient. It runs in the precision of `params` (`Float64Array` for finite-difference checks,
- * `Float32Array` as in training), with the very loops that sessions run.
+ * `Float32Array` as in training), with the very loops that sessions run. Dropout layers draw the
+ * masks of `seed` and `step` (as a session with that seed draws them for replica 0 at that global
+ * step), so the masks stay fixed while `params` vary.
  *
  * @example The gradient of a one-layer softmax classifier at zero weights
  * ```ts
@@ -279,7 +325,7 @@ export interface LossAndGradientOptions<T extends FloatArray> {
  */
 export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOptions<T>): number {
   const { spec, params, x, y, rows, grad } = options;
-  const count = rows * spec.layers[0];
+  const count = rows * inputDim(spec);
   const ws = makeWorkspace<T>(
     spec,
     rows,
@@ -290,7 +336,11 @@ export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOp
   if (spec.head === "softmax") ws.labels.set((y as Int32Array).subarray(0, rows));
   else ws.targets.set((y as FloatArray).subarray(0, rows * outputDim(spec)));
   prepareInputs(ws, rows);
-  forwardRows(ws, params, 0, rows);
+  forwardRows(ws, params, 0, rows, {
+    seedKey: dropoutSeedKey(options.seed ?? 0),
+    step: options.step ?? 0,
+    replica: 0,
+  });
   const loss = lossRows(ws, makeLossArgs(ws), rows, new Float64Array(1), 0);
   backwardRows(ws, params, 0, rows, grad);
   return loss;
@@ -316,6 +366,7 @@ class CpuSession implements TrainingSession {
   #grad: Float32Array; // [paramCount]
   #ws: Workspace<Float32Array>;
   #sparseMode: SparseMode; // decided once from the whole training set
+  #draw: Draw; // which dropout masks the next forward pass draws
   #lossArgs: LossArgs<Float32Array>;
   #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
   #statCorrect: Float32Array = new Float32Array(0);
@@ -330,6 +381,7 @@ class CpuSession implements TrainingSession {
     state: Float32Array,
     data: TrainingData,
     replicas: number,
+    seed: number,
     onDispose: (session: CpuSession) => void,
   ) {
     this.paramCount = paramCount(spec);
@@ -346,6 +398,7 @@ class CpuSession implements TrainingSession {
     this.#sparseMode = sparseModeFor(this.#x, this.#x.length, true);
     this.#ws = makeWorkspace<Float32Array>(spec, 1, Float32Array, this.#sparseMode);
     this.#lossArgs = makeLossArgs(this.#ws);
+    this.#draw = { seedKey: dropoutSeedKey(seed), step: 0, replica: 0 };
     this.#onDispose = onDispose;
   }
 
@@ -360,10 +413,11 @@ class CpuSession implements TrainingSession {
     this.#reserveStats(steps);
     const R = this.replicas;
     const P = this.paramCount;
-    const inDim = this.#spec.layers[0];
+    const inDim = inputDim(this.#spec);
     const outDim = outputDim(this.#spec);
     const softmax = this.#spec.head === "softmax";
-    const { indices, offsets, lrs, resets } = plan;
+    const { indices, offsets, lrs, resets, firstStep = 0 } = plan;
+    const draw = this.#draw;
     const ws = this.#ws;
     const args = this.#lossArgs;
     const x = this.#x;
@@ -412,7 +466,9 @@ class CpuSession implements TrainingSession {
       const lr = lrs[s];
       for (let r = 0; r < R; r++) {
         const base = r * P;
-        forwardRows(ws, params, base, rows);
+        draw.step = firstStep + s;
+        draw.replica = r;
+        forwardRows(ws, params, base, rows, draw);
         statLoss[statRow] = lossRows(ws, args, rows, statCorrect, statRow);
         statRow++;
         backwardRows(ws, params, base, rows, grad);
@@ -533,7 +589,7 @@ export function createCpuBackend(): Backend {
       try {
         assertLive("create a session");
         const data = orThrow("Cannot create a training session", validateSession(options));
-        const { spec, optimizer, params, replicas = 1, optimizerState } = options;
+        const { spec, optimizer, params, replicas = 1, optimizerState, seed = 0 } = options;
         const size = replicas * optimizerStateSize(optimizer, paramCount(spec));
         const session = new CpuSession(
           spec,
@@ -542,6 +598,7 @@ export function createCpuBackend(): Backend {
           optimizerState !== undefined ? optimizerState.slice() : new Float32Array(size),
           data,
           replicas,
+          seed,
           (s) => sessions.delete(s),
         );
         sessions.add(session);
@@ -602,9 +659,9 @@ export function predictStackedCpu(options: PredictOptions): Float32Array {
 function predictCpu(options: PredictOptions, x: Float32Array): Float32Array {
   const { spec, params, members = 1, n, combine = "mean", weights } = options;
   const P = paramCount(spec);
-  const inDim = spec.layers[0];
+  const inDim = inputDim(spec);
   const outDim = outputDim(spec);
-  const depth = spec.layers.length - 1;
+  const depth = paramLayout(spec).layers.length;
   const block = Math.min(n, PREDICT_BLOCK);
   const ws = makeWorkspace<Float32Array>(
     spec,
@@ -625,7 +682,7 @@ function predictCpu(options: PredictOptions, x: Float32Array): Float32Array {
     for (let k = 0; k < rows * inDim; k++) input[k] = x[from + k];
     prepareInputs(ws, rows);
     for (let m = 0; m < members; m++) {
-      forwardRows(ws, params, m * P, rows);
+      forwardRows(ws, params, m * P, rows, null);
       const weight = separate ? 1 : (weights === undefined ? 1 : weights[m]) / total;
       const to = ((separate ? m * n : 0) + start) * outDim;
       combineRows(result, rows, outDim, softmax, out, to, weight, !separate);

@@ -28,7 +28,9 @@
  * @module
  */
 import { check, type ConfigIssue, orThrow, SnapfoldError, validation } from "../errors.ts";
-import { type MlpSpec, outputDim, paramCount } from "../model.ts";
+import { denseWidths, type MlpSpec, outputDim, paramCount, paramLayout } from "../model/mod.ts";
+import { ACTIVATIONS } from "../ops/activation.ts";
+import { dropoutScale, dropoutSeedKey, dropoutThreshold } from "../ops/dropout.ts";
 import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
 import type {
   Backend,
@@ -97,14 +99,6 @@ export interface WebGpuBackend extends Backend {
 }
 
 const { STORAGE, COPY_SRC, COPY_DST, UNIFORM } = USAGE;
-
-/** Activation codes of the shaders' `ACT` override. */
-const ACT_CODES: Readonly<Record<MlpSpec["activation"], number>> = {
-  linear: 0,
-  relu: 1,
-  tanh: 2,
-  sigmoid: 3,
-};
 
 /** Largest number of floats one prediction chunk's activations may take (16 MiB). */
 const PREDICT_CHUNK_FLOATS = 1 << 22;
@@ -213,7 +207,7 @@ function disposedSession(what: string): SnapfoldError {
 /** Rows per prediction chunk: a power of two, so that repeated predictions reuse a few pipelines. */
 function predictRows(options: PredictOptions): number {
   const { spec, members: M = 1, n } = options;
-  const widest = Math.max(...spec.layers);
+  const widest = Math.max(...denseWidths(spec));
   let rows = 1;
   while (rows < n && 2 * rows * M * widest <= PREDICT_CHUNK_FLOATS) rows *= 2;
   return rows;
@@ -239,7 +233,7 @@ function sessionSizeIssues(limits: GPUSupportedLimits, options: SessionOptions):
 function predictSizeIssues(limits: GPUSupportedLimits, options: PredictOptions): ConfigIssue[] {
   const { spec, members: M = 1, n, combine = "mean" } = options;
   const rows = predictRows(options);
-  const widest = Math.max(...spec.layers);
+  const widest = Math.max(...denseWidths(spec));
   const outputs = (combine === "none" ? M : 1) * n * outputDim(spec);
   return bufferSizeIssues(limits, [
     { field: "params", bytes: M * paramCount(spec) * 4, advice: "fewer members per call" },
@@ -275,9 +269,12 @@ async function openSession(
   const { spec, optimizer, replicas: R = 1 } = options;
   const P = paramCount(spec);
   const S = optimizerStateSize(optimizer, P);
-  const dims = spec.layers;
+  const layout = paramLayout(spec);
+  const dims = denseWidths(spec);
   const L = dims.length - 1;
-  const act = ACT_CODES[spec.activation];
+  // ACT of dense layer l (linear for the last); whether dropout follows it (never the last).
+  const actOf = (l: number) => ACTIVATIONS[layout.layers[l].activation].code;
+  const dropsAfter = (l: number) => layout.layers[l].dropout > 0;
   const outDim = outputDim(spec);
   const buffers = createBufferSet(device);
 
@@ -305,20 +302,18 @@ async function openSession(
   let xb = buffers.create("batch", 4, STORAGE); // [batch, inDim]
   let acts: GPUBuffer[] = []; // acts[l], l = 1..L: [batch, R, dims[l]]
   let deltas: GPUBuffer[] = []; // deltas[l], l = 1..L: [batch, R, dims[l]]
+  // dropped[l] where dense layer l-1 has dropout: [batch, R, dims[l]] acts[l] after the mask.
+  let dropped: GPUBuffer[] = [];
+  const firstStep = buffers.create("first step", 4, STORAGE | COPY_DST); // [1] u32
   let stepGroup: GPUBindGroup | undefined;
   let fusedTable = buffers.create("fused step table", 16, STORAGE | COPY_DST); // [steps, 4] u32
 
-  const layerIn = (l: number) => (l === 0 ? xb : acts[l]);
+  const layerIn = (l: number) => (l === 0 ? xb : dropsAfter(l - 1) ? dropped[l] : acts[l]);
   // The gathered batch is shared by all replicas: a replica stride of 0.
   const inStrides = (l: number) =>
     l === 0 ? { IN_ROW: dims[0], IN_REP: 0 } : { IN_ROW: R * dims[l], IN_REP: dims[l] };
 
-  let wOff = 0;
-  const offsets: Array<{ W_OFF: number; B_OFF: number }> = [];
-  for (let l = 0; l < L; l++) {
-    offsets.push({ W_OFF: wOff, B_OFF: wOff + dims[l] * dims[l + 1] });
-    wOff += dims[l] * dims[l + 1] + dims[l + 1];
-  }
+  const offsets = layout.layers.map((d) => ({ W_OFF: d.weightOffset, B_OFF: d.biasOffset }));
 
   const pending: Array<Promise<Dispatch>> = [];
   const kernel = (
@@ -343,14 +338,31 @@ async function openSession(
     () => [x, indices, xb],
     (b) => flatGrid(b * dims[0]),
   );
-  const forward = offsets.map((o, l) => {
+  // Dropout after dense layer l (lib/ops/dropout.ts): MODE 0 masks acts[l + 1] into dropped[l + 1],
+  // MODE 1 masks the gradient deltas[l + 1] in place with the same draws.
+  const dropoutKernel = (l: number, mode: 0 | 1) =>
+    kernel(
+      "dropout",
+      {
+        WIDTH: dims[l + 1],
+        REPLICAS: R,
+        LAYER: l,
+        SEED_KEY: dropoutSeedKey(options.seed ?? 0),
+        THRESHOLD: dropoutThreshold(layout.layers[l].dropout),
+        SCALE: dropoutScale(layout.layers[l].dropout),
+        MODE: mode,
+      },
+      () => [firstStep, acts[l + 1], mode === 0 ? dropped[l + 1] : deltas[l + 1]],
+      (b) => flatGrid(b * R * dims[l + 1]),
+    );
+  const forward = offsets.flatMap((o, l) => {
     const shape = tileShape(dims[l + 1]);
-    return kernel(
+    const dense = kernel(
       "dense_forward",
       {
         IN_DIM: dims[l],
         OUT_DIM: dims[l + 1],
-        ACT: l + 1 < L ? act : 0,
+        ACT: actOf(l),
         ...o,
         PARAM_STRIDE: P,
         ...inStrides(l),
@@ -361,6 +373,7 @@ async function openSession(
       () => [params, layerIn(l), acts[l + 1]],
       (b) => tileGrid(dims[l + 1], b, shape, R),
     );
+    return dropsAfter(l) ? [dense, dropoutKernel(l, 0)] : [dense];
   });
   const loss = kernel(
     spec.head === "softmax" ? "softmax_xent" : "mse",
@@ -398,7 +411,7 @@ async function openSession(
         {
           IN_DIM: dims[l],
           OUT_DIM: dims[l + 1],
-          ACT: act,
+          ACT: actOf(l - 1),
           W_OFF: offsets[l].W_OFF,
           PARAM_STRIDE: P,
           REPLICAS: R,
@@ -407,6 +420,7 @@ async function openSession(
         () => [params, deltas[l + 1], acts[l], deltas[l]],
         (b) => tileGrid(dims[l], b, shapeI, R),
       ));
+      if (dropsAfter(l - 1)) backward.push(dropoutKernel(l - 1, 1));
     }
   }
   const update = optimizerKernels(
@@ -493,13 +507,17 @@ async function openSession(
     const steps = plan.lrs.length;
     if (maxBatch > batchCapacity) {
       batchCapacity = Math.max(maxBatch, batchCapacity);
-      for (const b of [xb, ...acts.slice(1), ...deltas.slice(1)]) buffers.release(b);
+      const old = [xb, ...acts.slice(1), ...deltas.slice(1), ...dropped.slice(1)];
+      for (const b of new Set(old)) buffers.release(b);
       xb = buffers.create("batch", batchCapacity * dims[0] * 4, STORAGE);
       acts = [xb];
       deltas = [xb];
+      dropped = [xb];
       for (let l = 1; l <= L; l++) {
-        acts.push(buffers.create(`activations ${l}`, batchCapacity * R * dims[l] * 4, STORAGE));
-        deltas.push(buffers.create(`deltas ${l}`, batchCapacity * R * dims[l] * 4, STORAGE));
+        const bytes = batchCapacity * R * dims[l] * 4;
+        acts.push(buffers.create(`activations ${l}`, bytes, STORAGE));
+        deltas.push(buffers.create(`deltas ${l}`, bytes, STORAGE));
+        dropped.push(dropsAfter(l - 1) ? buffers.create(`dropped ${l}`, bytes, STORAGE) : xb);
       }
       perKernelStale = true;
     }
@@ -508,6 +526,7 @@ async function openSession(
       perKernelStale = false;
     }
     writeBuffer(device, lrs, 0, plan.lrs);
+    writeBuffer(device, firstStep, 0, new Uint32Array([plan.firstStep ?? 0]));
     const { offsets: bounds, resets } = plan;
     writeBuffer(
       device,
@@ -713,7 +732,8 @@ async function predictGpu(
   const { device, cache } = ctx;
   const { spec, params, members: M = 1, n, combine = "mean", weights } = options;
   const P = paramCount(spec);
-  const dims = spec.layers;
+  const layout = paramLayout(spec);
+  const dims = denseWidths(spec);
   const L = dims.length - 1;
   const outDim = outputDim(spec);
   const rows = predictRows(options);
@@ -762,7 +782,7 @@ async function predictGpu(
         })),
       );
     };
-    let wOff = 0;
+    // Dropout is the identity in prediction: only the dense layers and their activations run.
     for (let l = 0; l < L; l++) {
       const shape = tileShape(dims[l + 1]);
       kernel(
@@ -770,9 +790,9 @@ async function predictGpu(
         {
           IN_DIM: dims[l],
           OUT_DIM: dims[l + 1],
-          ACT: l + 1 < L ? ACT_CODES[spec.activation] : 0,
-          W_OFF: wOff,
-          B_OFF: wOff + dims[l] * dims[l + 1],
+          ACT: ACTIVATIONS[layout.layers[l].activation].code,
+          W_OFF: layout.layers[l].weightOffset,
+          B_OFF: layout.layers[l].biasOffset,
           PARAM_STRIDE: P,
           IN_ROW: dims[l],
           IN_REP: l === 0 ? 0 : rows * dims[l],
@@ -783,7 +803,6 @@ async function predictGpu(
         [paramBuf, acts[l], acts[l + 1]],
         (b) => tileGrid(dims[l + 1], b, shape, M),
       );
-      wOff += dims[l] * dims[l + 1] + dims[l + 1];
     }
     if (spec.head === "softmax") {
       kernel(
@@ -1123,7 +1142,7 @@ function batchLimit(spec: MlpSpec, software: boolean) {
           `must be narrower on a software WebGPU adapter: the ${limit.kernel} kernel would ` +
           `loop more than ${LLVMPIPE_LOOP_LIMIT} times per invocation, where it stops silently; ` +
           'use backend "cpu"',
-        got: spec.layers,
+        got: denseWidths(spec),
       }];
     }
     return [{

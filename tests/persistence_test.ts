@@ -447,3 +447,152 @@ Deno.test("encodeEnsemble keeps which replica each member came from", () => {
   assert.deepEqual(back.snapshots.map((s) => s.replica), [0, 1]);
   assert.deepEqual(back.snapshots[1].params, snapshots[1].params);
 });
+
+Deno.test("the seal is SHA-256 of the data and of the header with its own digits blanked", () => {
+  const { header, data } = split(file);
+  const meta = header.__metadata__ as Record<string, string>;
+  assert.equal(meta[DATA_SEAL], sha256Hex(data));
+  const n = file.length - data.length;
+  const blanked = file.slice(0, n);
+  const digits = new TextEncoder().encode(meta[HEADER_SEAL]);
+  let at = 8;
+  while (digits.some((b, k) => blanked[at + k] !== b)) at++;
+  blanked.fill(0x30, at, at + 64);
+  assert.equal(meta[HEADER_SEAL], sha256Hex(blanked));
+  assert.equal(decodeEnsemble(file).verified, true);
+});
+
+Deno.test("a file without a seal (written before seals) loads, with a warning", () => {
+  const { header, data } = split(file);
+  const meta = header.__metadata__ as Record<string, string>;
+  delete meta[DATA_SEAL];
+  delete meta[HEADER_SEAL];
+  const back = decodeEnsemble(joinUnsealed(header, data));
+  assert.equal(back.verified, false);
+  assert.deepEqual(back.warnings, [UNSEALED_WARNING]);
+  assert.match(back.warnings[0], /carries no checksum/);
+  assert.deepEqual(back.snapshots, decodeEnsemble(file).snapshots);
+  // A file with half a seal is corrupt, not old.
+  const half = split(file);
+  delete (half.header.__metadata__ as Record<string, string>)[HEADER_SEAL];
+  assert.throws(
+    () => decodeEnsemble(joinUnsealed(half.header, half.data)),
+    /snapfold\.header_sha256 is missing while snapfold\.data_sha256 is present/,
+  );
+});
+
+Deno.test("a changed byte anywhere fails the seal with a clear message", () => {
+  const { header, data } = split(file);
+  (header.__metadata__ as Record<string, string>)["snapfold.version"] = "0.1.1";
+  const edited = joinUnsealed(header, data);
+  assert.throws(
+    () => decodeEnsemble(edited),
+    /^ConfigError: Cannot decode ensemble file: __metadata__\.snapfold\.header_sha256 does not match the header: the file was changed after it was written/,
+  );
+  const flipped = file.slice();
+  flipped[flipped.length - 5] ^= 0x10;
+  assert.throws(
+    () => decodeEnsemble(flipped),
+    /snapfold\.data_sha256 does not match the tensor data/,
+  );
+});
+
+Deno.test("member records and the schedule are validated on decode", () => {
+  // deno-lint-ignore no-explicit-any
+  const members = (edit: (m: Record<string, unknown>[]) => void) => (h: Record<string, any>) => {
+    const list = JSON.parse(h.__metadata__["snapfold.members"]);
+    edit(list);
+    h.__metadata__["snapfold.members"] = JSON.stringify(list);
+  };
+  rejects(
+    file,
+    members((m) => {
+      m[0].index = 0;
+      m[1].epoch = 1.5;
+      m[2].lr = -1;
+      m[2].loss = 3;
+    }),
+    /members\[0\]\.index must be a positive integer: got 0; .*members\[1\]\.epoch must be a non-negative integer: got 1\.5; .*members\[2\]\.lr must be a non-negative finite number: got -1; .*members\[2\]\.loss is not an option/,
+  );
+  rejects(
+    file,
+    members((m) => m[1].replica = -1),
+    /members\[1\]\.replica must be a non-negative integer/,
+  );
+  rejects(
+    file,
+    (h) =>
+      h.__metadata__["snapfold.members"] = h.__metadata__["snapfold.members"].replace(
+        '"epoch":49',
+        '"epoch":49,"epoch":0',
+      ),
+    /snapfold\.members must be JSON without repeated keys: duplicate key "epoch"/,
+  );
+  rejects(
+    file,
+    (h) => h.__metadata__["snapfold.schedule"] = JSON.stringify({ name: "nope", options: {} }),
+    /snapfold\.schedule\.name must name a schedule constructor/,
+  );
+  rejects(
+    file,
+    (h) =>
+      h.__metadata__["snapfold.schedule"] = JSON.stringify({
+        name: "cosineAnnealing",
+        options: { lrMax: -1, totalSteps: 600, cycles: 3 },
+      }),
+    /snapfold\.schedule\.lrMax must be a positive finite number: got -1/,
+  );
+  rejects(
+    file,
+    (h) => h.__metadata__["snapfold.members"] = "[".repeat(5000) + "]".repeat(5000),
+    /snapfold\.members must be JSON nested at most 16 levels deep/,
+  );
+  rejects(
+    file,
+    (h) => h.__metadata__["snapfold.checkpoint"] = "{}",
+    /file is a checkpoint, not an ensemble: load it with loadCheckpoint/,
+  );
+});
+
+Deno.test("encode validates member records and the schedule, and never throws on deep values", () => {
+  const members = snapshots(spec, 2);
+  assert.throws(
+    () =>
+      encodeEnsemble({
+        snapshots: [{ ...members[0], index: 0, step: -1 }, { ...members[1], replica: 0.5 }],
+        schedule: { name: "constant", options: { lr: -3 } },
+      }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.deepEqual(e.issues.map((i) => i.field), [
+        "snapshots[0].index",
+        "snapshots[0].step",
+        "snapshots[1].replica",
+        "schedule.lr",
+      ]);
+      return true;
+    },
+  );
+  let deep: unknown = 1;
+  for (let i = 0; i < 5000; i++) deep = [deep];
+  let wrapped: unknown = { name: "constant", options: { lr: 0.1 } };
+  for (let i = 0; i < 3000; i++) wrapped = { name: "warmup", options: { schedule: wrapped } };
+  for (
+    const data of [
+      { snapshots: deep },
+      { snapshots: [deep] },
+      { snapshots: members, schedule: wrapped },
+      { snapshots: members, schedule: { name: "constant", options: { lr: deep } } },
+      { snapshots: members, metadata: { a: deep } },
+      { snapshots: [{ ...members[0], lr: deep }] },
+    ]
+  ) {
+    assert.throws(() => encodeEnsemble(data as never), ConfigError);
+  }
+});
+
+Deno.test("a user metadata key named __proto__ stays a key", () => {
+  const metadata = JSON.parse('{"__proto__": "x", "a": "b"}');
+  const back = decodeEnsemble(encodeEnsemble({ snapshots: snapshots(spec, 1), metadata }));
+  assert.deepEqual(Object.entries(back.metadata), [["__proto__", "x"], ["a", "b"]]);
+});

@@ -42,7 +42,7 @@
  */
 import {
   check,
-  ConfigError,
+  type ConfigError,
   type ConfigIssue,
   orThrow,
   type Validation,
@@ -196,16 +196,14 @@ export function encodeEnsemble(data: EnsembleData): Uint8Array<ArrayBuffer> {
  * @throws {ConfigError} for truncated, corrupt or inconsistent files, naming what is wrong.
  */
 export function decodeEnsemble(bytes: Uint8Array): DecodedEnsemble {
-  const file = readSafetensors(bytes, DECODE, ["F32"]);
+  const file = readSafetensors(bytes, DECODE, ["F32"], (meta) =>
+    check.that(
+      meta[`${PREFIX}checkpoint`] === undefined,
+      "file",
+      "is a checkpoint, not an ensemble: load it with loadCheckpoint (or decodeCheckpoint)",
+    ));
   const meta = file.metadata as Record<string, string>;
   const tensors = new Map(file.tensors);
-  if (meta[`${PREFIX}checkpoint`] !== undefined) {
-    throw new ConfigError(DECODE, [{
-      field: "file",
-      message:
-        "is a checkpoint, not an ensemble: load it with loadCheckpoint (or decodeCheckpoint)",
-    }]);
-  }
   orThrow(DECODE, validation(jsonTextIssues(meta, PREFIX), null));
   const layout = parseLayout(meta, tensors);
   orThrow(DECODE, validation(checkRecords(meta), null));

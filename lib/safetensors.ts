@@ -142,6 +142,8 @@ export function writeSafetensors(
  * @param bytes The file's bytes.
  * @param context What is being read, for error messages (e.g. `"Cannot decode ensemble file"`).
  * @param dtypes The element types allowed (`"F32"`, `"U32"`).
+ * @param kind Issues of the metadata that tell the file is of another kind, checked before the
+ * tensors (so that a checkpoint given to the ensemble reader is named as one).
  * @returns The metadata, the checked tensor table, the buffer and whether a seal was verified.
  * @throws {ConfigError} naming what is wrong: framing, JSON, seal, tensor table.
  */
@@ -149,6 +151,7 @@ export function readSafetensors(
   bytes: Uint8Array,
   context: string,
   dtypes: ReadonlyArray<string>,
+  kind: (metadata: Readonly<Record<string, string>>) => ConfigIssue[] = () => [],
 ): SafetensorsFile {
   const fail = (field: string, message: string, got?: unknown): never => {
     throw new ConfigError(context, check.that(false, field, message, got));
@@ -196,6 +199,7 @@ export function readSafetensors(
   const metadata = parseMetadata(entries.__metadata__, context);
   const data = bytes.subarray(8 + low);
   const sealed = verifySeal(bytes.subarray(0, 8 + low), scan.found, metadata, data, context);
+  orThrow(context, validation(kind(metadata), null));
   const tensors = parseTensors(entries, data.length, dtypes, context);
   return { metadata, tensors, data, sealed };
 }

@@ -17,6 +17,7 @@ import {
 } from "../lib/persistence.ts";
 import { DATA_SEAL, HEADER_SEAL } from "../lib/safetensors.ts";
 import { sha256Hex } from "../lib/sha256.ts";
+import { join, joinUnsealed, split } from "./_file_edit.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 import { VERSION } from "../lib/version.ts";
 
@@ -29,48 +30,6 @@ function snapshots(spec: MlpSpec, m: number, seed = 1): Snapshot[] {
     spec,
     params: initParams(spec, { seed: seed + i }),
   }));
-}
-
-/** Splits a file into its header object and data bytes. */
-function split(bytes: Uint8Array): { header: Record<string, unknown>; data: Uint8Array } {
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  return {
-    header: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))),
-    data: bytes.subarray(8 + n),
-  };
-}
-
-/** Builds a file from a header object and data bytes (no padding, as other writers may do). */
-function joinUnsealed(header: unknown, data: Uint8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
-}
-
-/**
- * Like {@linkcode joinUnsealed}, and seals the result as the format documents (so that an edited
- * header reaches the check under test rather than failing the seal).
- */
-function join(header: unknown, data: Uint8Array): Uint8Array {
-  const meta = (header as { __metadata__?: unknown })?.__metadata__;
-  if (meta === null || typeof meta !== "object" || Array.isArray(meta)) {
-    return joinUnsealed(header, data);
-  }
-  const blank = "0".repeat(64);
-  const sealed = {
-    ...(header as object),
-    __metadata__: { ...meta, [DATA_SEAL]: sha256Hex(data), [HEADER_SEAL]: blank },
-  };
-  const out = joinUnsealed(sealed, data);
-  const needle = new TextEncoder().encode(`"${HEADER_SEAL}":"${blank}"`);
-  let at = 8;
-  while (needle.some((b, k) => out[at + k] !== b)) at++;
-  at += HEADER_SEAL.length + 4;
-  out.set(new TextEncoder().encode(sha256Hex(out.subarray(0, out.length - data.length))), at);
-  return out;
 }
 
 /** Applies `edit` to the header of a valid file and expects decoding to fail matching `pattern`. */

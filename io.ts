@@ -9,9 +9,10 @@
  *
  * - Saving through a symbolic link writes the file the link points to (as `write-file-atomic`
  *   does); the link stays. A directory, or a link to one, is refused.
- * - Temporary files are named `.<name>.<pid>.<random>.snapfold-tmp`. One that a killed process
- *   left behind is removed by the next save into that directory: when its process is gone (read
- *   from `/proc` where the read permission covers it) or when it is over an hour old.
+ * - Temporary files are named `.<name>.<pid>.<random>.snapfold-tmp`, and the save holds an
+ *   exclusive advisory lock on its own until the rename. One that a killed process left behind
+ *   (the system releases a dead process's locks) is removed by the next save into that
+ *   directory, as is any over an hour old.
  * - Saving needs read and write permission on the target's directory (Deno's rename checks
  *   both); a missing permission is named with the flag that grants it.
  *
@@ -207,33 +208,55 @@ async function writeAtomic(path: string | URL, bytes: Uint8Array, what: string):
   }
   const dir = dirname(target);
   await removeStaleTemps(dir);
+  // A cleaner in another process can remove the temporary file in the instant between its
+  // creation and its lock; the rename then finds it gone, and the save starts over once.
+  for (let attempt = 0;; attempt++) {
+    try {
+      await writeAndRename(dir, target, bytes, info?.mode ?? 0o644);
+      break;
+    } catch (e) {
+      if (
+        attempt === 0 && e instanceof Deno.errors.NotFound && (e as { vanished?: boolean }).vanished
+      ) {
+        continue;
+      }
+      throw fileError(e, given, what, { needs: ["read", "write"], where: dir });
+    }
+  }
+  await syncDirectory(dir);
+}
+
+/** Writes a locked temporary file beside the target, flushes it, then renames it over the target. */
+async function writeAndRename(
+  dir: string,
+  target: string,
+  bytes: Uint8Array,
+  mode: number,
+): Promise<void> {
   const random = Array.from(
     crypto.getRandomValues(new Uint8Array(4)),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
-  let temp: string | undefined = join(
-    dir,
-    `.${basename(target)}.${Deno.pid}.${random}.snapfold-tmp`,
-  );
+  const temp = join(dir, `.${basename(target)}.${Deno.pid}.${random}.snapfold-tmp`);
+  const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+  let renamed = false;
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      let at = 0;
-      while (at < bytes.length) at += await file.write(bytes.subarray(at));
-      await file.syncData(); // the data reaches the disk before the rename makes it visible
-    } finally {
-      file.close();
-    }
+    await file.lock(true); // held until the file is closed: tells cleaners the save is alive
+    let at = 0;
+    while (at < bytes.length) at += await file.write(bytes.subarray(at));
+    await file.syncData(); // the data reaches the disk before the rename makes it visible
     // The result gets the mode of the file it replaces, or the usual 0644 of a new file.
-    await Deno.chmod(temp, (info?.mode ?? 0o644) & 0o777);
-    await Deno.rename(temp, target);
-    temp = undefined;
-  } catch (e) {
-    throw fileError(e, given, what, { needs: ["read", "write"], where: dir });
+    await Deno.chmod(temp, mode & 0o777);
+    // Renamed while still open and locked, so no cleaner ever sees it unlocked and complete.
+    await Deno.rename(temp, target).catch((e) => {
+      if (e instanceof Deno.errors.NotFound) Object.assign(e, { vanished: true });
+      throw e;
+    });
+    renamed = true;
   } finally {
-    if (temp !== undefined) await Deno.remove(temp).catch(() => {});
+    file.close();
+    if (!renamed) await Deno.remove(temp).catch(() => {});
   }
-  await syncDirectory(dir);
 }
 
 /**
@@ -269,29 +292,21 @@ async function removeStaleTemps(dir: string): Promise<void> {
     const match = TEMP_NAME.exec(name);
     if (match === null) continue;
     const path = join(dir, name);
-    const pid = Number(match[1]);
-    let stale = pid !== Deno.pid && processAlive(pid) === false;
-    if (!stale) {
-      const mtime = (await Deno.lstat(path).catch(() => null))?.mtime;
-      stale = mtime != null && Date.now() - mtime.getTime() > STALE_AFTER_MS;
+    try {
+      const mtime = (await Deno.lstat(path)).mtime;
+      const old = mtime !== null && Date.now() - mtime.getTime() > STALE_AFTER_MS;
+      // This process's own saves are never probed: its locks may not exclude itself.
+      if (old || Number(match[1]) !== Deno.pid) {
+        const file = await Deno.open(path, { read: true });
+        try {
+          if (old || await file.tryLock(true)) await Deno.remove(path);
+        } finally {
+          file.close();
+        }
+      }
+    } catch {
+      // Gone already, or not ours to remove: leave it.
     }
-    if (stale) await Deno.remove(path).catch(() => {});
-  }
-}
-
-/** Whether a process runs, from Linux's `/proc`; undefined when that cannot be told without asking. */
-function processAlive(pid: number): boolean | undefined {
-  const stat = `/proc/${pid}/stat`;
-  if (Deno.build.os !== "linux") return undefined;
-  if (Deno.permissions.querySync({ name: "read", path: stat }).state !== "granted") {
-    return undefined;
-  }
-  try {
-    const text = Deno.readTextFileSync(stat);
-    // The state follows the parenthesised command name; a zombie has finished.
-    return text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3) !== "Z";
-  } catch (e) {
-    return e instanceof Deno.errors.NotFound ? false : undefined;
   }
 }
 

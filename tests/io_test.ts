@@ -238,34 +238,41 @@ Deno.test("a directory, or a link to one, is refused and left alone", async () =
 
 Deno.test("the next save removes temporary files of dead saves, and only those", async () => {
   await withDir(async (dir) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["eval", "await new Promise(() => {})"],
-      stdin: "null",
-    }).spawn();
-    try {
-      // A process that has exited and been reaped (awaiting its status): its pid names no process.
-      const gone = new Deno.Command(Deno.execPath(), { args: ["--version"], stdout: "null" })
-        .spawn();
-      await gone.status;
-      const stale = [
-        `.e.safetensors.${gone.pid}.0a1b2c3d.snapfold-tmp`,
-        `.x.svg.${gone.pid}.00000000.snapfold-tmp`,
-      ];
-      const alive = `.e.safetensors.${child.pid}.0a1b2c3d.snapfold-tmp`;
-      const old = `.e.safetensors.${child.pid}.ffffffff.snapfold-tmp`;
-      const mine = `.e.safetensors.${Deno.pid}.12345678.snapfold-tmp`;
-      const other = [".e.safetensors.tmp", "e.safetensors.123.0a1b2c3d.snapfold-tmp"];
-      for (const name of [...stale, alive, old, mine, ...other]) {
-        await Deno.writeTextFile(`${dir}/${name}`, "partial");
-      }
-      const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
-      await Deno.utime(`${dir}/${old}`, twoHoursAgo, twoHoursAgo);
-      await saveEnsemble(`${dir}/e.safetensors`, { snapshots: snapshots(spec, 1) });
-      assert.deepEqual(await names(dir), [...other, alive, mine, "e.safetensors"].sort());
-    } finally {
-      child.kill("SIGKILL");
-      await child.status;
+    // Dead saves: no process holds their lock. A live save in another process holds its lock
+    // (played here by a lock this test takes through its own file handle).
+    const dead = [
+      `.e.safetensors.1.0a1b2c3d.snapfold-tmp`,
+      `.x.svg.99999999.00000000.snapfold-tmp`,
+    ];
+    const live = `.e.safetensors.2.0a1b2c3d.snapfold-tmp`;
+    const liveButOld = `.e.safetensors.2.ffffffff.snapfold-tmp`;
+    const mine = `.e.safetensors.${Deno.pid}.12345678.snapfold-tmp`;
+    const mineOld = `.e.safetensors.${Deno.pid}.87654321.snapfold-tmp`;
+    const unrelated = [
+      ".e.safetensors.tmp",
+      "e.safetensors.3.0a1b2c3d.snapfold-tmp",
+      ".a.1.xyz.snapfold-tmp",
+    ];
+    for (const name of [...dead, live, liveButOld, mine, mineOld, ...unrelated]) {
+      await Deno.writeTextFile(`${dir}/${name}`, "partial");
     }
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+    for (const name of [liveButOld, mineOld]) {
+      await Deno.utime(`${dir}/${name}`, twoHoursAgo, twoHoursAgo);
+    }
+    const locks = await Promise.all(
+      [live, liveButOld].map((name) => Deno.open(`${dir}/${name}`, { read: true })),
+    );
+    try {
+      for (const lock of locks) await lock.lock(true);
+      await saveEnsemble(`${dir}/e.safetensors`, { snapshots: snapshots(spec, 1) });
+      assert.deepEqual(await names(dir), [...unrelated, live, mine, "e.safetensors"].sort());
+    } finally {
+      for (const lock of locks) lock.close();
+    }
+    // Once its lock is released (its process died), the next save removes it.
+    await saveText(`${dir}/other.svg`, "x");
+    assert.deepEqual(await names(dir), [...unrelated, mine, "e.safetensors", "other.svg"].sort());
   });
 });
 

@@ -88,8 +88,18 @@ export interface DecodedEnsemble {
 const PREFIX = "snapfold.";
 const DECODE = "Cannot decode ensemble file";
 const ENCODE = "Cannot encode ensemble";
-/** What an unsealed file gets in `warnings`. */
-export const UNSEALED_WARNING =
+/**
+ * What a file without a seal (written before snapfold sealed its files) gets in `warnings`.
+ *
+ * @example
+ * ```ts
+ * import { UNSEALED_WARNING } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(UNSEALED_WARNING, /carries no checksum/);
+ * ```
+ */
+export const UNSEALED_WARNING: string =
   "the file carries no checksum (written before snapfold sealed its files): its integrity could " +
   "not be verified; save it again to seal it";
 

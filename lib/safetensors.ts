@@ -25,11 +25,41 @@ import { check, ConfigError, type ConfigIssue, orThrow, validation } from "./err
 import { sha256Hex } from "./sha256.ts";
 import { scanJson } from "./strict_json.ts";
 
-/** The largest header the safetensors reference reads (`MAX_HEADER_SIZE`). */
+/**
+ * The largest header the safetensors reference reads (`MAX_HEADER_SIZE`).
+ *
+ * @example
+ * ```ts
+ * import { MAX_HEADER_BYTES } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_HEADER_BYTES, 100_000_000);
+ * ```
+ */
 export const MAX_HEADER_BYTES = 100_000_000;
-/** Metadata key of the tensor data's SHA-256. */
+/**
+ * Metadata key of the tensor data's SHA-256.
+ *
+ * @example
+ * ```ts
+ * import { DATA_SEAL } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DATA_SEAL, "snapfold.data_sha256");
+ * ```
+ */
 export const DATA_SEAL = "snapfold.data_sha256";
-/** Metadata key of the header's SHA-256. */
+/**
+ * Metadata key of the header's SHA-256.
+ *
+ * @example
+ * ```ts
+ * import { HEADER_SEAL } from "./safetensors.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(HEADER_SEAL, "snapfold.header_sha256");
+ * ```
+ */
 export const HEADER_SEAL = "snapfold.header_sha256";
 /** A header nests `{ name: { shape: [ ] } }`; anything much deeper is not safetensors. */
 const HEADER_DEPTH = 8;

@@ -380,10 +380,41 @@ Deno.test({
       const result = JSON.parse(new TextDecoder().decode(out.stdout));
       assert.deepEqual(result.shapes["layers.1.weight"], [3, 7, 4]);
       assert.equal(result.metadata["snapfold.head"], "softmax");
+      assert.equal(result.sealed, true); // hashlib verified both digests
       for (let m = 0; m < 3; m++) {
         const ours = forward(s, members[m].params, x, 3);
         const theirs = (result.probs[m] as number[][]).flat();
         for (let k = 0; k < ours.length; k++) assert.ok(Math.abs(ours[k] - theirs[k]) < 1e-5);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "python's check of the seal (hashlib) refuses a flipped bit in the data or the header",
+  ignore: !hasNumpy,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/x.json`, JSON.stringify({ x: [[0, 1]] }));
+      const { data } = split(file);
+      for (const at of [file.length - data.length + 9, 40]) {
+        const bytes = file.slice();
+        bytes[at] ^= 0x02;
+        await Deno.writeFile(`${dir}/e.safetensors`, bytes);
+        const out = await new Deno.Command(python, {
+          args: [
+            new URL("../tools/safetensors_check.py", import.meta.url).pathname,
+            `${dir}/e.safetensors`,
+            `${dir}/x.json`,
+          ],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assert.equal(out.success, false, `flip at ${at} passed`);
+        assert.match(new TextDecoder().decode(out.stderr), /AssertionError|JSONDecodeError|Error/);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });

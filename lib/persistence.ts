@@ -42,7 +42,6 @@
  */
 import {
   check,
-  type ConfigError,
   type ConfigIssue,
   orThrow,
   type Validation,

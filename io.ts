@@ -241,7 +241,9 @@ async function writeAndRename(
   const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
   let renamed = false;
   try {
-    await file.lock(true); // held until the file is closed: tells cleaners the save is alive
+    // Held until the file is closed: tells cleaners the save is alive. Best effort: a file system
+    // without locks still saves, and its leftovers go by age.
+    await file.lock(true).catch(() => {});
     let at = 0;
     while (at < bytes.length) at += await file.write(bytes.subarray(at));
     await file.syncData(); // the data reaches the disk before the rename makes it visible

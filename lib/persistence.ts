@@ -40,13 +40,7 @@
  *
  * @module
  */
-import {
-  check,
-  type ConfigIssue,
-  orThrow,
-  type Validation,
-  validation,
-} from "./errors.ts";
+import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
 import { type MlpSpec, paramCount, sameSpec, validateMlp } from "./model.ts";
 import { readSafetensors, type TensorEntry, writeSafetensors } from "./safetensors.ts";
 import type { ScheduleSpec } from "./schedules.ts";

@@ -247,13 +247,14 @@ async function writeAndRename(
     let at = 0;
     while (at < bytes.length) at += await file.write(bytes.subarray(at));
     await file.syncData(); // the data reaches the disk before the rename makes it visible
-    // The result gets the mode of the file it replaces, or the usual 0644 of a new file.
-    await Deno.chmod(temp, mode & 0o777);
-    // Renamed while still open and locked, so no cleaner ever sees it unlocked and complete.
-    await Deno.rename(temp, target).catch((e) => {
+    const vanished = (e: unknown): never => {
       if (e instanceof Deno.errors.NotFound) Object.assign(e, { vanished: true });
       throw e;
-    });
+    };
+    // The result gets the mode of the file it replaces, or the usual 0644 of a new file.
+    await Deno.chmod(temp, mode & 0o777).catch(vanished);
+    // Renamed while still open and locked, so no cleaner ever sees it unlocked and complete.
+    await Deno.rename(temp, target).catch(vanished);
     renamed = true;
   } finally {
     file.close();

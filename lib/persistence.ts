@@ -219,7 +219,7 @@ export function decodeEnsemble(bytes: Uint8Array): DecodedEnsemble {
 
   // Everything is checked: copy the floats out (DataView: correct on any host byte order).
   const view = new DataView(file.data.buffer, file.data.byteOffset, file.data.byteLength);
-  const dataStart = 0;
+  const dataStart = 0; // the view starts at the data: offsets are relative to it
   const { spec, members } = layout;
   const count = paramCount(spec);
   const m = members.length;

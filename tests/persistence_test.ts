@@ -586,3 +586,41 @@ Deno.test("a user metadata key named __proto__ stays a key", () => {
   const back = decodeEnsemble(encodeEnsemble({ snapshots: snapshots(spec, 1), metadata }));
   assert.deepEqual(Object.entries(back.metadata), [["__proto__", "x"], ["a", "b"]]);
 });
+
+Deno.test("a file written before seals (a fixture from commit c32019a) loads, with the note", async () => {
+  // Written by that commit's encodeEnsemble (`git archive c32019a lib deno.json`, then):
+  //   encodeEnsemble({ snapshots: [1, 2].map((index) => ({ index, epoch: 10 * index - 1,
+  //     step: 40 * index - 1, lr: 0.0005 * index, spec, params: initParams(spec, { seed: index }) })),
+  //     schedule: { name: "cosineAnnealing", options: { lrMax: 0.01, totalSteps: 80, cycles: 2 } },
+  //     metadata: { written: "by snapfold 0.1.0 before seals (commit c32019a)" } })
+  // with spec = mlp({ layers: [2, 3, 2], activation: "tanh" }).
+  const bytes = await Deno.readFile(
+    new URL("./fixtures/unsealed_ensemble.safetensors", import.meta.url),
+  );
+  const back = decodeEnsemble(bytes);
+  const s = mlp({ layers: [2, 3, 2], activation: "tanh" });
+  assert.equal(back.verified, false);
+  assert.deepEqual(back.warnings, [UNSEALED_WARNING]);
+  assert.deepEqual(
+    back.snapshots,
+    [1, 2].map((index) => ({
+      index,
+      epoch: 10 * index - 1,
+      step: 40 * index - 1,
+      lr: 0.0005 * index,
+      spec: s,
+      params: initParams(s, { seed: index }),
+    })),
+  );
+  assert.deepEqual(back.metadata, { written: "by snapfold 0.1.0 before seals (commit c32019a)" });
+  // Saved again, it is sealed, and identical in content.
+  const resealed = decodeEnsemble(
+    encodeEnsemble({
+      snapshots: back.snapshots,
+      schedule: back.schedule!,
+      metadata: back.metadata,
+    }),
+  );
+  assert.equal(resealed.verified, true);
+  assert.deepEqual(resealed.snapshots, back.snapshots);
+});

@@ -48,6 +48,62 @@ export function shallow(value: unknown): unknown {
 }
 
 /**
+ * Whether a value nests objects or arrays more than `limit` levels deep (or contains a cycle),
+ * found without recursion; typed arrays count as leaves. Such a value is summarised with
+ * {@linkcode shallow} before any validator may render it.
+ *
+ * @example
+ * ```ts
+ * import { nestsDeeper } from "./file_records.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(nestsDeeper({ layers: [2, 3] }, 2), false);
+ * assert.equal(nestsDeeper([[[1]]], 2), true);
+ * ```
+ *
+ * @param value Anything.
+ * @param limit The deepest nesting allowed.
+ * @returns Whether the value is deeper than that.
+ */
+export function nestsDeeper(value: unknown, limit: number): boolean {
+  const container = (v: unknown): v is object =>
+    v !== null && typeof v === "object" && !ArrayBuffer.isView(v);
+  if (!container(value)) return false;
+  // Depth-first with an explicit stack; `height` memoises finished objects so shared ones cost once.
+  const height = new Map<object, number>();
+  const onPath = new Set<object>();
+  const stack: Array<{ node: object; children: unknown[]; next: number; best: number }> = [];
+  const enter = (node: object): boolean => {
+    if (onPath.has(node) || stack.length >= limit) return false;
+    onPath.add(node);
+    stack.push({ node, children: Object.values(node), next: 0, best: 0 });
+    return true;
+  };
+  if (!enter(value)) return true;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.next < top.children.length) {
+      const child = top.children[top.next++];
+      if (!container(child)) continue;
+      const known = height.get(child);
+      if (known !== undefined) top.best = Math.max(top.best, known);
+      else if (!enter(child)) return true;
+      continue;
+    }
+    stack.pop();
+    onPath.delete(top.node);
+    const h = top.best + 1;
+    if (stack.length + h > limit) return true;
+    height.set(top.node, h);
+    if (stack.length > 0) {
+      const parent = stack[stack.length - 1];
+      parent.best = Math.max(parent.best, h);
+    }
+  }
+  return false;
+}
+
+/**
  * The issues of one member's record `{ index, epoch, step, lr, replica? }`: a 1-based index,
  * 0-based epoch and step, a finite non-negative lr, a non-negative replica when set.
  *

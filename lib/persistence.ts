@@ -41,10 +41,17 @@
  * @module
  */
 import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
-import { type MlpSpec, paramCount, sameSpec, validateMlp } from "./model.ts";
+import { isModelSpec, type MlpSpec, paramCount, sameSpec, validateMlp } from "./model.ts";
 import { readSafetensors, type TensorEntry, writeSafetensors } from "./safetensors.ts";
 import type { ScheduleSpec } from "./schedules.ts";
-import { jsonTextIssues, memberIssues, scheduleIssues, shallow } from "./file_records.ts";
+import {
+  jsonTextIssues,
+  memberIssues,
+  nestsDeeper,
+  RECORD_DEPTH,
+  scheduleIssues,
+  shallow,
+} from "./file_records.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { VERSION } from "./version.ts";
 
@@ -435,7 +442,9 @@ function validateEnsembleData(data: EnsembleData): Validation<EnsembleData> {
     });
   } else {
     const first = snapshots[0]?.spec;
-    const specResult = validateMlp(first ?? ({} as MlpSpec));
+    // A hostile spec is summarised before the model's validator can render it.
+    const sane = nestsDeeper(first, RECORD_DEPTH) ? shallow(first) as MlpSpec : first;
+    const specResult = validateMlp(sane ?? ({} as MlpSpec));
     if (specResult._tag === "Left") {
       issues.push(...specResult.left.map((i) => ({ ...i, field: `snapshots[0].spec.${i.field}` })));
     }
@@ -448,7 +457,7 @@ function validateEnsembleData(data: EnsembleData): Validation<EnsembleData> {
       if (specResult._tag === "Right") {
         issues.push(
           ...check.that(
-            s.spec !== undefined && sameSpec(s.spec, first),
+            isModelSpec(s.spec) && sameSpec(s.spec, first),
             `snapshots[${i}].spec`,
             "must equal the spec of snapshots[0]: one file holds one network",
             shallow(s.spec),

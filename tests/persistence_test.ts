@@ -575,6 +575,10 @@ Deno.test("encode validates member records and the schedule, and never throws on
       { snapshots: members, schedule: { name: "constant", options: { lr: deep } } },
       { snapshots: members, metadata: { a: deep } },
       { snapshots: [{ ...members[0], lr: deep }] },
+      { snapshots: [{ ...members[0], spec: deep }] },
+      { snapshots: [{ ...members[0], spec: { layers: deep } }] },
+      { snapshots: [members[0], { ...members[1], spec: { activation: "relu", head: "softmax" } }] },
+      { snapshots: [members[0], { ...members[1], spec: deep }] },
     ]
   ) {
     assert.throws(() => encodeEnsemble(data as never), ConfigError);

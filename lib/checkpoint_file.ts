@@ -14,7 +14,13 @@
 import { check, ConfigError, type ConfigIssue, orThrow, validation } from "./errors.ts";
 import { shallow } from "./file_records.ts";
 import { restoreRandomState } from "./random.ts";
-import { DATA_SEAL, readSafetensors, writeSafetensors } from "./safetensors.ts";
+import {
+  DATA_SEAL,
+  readSafetensors,
+  type SafetensorsFile,
+  type TensorEntry,
+  writeSafetensors,
+} from "./safetensors.ts";
 import { scanJson } from "./strict_json.ts";
 // Type only: the trainer is not loaded by this module.
 import type { Checkpoint } from "./trainer.ts";
@@ -101,17 +107,47 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array<ArrayBuffer
  * @throws {ConfigError} for a truncated, corrupt, unsealed or inconsistent file, naming what is wrong.
  */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
-  const file = readSafetensors(bytes, DECODE, ["F32", "U32"]);
+  const file = readSafetensors(bytes, DECODE, ["F32", "U32"], (meta) =>
+    check.that(
+      meta[RECORD_KEY] !== undefined || meta["snapfold.members"] === undefined,
+      "file",
+      "is an ensemble, not a checkpoint: load it with loadEnsemble (or decodeEnsemble)",
+    ));
+  const record = parseRecord(file);
+  const params = new Float32Array(file.tensors.get("params")!.shape[0]);
+  const optimizerState = new Float32Array(file.tensors.get("optimizer_state")!.shape[0]);
+  const key = new Uint32Array(KEY_WORDS);
+  readTensor(file, "params", params);
+  readTensor(file, "optimizer_state", optimizerState);
+  readTensor(file, "random.key", key);
+  const random = record.random as Record<string, unknown>;
+  const checkpoint = {
+    epoch: record.epoch,
+    step: record.step,
+    params,
+    optimizerState,
+    random: {
+      key: Array.from(key),
+      pos: random.pos,
+      hasGauss: random.hasGauss,
+      gauss: random.gauss,
+    },
+    snapshotsTaken: record.snapshotsTaken,
+  } as Checkpoint;
+  const issues = checkpointIssues(checkpoint).map((i) => ({
+    ...i,
+    field: `__metadata__.${RECORD_KEY}.${i.field}`,
+  }));
+  orThrow(DECODE, validation(issues, null));
+  return checkpoint;
+}
+
+/** The seal, the metadata record and the tensor table, checked; returns the record. */
+function parseRecord(file: SafetensorsFile): Record<string, unknown> {
   const fail = (issues: ConfigIssue[]): void => {
     orThrow(DECODE, validation(issues, null));
   };
   const meta = file.metadata;
-  if (meta[RECORD_KEY] === undefined && meta["snapfold.members"] !== undefined) {
-    fail([{
-      field: "file",
-      message: "is an ensemble, not a checkpoint: load it with loadEnsemble (or decodeEnsemble)",
-    }]);
-  }
   fail([
     ...check.that(
       file.sealed,
@@ -135,63 +171,45 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
       shallow(record),
     ),
   );
-  const issues: ConfigIssue[] = [
+  fail([
     ...check.knownKeys(record, ["epoch", "step", "snapshotsTaken", "random"], RECORD_KEY),
     ...check.knownKeys(record.random, ["pos", "hasGauss", "gauss"], `${RECORD_KEY}.random`),
-  ];
-  for (const name of file.tensors.keys()) {
+    ...tensorIssues(file.tensors),
+  ]);
+  return record;
+}
+
+/** The three tensors, each of its type and shape, and no other. */
+function tensorIssues(tensors: ReadonlyMap<string, TensorEntry>): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  for (const name of tensors.keys()) {
     if (!TENSORS.includes(name)) {
       issues.push({ field: name, message: "is not a checkpoint tensor" });
     }
   }
-  for (
-    const [name, dtype] of [["params", "F32"], ["optimizer_state", "F32"], ["random.key", "U32"]]
-  ) {
-    const t = file.tensors.get(name);
-    if (t === undefined) issues.push({ field: name, message: "is missing" });
-    else {
-      issues.push(...check.that(t.dtype === dtype, `${name}.dtype`, `must be "${dtype}"`, t.dtype));
-      const want = name === "random.key" ? `[${KEY_WORDS}]` : "one-dimensional";
-      const ok = t.shape.length === 1 && (name !== "random.key" || t.shape[0] === KEY_WORDS);
-      issues.push(...check.that(ok, `${name}.shape`, `must be ${want}`, t.shape));
+  const types = [["params", "F32"], ["optimizer_state", "F32"], ["random.key", "U32"]];
+  for (const [name, dtype] of types) {
+    const t = tensors.get(name);
+    if (t === undefined) {
+      issues.push({ field: name, message: "is missing" });
+      continue;
     }
+    issues.push(...check.that(t.dtype === dtype, `${name}.dtype`, `must be "${dtype}"`, t.dtype));
+    const want = name === "random.key" ? `[${KEY_WORDS}]` : "one-dimensional";
+    const ok = t.shape.length === 1 && (name !== "random.key" || t.shape[0] === KEY_WORDS);
+    issues.push(...check.that(ok, `${name}.shape`, `must be ${want}`, t.shape));
   }
-  fail(issues);
-  const read = (name: string, into: Float32Array | Uint32Array): void => {
-    const t = file.tensors.get(name)!;
-    const view = new DataView(file.data.buffer, file.data.byteOffset + t.begin, t.end - t.begin);
-    for (let k = 0; k < into.length; k++) {
-      into[k] = into instanceof Float32Array
-        ? view.getFloat32(4 * k, true)
-        : view.getUint32(4 * k, true);
-    }
-  };
-  const params = new Float32Array(file.tensors.get("params")!.shape[0]);
-  const optimizerState = new Float32Array(file.tensors.get("optimizer_state")!.shape[0]);
-  const key = new Uint32Array(KEY_WORDS);
-  read("params", params);
-  read("optimizer_state", optimizerState);
-  read("random.key", key);
-  const random = record.random as Record<string, unknown>;
-  const checkpoint = {
-    epoch: record.epoch,
-    step: record.step,
-    params,
-    optimizerState,
-    random: {
-      key: Array.from(key),
-      pos: random.pos,
-      hasGauss: random.hasGauss,
-      gauss: random.gauss,
-    },
-    snapshotsTaken: record.snapshotsTaken,
-  } as Checkpoint;
-  const fields = checkpointIssues(checkpoint).map((i) => ({
-    ...i,
-    field: `__metadata__.${RECORD_KEY}.${i.field}`,
-  }));
-  fail(fields);
-  return checkpoint;
+  return issues;
+}
+
+/** Copies a checked tensor out, little-endian on any host. */
+function readTensor(file: SafetensorsFile, name: string, into: Float32Array | Uint32Array): void {
+  const t = file.tensors.get(name)!;
+  const view = new DataView(file.data.buffer, file.data.byteOffset + t.begin, t.end - t.begin);
+  const float = into instanceof Float32Array;
+  for (let k = 0; k < into.length; k++) {
+    into[k] = float ? view.getFloat32(4 * k, true) : view.getUint32(4 * k, true);
+  }
 }
 
 /** Every issue of a checkpoint: counts, the two vectors, the generator's state. */

@@ -349,7 +349,13 @@ function parseTensors(
     tensors.set(name, { dtype, shape: shape as number[], begin, end });
   }
   orThrow(context, validation(issues, null));
-  // The format requires the tensors to cover the buffer exactly: no holes, no overlaps.
+  orThrow(context, validation(tilingIssues(tensors, bufferLength), null));
+  return tensors;
+}
+
+/** The format requires the tensors to cover the buffer exactly: no holes, no overlaps. */
+function tilingIssues(tensors: Map<string, TensorEntry>, bufferLength: number): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
   const sorted = [...tensors.entries()].sort((a, b) =>
     a[1].begin - b[1].begin || a[1].end - b[1].end
   );
@@ -372,6 +378,5 @@ function parseTensors(
       got: `${bufferLength} bytes`,
     });
   }
-  orThrow(context, validation(issues, null));
-  return tensors;
+  return issues;
 }

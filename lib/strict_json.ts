@@ -64,82 +64,39 @@ export function scanJson(bytes: Uint8Array, options: ScanOptions = {}): JsonScan
   const maxDepth = options.maxDepth ?? 32;
   const find = options.find ?? [];
   let found: [number, number] | null = null;
-  let i = 0;
   const n = bytes.length;
   const stack: Frame[] = [];
-  const fail = (what: string, at: number): never => {
-    throw new Stop(`${what} at byte ${at}`);
-  };
-  const ws = (at: number): number => {
-    while (at < n) {
-      const c = bytes[at];
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-      at++;
-    }
-    return at;
-  };
-  const string = (at: number): number => {
-    if (bytes[at] !== QUOTE) fail("expected a string", at);
-    for (let k = at + 1; k < n; k++) {
-      const c = bytes[k];
-      if (c === QUOTE) return k + 1;
-      if (c < 0x20) fail("control character inside a string", k);
-      if (c === BACKSLASH) {
-        const e = bytes[k + 1];
-        if (e === 0x75) { // \uXXXX
-          for (let h = k + 2; h < k + 6; h++) if (!isHex(bytes[h])) fail("bad \\u escape", k);
-          k += 5;
-        } else if (ESCAPES.has(e)) k++;
-        else fail("bad escape", k);
-      }
-    }
-    return fail("unterminated string", at);
-  };
-  const key = (at: number): number => {
-    const end = string(at);
-    const frame = stack[stack.length - 1];
-    const name = decodeString(bytes, at, end);
-    if (frame.keys!.has(name)) fail(`duplicate key ${JSON.stringify(name)}`, at);
-    frame.keys!.add(name);
-    frame.key = name;
-    const colon = ws(end);
-    if (bytes[colon] !== 0x3a) fail("expected ':'", colon);
-    return ws(colon + 1);
-  };
-  const open = (at: number, object: boolean): void => {
-    if (stack.length >= maxDepth) fail(`nesting deeper than ${maxDepth} levels`, at);
-    stack.push({ keys: object ? new Set() : null, key: "" });
-  };
   try {
-    i = ws(0);
+    let i = ws(bytes, 0);
     value: for (;;) {
       const c = bytes[i];
       if (c === 0x7b || c === 0x5b) { // { or [
-        open(i, c === 0x7b);
-        i = ws(i + 1);
+        if (stack.length >= maxDepth) fail(`nesting deeper than ${maxDepth} levels`, i);
+        stack.push({ keys: c === 0x7b ? new Set() : null, key: "" });
+        i = ws(bytes, i + 1);
         if (bytes[i] !== (c === 0x7b ? 0x7d : 0x5d)) {
-          if (c === 0x7b) i = key(i);
+          if (c === 0x7b) i = key(bytes, i, stack[stack.length - 1]);
           continue value;
         }
         stack.pop();
         i++;
       } else if (c === QUOTE) {
-        const end = string(i);
+        const end = string(bytes, i);
         if (find.length > 0 && isAt(stack, find)) found = [i + 1, end - 1];
         i = end;
-      } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) i = number(bytes, i, fail);
-      else if (c === 0x74) i = literal(bytes, i, "true", fail);
-      else if (c === 0x66) i = literal(bytes, i, "false", fail);
-      else if (c === 0x6e) i = literal(bytes, i, "null", fail);
+      } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) i = number(bytes, i);
+      else if (c === 0x74) i = literal(bytes, i, "true");
+      else if (c === 0x66) i = literal(bytes, i, "false");
+      else if (c === 0x6e) i = literal(bytes, i, "null");
       else fail(i < n ? "unexpected character" : "unexpected end", i);
       // After a value: a comma, a closing bracket, or the end.
       for (;;) {
-        i = ws(i);
+        i = ws(bytes, i);
         if (stack.length === 0) break value;
         const frame = stack[stack.length - 1];
         if (bytes[i] === 0x2c) {
-          i = ws(i + 1);
-          if (frame.keys !== null) i = key(i);
+          i = ws(bytes, i + 1);
+          if (frame.keys !== null) i = key(bytes, i, frame);
           continue value;
         }
         if (bytes[i] !== (frame.keys !== null ? 0x7d : 0x5d)) {
@@ -155,6 +112,51 @@ export function scanJson(bytes: Uint8Array, options: ScanOptions = {}): JsonScan
     throw e;
   }
   return { problem: null, found };
+}
+
+function fail(what: string, at: number): never {
+  throw new Stop(`${what} at byte ${at}`);
+}
+
+/** Skips JSON whitespace (space, tab, line feed, carriage return). */
+function ws(bytes: Uint8Array, at: number): number {
+  while (at < bytes.length) {
+    const c = bytes[at];
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    at++;
+  }
+  return at;
+}
+
+/** The end (one past the closing quote) of the string token at `at`. */
+function string(bytes: Uint8Array, at: number): number {
+  if (bytes[at] !== QUOTE) fail("expected a string", at);
+  for (let k = at + 1; k < bytes.length; k++) {
+    const c = bytes[k];
+    if (c === QUOTE) return k + 1;
+    if (c < 0x20) fail("control character inside a string", k);
+    if (c === BACKSLASH) {
+      const e = bytes[k + 1];
+      if (e === 0x75) { // \uXXXX
+        for (let h = k + 2; h < k + 6; h++) if (!isHex(bytes[h])) fail("bad \\u escape", k);
+        k += 5;
+      } else if (ESCAPES.has(e)) k++;
+      else fail("bad escape", k);
+    }
+  }
+  return fail("unterminated string", at);
+}
+
+/** Reads an object key and its colon, recording it in `frame`; returns where the value starts. */
+function key(bytes: Uint8Array, at: number, frame: Frame): number {
+  const end = string(bytes, at);
+  const name = decodeString(bytes, at, end);
+  if (frame.keys!.has(name)) fail(`duplicate key ${JSON.stringify(name)}`, at);
+  frame.keys!.add(name);
+  frame.key = name;
+  const colon = ws(bytes, end);
+  if (bytes[colon] !== 0x3a) fail("expected ':'", colon);
+  return ws(bytes, colon + 1);
 }
 
 function isAt(stack: ReadonlyArray<Frame>, path: ReadonlyArray<string>): boolean {
@@ -189,7 +191,7 @@ function digits(bytes: Uint8Array, at: number): number {
   return at;
 }
 
-function number(bytes: Uint8Array, at: number, fail: (what: string, at: number) => never): number {
+function number(bytes: Uint8Array, at: number): number {
   let k = at;
   if (bytes[k] === 0x2d) k++;
   if (bytes[k] === 0x30) k++;
@@ -210,12 +212,7 @@ function number(bytes: Uint8Array, at: number, fail: (what: string, at: number) 
   return k;
 }
 
-function literal(
-  bytes: Uint8Array,
-  at: number,
-  word: string,
-  fail: (what: string, at: number) => never,
-): number {
+function literal(bytes: Uint8Array, at: number, word: string): number {
   for (let k = 0; k < word.length; k++) {
     if (bytes[at + k] !== word.charCodeAt(k)) fail("unexpected character", at);
   }

@@ -15,6 +15,7 @@ import {
 import { decodeCheckpoint, encodeCheckpoint } from "../lib/checkpoint_file.ts";
 import { encodeEnsemble } from "../lib/persistence.ts";
 import type { Checkpoint } from "../lib/trainer.ts";
+import { join, split } from "./_file_edit.ts";
 
 function sample(): Checkpoint {
   const rng = randomState(5);
@@ -128,4 +129,49 @@ Deno.test("encodeCheckpoint names every bad field; decode refuses ensembles and 
   unsealed.set(json, 8);
   unsealed.set(bytes.subarray(8 + n), 8 + json.length);
   assert.throws(() => decodeCheckpoint(unsealed), /checkpoint files are always sealed/);
+});
+
+Deno.test("a checkpoint file whose record or tensors are wrong is refused, naming the field", () => {
+  const bytes = encodeCheckpoint(sample());
+  const { header, data } = split(bytes);
+  // deno-lint-ignore no-explicit-any
+  const edit = (fn: (h: Record<string, any>) => void, pattern: RegExp) => {
+    const h = structuredClone(header);
+    fn(h);
+    assert.throws(() => decodeCheckpoint(join(h, data)), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^Cannot decode checkpoint file: /);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  };
+  // deno-lint-ignore no-explicit-any
+  const record = (fn: (r: Record<string, unknown>) => void) => (h: Record<string, any>) => {
+    const r = JSON.parse(h.__metadata__["snapfold.checkpoint"]);
+    fn(r);
+    h.__metadata__["snapfold.checkpoint"] = JSON.stringify(r);
+  };
+  assert.deepEqual(decodeCheckpoint(join(header, data)), sample()); // the helper seals correctly
+  edit(
+    record((r) => {
+      r.epoch = -1;
+      r.snapshotsTaken = 0.5;
+    }),
+    /snapfold\.checkpoint\.epoch must be a non-negative integer: got -1; .*snapshotsTaken must be a non-negative integer: got 0\.5/,
+  );
+  edit(record((r) => r.extra = 1), /snapfold\.checkpoint\.extra is not an option/);
+  edit(
+    record((r) => (r.random as Record<string, unknown>).pos = 700),
+    /snapfold\.checkpoint\.random\.pos must be an integer between 0 and 624/,
+  );
+  edit(record((r) => delete r.random), /snapfold\.checkpoint must be a JSON object/);
+  edit(
+    (h) => h.__metadata__["snapfold.checkpoint"] = '{"epoch":1,"epoch":2}',
+    /snapfold\.checkpoint must be JSON: duplicate key "epoch"/,
+  );
+  edit((h) => h["random.key"].dtype = "F32", /random\.key\.dtype must be "U32": got "F32"/);
+  edit((h) => {
+    h["params"].shape = [17, 1];
+  }, /params\.shape must be one-dimensional/);
+  edit((h) => delete h.__metadata__["snapfold.version"], /snapfold\.version is missing/);
 });

@@ -18,7 +18,12 @@
  * `[2,25,3]`), `snapfold.activation` (one activation for every hidden layer) or, for a network with
  * dropout or per-layer activations, `snapfold.model` (`{ inputs, layers }` as `sequential` takes
  * them), `snapfold.head`, `snapfold.members` (one `{ index, epoch, step, lr }` (plus `replica` when set) per
- * member), `snapfold.schedule` (`{ name, options }`, when known). Every other key is the user's.
+ * member), `snapfold.schedule` (`{ name, options }`, when known), and the SHA-256 seal
+ * (`snapfold.data_sha256`, `snapfold.header_sha256`: see `lib/safetensors.ts`). Every other key is
+ * the user's.
+ *
+ * Decoding is strict (the safetensors reference's rules, duplicate JSON keys rejected, every field
+ * validated) and verifies the seal, so a file either loads exactly as it was written or not at all.
  *
  * In Python, without snapfold (`relu` hidden layers here):
  * ```python
@@ -47,6 +52,7 @@ import {
 } from "./errors.ts";
 import {
   denseWidths,
+  isModelSpec,
   type Layer,
   type MlpSpec,
   paramCount,
@@ -55,7 +61,16 @@ import {
   validateMlp,
   validateSequential,
 } from "./model/mod.ts";
+import { readSafetensors, type TensorEntry, writeSafetensors } from "./safetensors.ts";
 import type { ScheduleSpec } from "./schedules.ts";
+import {
+  jsonTextIssues,
+  memberIssues,
+  nestsDeeper,
+  RECORD_DEPTH,
+  scheduleIssues,
+  shallow,
+} from "./file_records.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { VERSION } from "./version.ts";
 
@@ -80,15 +95,32 @@ export interface DecodedEnsemble {
   /** The snapfold version that wrote the file. */
   readonly version: string;
   /**
-   * Things that loaded but deserve a look: a file from another snapfold version, parameters that
-   * are NaN or infinite (kept as they are: a diverged member is still evidence).
+   * Things that loaded but deserve a look: a file from another snapfold version, a file without a
+   * seal (written before seals existed: its integrity could not be checked), parameters that are
+   * NaN or infinite (kept as they are: a diverged member is still evidence).
    */
   readonly warnings: string[];
+  /** Whether the file's SHA-256 seal was verified (false for files written before seals existed). */
+  readonly verified: boolean;
 }
 
 const PREFIX = "snapfold.";
 const DECODE = "Cannot decode ensemble file";
 const ENCODE = "Cannot encode ensemble";
+/**
+ * What a file without a seal (written before snapfold sealed its files) gets in `warnings`.
+ *
+ * @example
+ * ```ts
+ * import { UNSEALED_WARNING } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * assert.match(UNSEALED_WARNING, /carries no checksum/);
+ * ```
+ */
+export const UNSEALED_WARNING: string =
+  "the file carries no checksum (written before snapfold sealed its files): its integrity could " +
+  "not be verified; save it again to seal it";
 
 /**
  * Encodes an ensemble as safetensors bytes (layout in the module documentation).
@@ -132,7 +164,6 @@ export function encodeEnsemble(data: EnsembleData): Uint8Array<ArrayBuffer> {
     ),
   };
   if (schedule !== undefined) meta[`${PREFIX}schedule`] = JSON.stringify(schedule);
-  tensors.__metadata__ = meta;
   let offset = 0;
   for (const v of views) {
     const wBytes = m * v.inDim * v.outDim * 4;
@@ -151,15 +182,9 @@ export function encodeEnsemble(data: EnsembleData): Uint8Array<ArrayBuffer> {
     offset += bBytes;
   }
 
-  const json = new TextEncoder().encode(JSON.stringify(tensors));
-  const headerLength = Math.ceil(json.length / 8) * 8;
-  const bytes = new Uint8Array(8 + headerLength + offset);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, headerLength, true);
-  view.setUint32(4, 0, true);
-  bytes.set(json, 8);
-  bytes.fill(0x20, 8 + json.length, 8 + headerLength); // spaces, as the format allows
-  let at = 8 + headerLength;
+  const buffer = new Uint8Array(offset);
+  const view = new DataView(buffer.buffer);
+  let at = 0;
   for (const v of views) {
     // Weights of every member, then biases of every member: [M, inDim, outDim], [M, outDim].
     for (const s of snapshots) {
@@ -173,7 +198,7 @@ export function encodeEnsemble(data: EnsembleData): Uint8Array<ArrayBuffer> {
       }
     }
   }
-  return bytes;
+  return writeSafetensors(tensors, meta, buffer, ENCODE);
 }
 
 /**
@@ -198,47 +223,18 @@ export function encodeEnsemble(data: EnsembleData): Uint8Array<ArrayBuffer> {
  * @throws {ConfigError} for truncated, corrupt or inconsistent files, naming what is wrong.
  */
 export function decodeEnsemble(bytes: Uint8Array): DecodedEnsemble {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new ConfigError(DECODE, [{
-      field: "bytes",
-      message: "must be a Uint8Array",
-      got: bytes,
-    }]);
-  }
-  const fail = (field: string, message: string, got?: unknown): never => {
-    throw new ConfigError(DECODE, check.that(false, field, message, got));
-  };
-  if (bytes.length < 8) fail("file", "must hold at least the 8-byte header length", bytes.length);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const low = view.getUint32(0, true);
-  const high = view.getUint32(4, true);
-  if (high !== 0 || low > bytes.length - 8) {
-    fail(
-      "header length",
-      `must fit in the file (${
-        bytes.length - 8
-      } bytes after it): the file is truncated or not safetensors`,
-      high * 2 ** 32 + low,
-    );
-  }
-  let header: unknown;
-  try {
-    header = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + low)),
-    );
-  } catch (e) {
-    fail("header", `must be UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (header === null || typeof header !== "object" || Array.isArray(header)) {
-    fail("header", "must be a JSON object", header);
-  }
-  const entries = header as Record<string, unknown>;
-  const bufferLength = bytes.length - 8 - low;
-
-  const meta = parseMetadata(entries.__metadata__);
-  const tensors = parseTensors(entries, bufferLength);
+  const file = readSafetensors(bytes, DECODE, ["F32"], (meta) =>
+    check.that(
+      meta[`${PREFIX}checkpoint`] === undefined,
+      "file",
+      "is a checkpoint, not an ensemble: load it with loadCheckpoint (or decodeCheckpoint)",
+    ));
+  const meta = file.metadata as Record<string, string>;
+  const tensors = new Map(file.tensors);
+  orThrow(DECODE, validation(jsonTextIssues(meta, PREFIX), null));
   const layout = parseLayout(meta, tensors);
-  const warnings: string[] = [];
+  orThrow(DECODE, validation(checkRecords(meta), null));
+  const warnings: string[] = file.sealed ? [] : [UNSEALED_WARNING];
   if (layout.version !== VERSION) {
     warnings.push(
       `file written by snapfold ${layout.version}, read by ${VERSION}: check the results if the format changed`,
@@ -246,7 +242,8 @@ export function decodeEnsemble(bytes: Uint8Array): DecodedEnsemble {
   }
 
   // Everything is checked: copy the floats out (DataView: correct on any host byte order).
-  const dataStart = 8 + low;
+  const view = new DataView(file.data.buffer, file.data.byteOffset, file.data.byteLength);
+  const dataStart = 0; // the view starts at the data: offsets are relative to it
   const { spec, members } = layout;
   const count = paramCount(spec);
   const m = members.length;
@@ -273,21 +270,16 @@ export function decodeEnsemble(bytes: Uint8Array): DecodedEnsemble {
       `${nonFinite} parameters are NaN or infinite: predictions of those members will be too`,
     );
   }
-  const metadata: Record<string, string> = {};
-  for (const [k, v] of Object.entries(meta)) if (!k.startsWith(PREFIX)) metadata[k] = v;
+  // fromEntries, not assignment: a user key "__proto__" stays a key.
+  const metadata = Object.fromEntries(Object.entries(meta).filter(([k]) => !k.startsWith(PREFIX)));
   return {
     snapshots: members.map((s, i) => ({ ...s, spec, params: params[i] })),
     schedule: layout.schedule,
     metadata,
     version: layout.version,
     warnings,
+    verified: file.sealed,
   };
-}
-
-interface TensorEntry {
-  readonly shape: ReadonlyArray<number>;
-  readonly begin: number;
-  readonly end: number;
 }
 
 interface Layout {
@@ -297,103 +289,6 @@ interface Layout {
     { index: number; epoch: number; step: number; lr: number; replica?: number }
   >;
   readonly schedule: ScheduleSpec | null;
-}
-
-function parseMetadata(raw: unknown): Record<string, string> {
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ConfigError(DECODE, [{
-      field: "__metadata__",
-      message: "must be a map of strings (this file was not written by snapfold)",
-      got: raw,
-    }]);
-  }
-  const issues: ConfigIssue[] = [];
-  for (const [k, v] of Object.entries(raw)) {
-    if (typeof v !== "string") {
-      issues.push({ field: `__metadata__.${k}`, message: "must be a string", got: v });
-    }
-  }
-  orThrow(DECODE, validation(issues, null));
-  return raw as Record<string, string>;
-}
-
-/** Checks every tensor entry, then that they tile the byte buffer exactly. */
-function parseTensors(
-  entries: Record<string, unknown>,
-  bufferLength: number,
-): Map<string, TensorEntry> {
-  const issues: ConfigIssue[] = [];
-  const tensors = new Map<string, TensorEntry>();
-  for (const [name, raw] of Object.entries(entries)) {
-    if (name === "__metadata__") continue;
-    const e = raw as Record<string, unknown> | null;
-    if (e === null || typeof e !== "object" || Array.isArray(e)) {
-      issues.push({
-        field: name,
-        message: "must be an object with dtype, shape and data_offsets",
-        got: raw,
-      });
-      continue;
-    }
-    const before = issues.length;
-    issues.push(...check.that(e.dtype === "F32", `${name}.dtype`, 'must be "F32"', e.dtype));
-    const shape = e.shape;
-    const shapeOk = Array.isArray(shape) &&
-      shape.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0);
-    issues.push(
-      ...check.that(shapeOk, `${name}.shape`, "must be a list of non-negative integers", shape),
-    );
-    const offsets = e.data_offsets;
-    const offsetsOk = Array.isArray(offsets) && offsets.length === 2 &&
-      offsets.every((d) => typeof d === "number" && Number.isSafeInteger(d)) &&
-      0 <= offsets[0] && offsets[0] <= offsets[1] && offsets[1] <= bufferLength;
-    issues.push(
-      ...check.that(
-        offsetsOk,
-        `${name}.data_offsets`,
-        `must be [begin, end] with 0 <= begin <= end <= ${bufferLength} (the data size)`,
-        offsets,
-      ),
-    );
-    if (issues.length > before) continue;
-    const [begin, end] = offsets as [number, number];
-    const elements = (shape as number[]).reduce((a, d) => a * d, 1);
-    issues.push(
-      ...check.that(
-        end - begin === elements * 4,
-        `${name}.data_offsets`,
-        `must span ${elements * 4} bytes for shape ${JSON.stringify(shape)} of F32`,
-        offsets,
-      ),
-    );
-    tensors.set(name, { shape: shape as number[], begin, end });
-  }
-  orThrow(DECODE, validation(issues, null));
-  // The format requires the tensors to cover the buffer exactly: no holes, no overlaps.
-  const sorted = [...tensors.entries()].sort((a, b) =>
-    a[1].begin - b[1].begin || a[1].end - b[1].end
-  );
-  let at = 0;
-  for (const [name, t] of sorted) {
-    if (t.begin !== at) {
-      const what = t.begin < at ? "overlaps the tensor before it" : "leaves a hole before it";
-      issues.push({
-        field: `${name}.data_offsets`,
-        message: `must start at byte ${at}: ${what}`,
-        got: [t.begin, t.end],
-      });
-    }
-    at = Math.max(at, t.end);
-  }
-  if (at !== bufferLength) {
-    issues.push({
-      field: "data",
-      message: `must be covered by the tensors exactly (they end at byte ${at})`,
-      got: `${bufferLength} bytes`,
-    });
-  }
-  orThrow(DECODE, validation(issues, null));
-  return tensors;
 }
 
 /** Reads the network, members and schedule from the metadata and checks the tensors against them. */
@@ -502,6 +397,18 @@ function parseLayout(meta: Record<string, string>, tensors: Map<string, TensorEn
   };
 }
 
+/** The member records and the schedule, checked as strictly as {@linkcode encodeEnsemble} does. */
+function checkRecords(meta: Readonly<Record<string, string>>): ConfigIssue[] {
+  const field = `__metadata__.${PREFIX}members`;
+  const members = JSON.parse(meta[`${PREFIX}members`]) as unknown[];
+  const issues = members.flatMap((m, i) => memberIssues(m, `${field}[${i}]`, true));
+  const schedule = meta[`${PREFIX}schedule`];
+  if (schedule !== undefined) {
+    issues.push(...scheduleIssues(JSON.parse(schedule), `__metadata__.${PREFIX}schedule`));
+  }
+  return issues;
+}
+
 interface LayerShape {
   readonly layer: number;
   readonly inDim: number;
@@ -595,29 +502,29 @@ function validateEnsembleData(data: EnsembleData): Validation<EnsembleData> {
     issues.push({
       field: "snapshots",
       message: "must be a non-empty list of snapshots",
-      got: snapshots,
+      got: shallow(snapshots),
     });
   } else {
     const first = snapshots[0]?.spec;
-    const specResult = validateSequential(first ?? ({} as MlpSpec));
+    // A hostile spec is summarised before the model's validator can render it.
+    const sane = nestsDeeper(first, RECORD_DEPTH) ? shallow(first) as MlpSpec : first;
+    const specResult = validateSequential(sane ?? ({} as MlpSpec));
     if (specResult._tag === "Left") {
       issues.push(...specResult.left.map((i) => ({ ...i, field: `snapshots[0].spec.${i.field}` })));
     }
     snapshots.forEach((s: Snapshot, i: number) => {
       if (s === null || typeof s !== "object") {
-        issues.push({ field: `snapshots[${i}]`, message: "must be a snapshot", got: s });
+        issues.push({ field: `snapshots[${i}]`, message: "must be a snapshot", got: shallow(s) });
         return;
       }
-      for (const k of ["index", "epoch", "step", "lr"] as const) {
-        issues.push(...check.finite(`snapshots[${i}].${k}`, s[k]));
-      }
+      issues.push(...memberIssues(s, `snapshots[${i}]`));
       if (specResult._tag === "Right") {
         issues.push(
           ...check.that(
-            s.spec !== undefined && sameSpec(s.spec, first),
+            isModelSpec(s.spec) && sameSpec(s.spec, first),
             `snapshots[${i}].spec`,
             "must equal the spec of snapshots[0]: one file holds one network",
-            s.spec,
+            shallow(s.spec),
           ),
         );
         const count = paramCount(first);
@@ -626,33 +533,21 @@ function validateEnsembleData(data: EnsembleData): Validation<EnsembleData> {
             s.params instanceof Float32Array && s.params.length === count,
             `snapshots[${i}].params`,
             `must be a Float32Array of ${count} parameters`,
-            s.params,
+            shallow(s.params),
           ),
         );
       }
     });
   }
   const schedule = data?.schedule;
-  if (schedule !== undefined) {
-    let ok = schedule !== null && typeof schedule === "object" &&
-      typeof schedule.name === "string" &&
-      schedule.options !== null && typeof schedule.options === "object";
-    try {
-      ok = ok && typeof JSON.stringify(schedule) === "string";
-    } catch {
-      ok = false;
-    }
-    issues.push(
-      ...check.that(ok, "schedule", "must be a JSON-serialisable { name, options }", schedule),
-    );
-  }
+  if (schedule !== undefined) issues.push(...scheduleIssues(schedule, "schedule"));
   const metadata = data?.metadata ?? {};
   if (metadata === null || typeof metadata !== "object") {
-    issues.push({ field: "metadata", message: "must be a map of strings", got: metadata });
+    issues.push({ field: "metadata", message: "must be a map of strings", got: shallow(metadata) });
   } else {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== "string") {
-        issues.push({ field: `metadata.${k}`, message: "must be a string", got: v });
+        issues.push({ field: `metadata.${k}`, message: "must be a string", got: shallow(v) });
       }
       if (k.startsWith(PREFIX)) {
         issues.push({

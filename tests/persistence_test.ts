@@ -15,7 +15,15 @@ import {
   sequential,
   tanh,
 } from "../lib/model/mod.ts";
-import { type DecodedEnsemble, decodeEnsemble, encodeEnsemble } from "../lib/persistence.ts";
+import {
+  type DecodedEnsemble,
+  decodeEnsemble,
+  encodeEnsemble,
+  UNSEALED_WARNING,
+} from "../lib/persistence.ts";
+import { DATA_SEAL, HEADER_SEAL } from "../lib/safetensors.ts";
+import { sha256Hex } from "../lib/sha256.ts";
+import { join, joinUnsealed, split } from "./_file_edit.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 import { VERSION } from "../lib/version.ts";
 
@@ -28,25 +36,6 @@ function snapshots(spec: MlpSpec, m: number, seed = 1): Snapshot[] {
     spec,
     params: initParams(spec, { seed: seed + i }),
   }));
-}
-
-/** Splits a file into its header object and data bytes. */
-function split(bytes: Uint8Array): { header: Record<string, unknown>; data: Uint8Array } {
-  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
-  return {
-    header: JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))),
-    data: bytes.subarray(8 + n),
-  };
-}
-
-/** Builds a file from a header object and data bytes (no padding, as other writers may do). */
-function join(header: unknown, data: Uint8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
 }
 
 /** Applies `edit` to the header of a valid file and expects decoding to fail matching `pattern`. */
@@ -396,10 +385,41 @@ Deno.test({
       const result = JSON.parse(new TextDecoder().decode(out.stdout));
       assert.deepEqual(result.shapes["layers.1.weight"], [3, 7, 4]);
       assert.equal(result.metadata["snapfold.head"], "softmax");
+      assert.equal(result.sealed, true); // hashlib verified both digests
       for (let m = 0; m < 3; m++) {
         const ours = forward(s, members[m].params, x, 3);
         const theirs = (result.probs[m] as number[][]).flat();
         for (let k = 0; k < ours.length; k++) assert.ok(Math.abs(ours[k] - theirs[k]) < 1e-5);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "python's check of the seal (hashlib) refuses a flipped bit in the data or the header",
+  ignore: !hasNumpy,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/x.json`, JSON.stringify({ x: [[0, 1]] }));
+      const { data } = split(file);
+      for (const at of [file.length - data.length + 9, 40]) {
+        const bytes = file.slice();
+        bytes[at] ^= 0x02;
+        await Deno.writeFile(`${dir}/e.safetensors`, bytes);
+        const out = await new Deno.Command(python, {
+          args: [
+            new URL("../tools/safetensors_check.py", import.meta.url).pathname,
+            `${dir}/e.safetensors`,
+            `${dir}/x.json`,
+          ],
+          stdout: "null",
+          stderr: "piped",
+        }).output();
+        assert.equal(out.success, false, `flip at ${at} passed`);
+        assert.match(new TextDecoder().decode(out.stderr), /AssertionError|JSONDecodeError|Error/);
       }
     } finally {
       await Deno.remove(dir, { recursive: true });
@@ -456,4 +476,195 @@ Deno.test("a network with dropout or per-layer activations is saved as snapfold.
     /snapfold\.model\.layers\[2\]\.rate must be a number in \[0, 1\)/,
   );
   rejects(bytes, (h) => h.__metadata__["snapfold.model"] = "{", /snapfold\.model must be JSON/);
+});
+
+Deno.test("the seal is SHA-256 of the data and of the header with its own digits blanked", () => {
+  const { header, data } = split(file);
+  const meta = header.__metadata__ as Record<string, string>;
+  assert.equal(meta[DATA_SEAL], sha256Hex(data));
+  const n = file.length - data.length;
+  const blanked = file.slice(0, n);
+  const digits = new TextEncoder().encode(meta[HEADER_SEAL]);
+  let at = 8;
+  while (digits.some((b, k) => blanked[at + k] !== b)) at++;
+  blanked.fill(0x30, at, at + 64);
+  assert.equal(meta[HEADER_SEAL], sha256Hex(blanked));
+  assert.equal(decodeEnsemble(file).verified, true);
+});
+
+Deno.test("a file without a seal (written before seals) loads, with a warning", () => {
+  const { header, data } = split(file);
+  const meta = header.__metadata__ as Record<string, string>;
+  delete meta[DATA_SEAL];
+  delete meta[HEADER_SEAL];
+  const back = decodeEnsemble(joinUnsealed(header, data));
+  assert.equal(back.verified, false);
+  assert.deepEqual(back.warnings, [UNSEALED_WARNING]);
+  assert.match(back.warnings[0], /carries no checksum/);
+  assert.deepEqual(back.snapshots, decodeEnsemble(file).snapshots);
+  // A file with half a seal is corrupt, not old.
+  const half = split(file);
+  delete (half.header.__metadata__ as Record<string, string>)[HEADER_SEAL];
+  assert.throws(
+    () => decodeEnsemble(joinUnsealed(half.header, half.data)),
+    /snapfold\.header_sha256 is missing while snapfold\.data_sha256 is present/,
+  );
+});
+
+Deno.test("a changed byte anywhere fails the seal with a clear message", () => {
+  const { header, data } = split(file);
+  (header.__metadata__ as Record<string, string>)["snapfold.version"] = "0.1.1";
+  const edited = joinUnsealed(header, data);
+  assert.throws(
+    () => decodeEnsemble(edited),
+    /^ConfigError: Cannot decode ensemble file: __metadata__\.snapfold\.header_sha256 does not match the header: the file was changed after it was written/,
+  );
+  const flipped = file.slice();
+  flipped[flipped.length - 5] ^= 0x10;
+  assert.throws(
+    () => decodeEnsemble(flipped),
+    /snapfold\.data_sha256 does not match the tensor data/,
+  );
+});
+
+Deno.test("member records and the schedule are validated on decode", () => {
+  // deno-lint-ignore no-explicit-any
+  const members = (edit: (m: Record<string, unknown>[]) => void) => (h: Record<string, any>) => {
+    const list = JSON.parse(h.__metadata__["snapfold.members"]);
+    edit(list);
+    h.__metadata__["snapfold.members"] = JSON.stringify(list);
+  };
+  rejects(
+    file,
+    members((m) => {
+      m[0].index = 0;
+      m[1].epoch = 1.5;
+      m[2].lr = -1;
+      m[2].loss = 3;
+    }),
+    /members\[0\]\.index must be a positive integer: got 0; .*members\[1\]\.epoch must be a non-negative integer: got 1\.5; .*members\[2\]\.lr must be a non-negative finite number: got -1; .*members\[2\]\.loss is not an option/,
+  );
+  rejects(
+    file,
+    members((m) => m[1].replica = -1),
+    /members\[1\]\.replica must be a non-negative integer/,
+  );
+  rejects(
+    file,
+    (h) =>
+      h.__metadata__["snapfold.members"] = h.__metadata__["snapfold.members"].replace(
+        '"epoch":49',
+        '"epoch":49,"epoch":0',
+      ),
+    /snapfold\.members must be JSON without repeated keys: duplicate key "epoch"/,
+  );
+  rejects(
+    file,
+    (h) => h.__metadata__["snapfold.schedule"] = JSON.stringify({ name: "nope", options: {} }),
+    /snapfold\.schedule\.name must name a schedule constructor/,
+  );
+  rejects(
+    file,
+    (h) =>
+      h.__metadata__["snapfold.schedule"] = JSON.stringify({
+        name: "cosineAnnealing",
+        options: { lrMax: -1, totalSteps: 600, cycles: 3 },
+      }),
+    /snapfold\.schedule\.lrMax must be a positive finite number: got -1/,
+  );
+  rejects(
+    file,
+    (h) => h.__metadata__["snapfold.members"] = "[".repeat(5000) + "]".repeat(5000),
+    /snapfold\.members must be JSON nested at most 16 levels deep/,
+  );
+  rejects(
+    file,
+    (h) => h.__metadata__["snapfold.checkpoint"] = "{}",
+    /file is a checkpoint, not an ensemble: load it with loadCheckpoint/,
+  );
+});
+
+Deno.test("encode validates member records and the schedule, and never throws on deep values", () => {
+  const members = snapshots(spec, 2);
+  assert.throws(
+    () =>
+      encodeEnsemble({
+        snapshots: [{ ...members[0], index: 0, step: -1 }, { ...members[1], replica: 0.5 }],
+        schedule: { name: "constant", options: { lr: -3 } },
+      }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.deepEqual(e.issues.map((i) => i.field), [
+        "snapshots[0].index",
+        "snapshots[0].step",
+        "snapshots[1].replica",
+        "schedule.lr",
+      ]);
+      return true;
+    },
+  );
+  let deep: unknown = 1;
+  for (let i = 0; i < 5000; i++) deep = [deep];
+  let wrapped: unknown = { name: "constant", options: { lr: 0.1 } };
+  for (let i = 0; i < 3000; i++) wrapped = { name: "warmup", options: { schedule: wrapped } };
+  for (
+    const data of [
+      { snapshots: deep },
+      { snapshots: [deep] },
+      { snapshots: members, schedule: wrapped },
+      { snapshots: members, schedule: { name: "constant", options: { lr: deep } } },
+      { snapshots: members, metadata: { a: deep } },
+      { snapshots: [{ ...members[0], lr: deep }] },
+      { snapshots: [{ ...members[0], spec: deep }] },
+      { snapshots: [{ ...members[0], spec: { layers: deep } }] },
+      { snapshots: [members[0], { ...members[1], spec: { activation: "relu", head: "softmax" } }] },
+      { snapshots: [members[0], { ...members[1], spec: deep }] },
+    ]
+  ) {
+    assert.throws(() => encodeEnsemble(data as never), ConfigError);
+  }
+});
+
+Deno.test("a user metadata key named __proto__ stays a key", () => {
+  const metadata = JSON.parse('{"__proto__": "x", "a": "b"}');
+  const back = decodeEnsemble(encodeEnsemble({ snapshots: snapshots(spec, 1), metadata }));
+  assert.deepEqual(Object.entries(back.metadata), [["__proto__", "x"], ["a", "b"]]);
+});
+
+Deno.test("a file written before seals (a fixture from commit c32019a) loads, with the note", async () => {
+  // Written by that commit's encodeEnsemble (`git archive c32019a lib deno.json`, then):
+  //   encodeEnsemble({ snapshots: [1, 2].map((index) => ({ index, epoch: 10 * index - 1,
+  //     step: 40 * index - 1, lr: 0.0005 * index, spec, params: initParams(spec, { seed: index }) })),
+  //     schedule: { name: "cosineAnnealing", options: { lrMax: 0.01, totalSteps: 80, cycles: 2 } },
+  //     metadata: { written: "by snapfold 0.1.0 before seals (commit c32019a)" } })
+  // with spec = mlp({ layers: [2, 3, 2], activation: "tanh" }).
+  const bytes = await Deno.readFile(
+    new URL("./fixtures/unsealed_ensemble.safetensors", import.meta.url),
+  );
+  const back = decodeEnsemble(bytes);
+  const s = mlp({ layers: [2, 3, 2], activation: "tanh" });
+  assert.equal(back.verified, false);
+  assert.deepEqual(back.warnings, [UNSEALED_WARNING]);
+  assert.deepEqual(
+    back.snapshots,
+    [1, 2].map((index) => ({
+      index,
+      epoch: 10 * index - 1,
+      step: 40 * index - 1,
+      lr: 0.0005 * index,
+      spec: s,
+      params: initParams(s, { seed: index }),
+    })),
+  );
+  assert.deepEqual(back.metadata, { written: "by snapfold 0.1.0 before seals (commit c32019a)" });
+  // Saved again, it is sealed, and identical in content.
+  const resealed = decodeEnsemble(
+    encodeEnsemble({
+      snapshots: back.snapshots,
+      schedule: back.schedule!,
+      metadata: back.metadata,
+    }),
+  );
+  assert.equal(resealed.verified, true);
+  assert.deepEqual(resealed.snapshots, back.snapshots);
 });

@@ -4,19 +4,46 @@ The `safetensors` package is not installed on the project's machines (and cannot
 so this reads the format directly as its specification describes it
 (https://github.com/huggingface/safetensors, "Format"): an 8-byte little-endian u64 header length,
 a JSON header, then the byte buffer, which the tensors must cover without holes or overlaps.
-It checks those rules, then runs every member's forward pass with NumPy.
+It checks those rules as the reference reader does (a header of at most 100,000,000 bytes that
+starts with "{", no key twice), verifies snapfold's SHA-256 seal with hashlib (the data's digest in
+"snapfold.data_sha256"; the digest of the first 8 + n bytes, with the 64 digits of
+"snapfold.header_sha256" replaced by "0"s, in that key), then runs every member's forward pass with
+NumPy.
 
 Usage (Debian's interpreter has NumPy): /usr/bin/python3 tools/safetensors_check.py FILE X_JSON
-where X_JSON is a file holding {"x": [[...], ...]}. Prints {"metadata", "shapes", "probs"}:
+where X_JSON is a file holding {"x": [[...], ...]}. Prints {"metadata", "sealed", "shapes", "probs"}:
 probs[m] is member m's [n, outDim] output (softmax applied for a "softmax" head).
 """
+import hashlib
 import json
 import struct
 import sys
 
 import numpy as np
 
-DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "U32": np.dtype("<u4")}
+MAX_HEADER = 100_000_000
+HEADER_SEAL = "snapfold.header_sha256"
+DATA_SEAL = "snapfold.data_sha256"
+
+
+def unique(pairs):
+    keys = [k for k, _ in pairs]
+    assert len(set(keys)) == len(keys), f"duplicate key in {keys}"
+    return dict(pairs)
+
+
+def verify_seal(raw, n, metadata):
+    """True when the file is sealed and the seal matches; False for files written before seals."""
+    if HEADER_SEAL not in metadata and DATA_SEAL not in metadata:
+        return False
+    assert hashlib.sha256(raw[8 + n :]).hexdigest() == metadata[DATA_SEAL], "data seal"
+    seal = metadata[HEADER_SEAL].encode("ascii")
+    prefix = f'"{HEADER_SEAL}":"'.encode("ascii")
+    at = raw.index(prefix + seal + b'"', 8, 8 + n) + len(prefix)
+    blanked = raw[:at] + b"0" * 64 + raw[at + 64 : 8 + n]
+    assert hashlib.sha256(blanked).hexdigest() == metadata[HEADER_SEAL], "header seal"
+    return True
 
 
 def read(path):
@@ -24,9 +51,12 @@ def read(path):
         raw = f.read()
     (n,) = struct.unpack("<Q", raw[:8])
     assert 8 + n <= len(raw), "header length beyond the file"
-    header = json.loads(raw[8 : 8 + n].decode("utf-8"))
+    assert n <= MAX_HEADER, "header too large"
+    assert raw[8:9] == b"{", "header must start with {"
+    header = json.loads(raw[8 : 8 + n].decode("utf-8"), object_pairs_hook=unique)
     metadata = header.pop("__metadata__", {})
     assert all(isinstance(v, str) for v in metadata.values()), "metadata values must be strings"
+    sealed = verify_seal(raw, n, metadata)
     data = raw[8 + n :]
     spans = sorted((e["data_offsets"][0], e["data_offsets"][1], k) for k, e in header.items())
     at = 0
@@ -41,7 +71,7 @@ def read(path):
         array = np.frombuffer(data[begin:end], dtype=dtype)
         assert array.size == int(np.prod(e["shape"], dtype=np.int64)), f"{name}: shape and span disagree"
         tensors[name] = array.reshape(e["shape"])
-    return metadata, tensors
+    return metadata, tensors, sealed
 
 
 def activate(name, h):
@@ -55,7 +85,7 @@ def activate(name, h):
 
 
 def main():
-    metadata, tensors = read(sys.argv[1])
+    metadata, tensors, sealed = read(sys.argv[1])
     with open(sys.argv[2]) as f:
         x = np.asarray(json.load(f)["x"], dtype=np.float64)
     depth = len(json.loads(metadata["snapfold.layers"])) - 1
@@ -74,7 +104,7 @@ def main():
             h = h / h.sum(axis=1, keepdims=True)
         probs.append(h.tolist())
     shapes = {k: list(v.shape) for k, v in tensors.items()}
-    print(json.dumps({"metadata": metadata, "shapes": shapes, "probs": probs}))
+    print(json.dumps({"metadata": metadata, "sealed": sealed, "shapes": shapes, "probs": probs}))
 
 
 if __name__ == "__main__":

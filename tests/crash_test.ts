@@ -29,7 +29,9 @@ function ensemble(members: number, seed: number): EnsembleData {
 
 const CHILD = `
 import { saveEnsemble } from ${JSON.stringify(new URL("../io.ts", import.meta.url).href)};
-import { initParams, mlp } from ${JSON.stringify(new URL("../lib/model/mod.ts", import.meta.url).href)};
+import { initParams, mlp } from ${
+  JSON.stringify(new URL("../lib/model/mod.ts", import.meta.url).href)
+};
 const spec = mlp({ layers: [256, 512, 10] });
 const ensemble = (members, seed) => ({
   snapshots: Array.from({ length: members }, (_, i) => ({

@@ -296,7 +296,10 @@ Deno.test("mlp: init is part of the spec, and misspelt options are errors", () =
     () => mlp({ layers: [2, 3], activaton: "tanh" } as never),
     /activaton is not an option/,
   );
-  assert.throws(() => sgd({ lr: 0.1 } as never), /lr is not an optimizer option: the learning rate of every step comes from the schedule/);
+  assert.throws(
+    () => sgd({ lr: 0.1 } as never),
+    /lr is not an optimizer option: the learning rate of every step comes from the schedule/,
+  );
 });
 
 Deno.test("sequential: mlp is sugar for dense, activation, dense, ..., dense", () => {

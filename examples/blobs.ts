@@ -117,17 +117,6 @@ async function checkWritable(dir: string): Promise<void> {
 async function main(): Promise<void> {
   const flags = parseFlags(Deno.args);
   if (flags.save !== undefined) await checkWritable(flags.save);
-  if (flags.epochs % flags.cycles !== 0) {
-    // The tutorial's formula gives every cycle floor(epochs / cycles) epochs; the rest form one
-    // more, shorter cycle, which also ends in a snapshot.
-    const length = Math.floor(flags.epochs / flags.cycles);
-    console.error(
-      `Note: ${flags.epochs} epochs do not divide into ${flags.cycles} cycles: each cycle lasts ` +
-        `${length} epochs and the last ${flags.epochs % length || length} epochs form an extra, ` +
-        `shorter cycle with its own snapshot.`,
-    );
-  }
-
   // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.
   const { train: data, test } = tutorialData();
 
@@ -153,6 +142,8 @@ async function main(): Promise<void> {
     };
     // The run's own plan: the per-step schedule it trains with, drawn by --save's lr chart.
     const plan = orThrow("Cannot train", planRun(config));
+    // For example the partial cycle that --epochs 100 --cycles 3 leaves at the end.
+    for (const note of plan.notes) console.error(`Note: ${note}.`);
     const started = performance.now();
     for await (
       const event of train(config)

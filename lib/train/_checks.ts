@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { check, ConfigError, type ConfigIssue } from "../errors.ts";
+import { check, ConfigError, type ConfigIssue, type Validation, validation } from "../errors.ts";
 import { optimizerStateSize } from "../optimizers.ts";
 import { restoreRandomState } from "../random.ts";
-import type { ScheduleSpec } from "../schedules.ts";
+import type { Schedule, ScheduleSpec } from "../schedules.ts";
+import { completeCycleEnds } from "./_cycles.ts";
 import type { Checkpoint, RunPlan, TrainConfig } from "./config.ts";
 
 /** The bounds that keep a small config from allocating without bound. */
@@ -23,6 +24,68 @@ export const LIMITS = {
   /** Sample indices of one segment's plan (16 MiB of int32). */
   segmentSamples: 2 ** 22,
 } as const;
+
+/**
+ * The most steps one segment enqueues: a bounded number of steps and of sample indices, whatever
+ * the batch size (a batch larger than the data holds all of it).
+ *
+ * @param batchSize Samples per step.
+ * @param n Samples per epoch.
+ * @returns Steps per segment at most.
+ */
+export function maxSegmentSteps(batchSize: number, n: number): number {
+  const perStep = Math.min(batchSize, n);
+  return Math.max(1, Math.min(LIMITS.segmentSteps, Math.floor(LIMITS.segmentSamples / perStep)));
+}
+
+/**
+ * The snapshots kept in memory must fit in `LIMITS.keptFloats` floats.
+ *
+ * @param snapshots Snapshot indices the run takes.
+ * @param keepLast Indices kept (`Infinity`: all).
+ * @param floatsPerIndex Parameters of all replicas.
+ * @returns An issue naming `keepLast` when they do not fit.
+ */
+export function keptMemoryIssues(
+  snapshots: number,
+  keepLast: number,
+  floatsPerIndex: number,
+): ConfigIssue[] {
+  const floats = Math.min(snapshots, keepLast) * floatsPerIndex;
+  return floats <= LIMITS.keptFloats ? [] : [{
+    field: "keepLast",
+    message: `must be set: the run would keep ${snapshots} snapshots of ${floatsPerIndex} ` +
+      `parameters (${(floats * 4 / 2 ** 30).toFixed(1)} GiB) in memory, at most 2 GiB; keep ` +
+      `fewer (every snapshot is still emitted)`,
+    ...(Number.isFinite(keepLast) ? { got: keepLast } : {}),
+  }];
+}
+
+/**
+ * The steps before which the optimizer state is reset: the first step of every cycle after a
+ * complete one, when `reset` is asked for and the schedule has cycles.
+ *
+ * @param schedule The schedule of the step.
+ * @param totalSteps Steps of the run.
+ * @param reset Whether the config asks for resets.
+ * @returns The ascending steps, or an issue past `LIMITS.snapshots` restarts.
+ */
+export function restartSteps(
+  schedule: Schedule,
+  totalSteps: number,
+  reset: boolean,
+): Validation<ReadonlyArray<number>> {
+  if (!reset || schedule.cycleEnds === undefined) return validation([], []);
+  const ends = completeCycleEnds(schedule, totalSteps, LIMITS.snapshots);
+  return ends === undefined
+    ? validation([{
+      field: "resetOptimizerAtRestart",
+      message: `would reset the optimizer at more than ${LIMITS.snapshots} restarts: use fewer, ` +
+        `longer cycles`,
+      got: true,
+    }], [])
+    : validation([], ends.map((s) => s + 1).filter((s) => s < totalSteps));
+}
 
 /**
  * Issues of a Float32Array that must hold `length` finite numbers.

@@ -11,8 +11,16 @@ import { type Optimizer, validateOptimizer } from "../optimizers.ts";
 import { type RandomStateSnapshot, validateSeed } from "../random.ts";
 import { perEpoch, type Schedule } from "../schedules.ts";
 import { validateTrainingData } from "../training_data.ts";
-import { atCycleEnds, completeCycleEnds, planSnapshots, type SnapshotPolicy } from "./policy.ts";
-import { checkResume, checkScheduleSize, finiteIssues, LIMITS } from "./_checks.ts";
+import { atCycleEnds, planSnapshots, type SnapshotPolicy } from "./policy.ts";
+import {
+  checkResume,
+  checkScheduleSize,
+  finiteIssues,
+  keptMemoryIssues,
+  LIMITS,
+  maxSegmentSteps,
+  restartSteps,
+} from "./_checks.ts";
 
 /** Everything one training run needs. */
 export interface TrainConfig {
@@ -353,27 +361,10 @@ function derivePlan(
   if (snapshots._tag === "Left") return snapshots;
   const replicas = Number.isSafeInteger(c.replicas) ? c.replicas! : 1;
   const keepLast = Number.isSafeInteger(c.keepLast) ? c.keepLast! : Infinity;
-  const keptFloats = Math.min(snapshots.right.steps.length, keepLast) * replicas * p;
-  if (keptFloats > LIMITS.keptFloats) {
-    return validation([{
-      field: "keepLast",
-      message: `must be set: the run would keep ${snapshots.right.steps.length} snapshots of ` +
-        `${replicas * p} parameters (${(keptFloats * 4 / 2 ** 30).toFixed(1)} GiB) in memory, at ` +
-        `most 2 GiB; keep fewer (every snapshot is still emitted)`,
-      got: c.keepLast,
-    }], undefined as never);
-  }
-  const restarts = c.resetOptimizerAtRestart === true && schedule.cycleEnds !== undefined
-    ? completeCycleEnds(schedule, totalSteps, LIMITS.snapshots)
-    : [];
-  if (restarts === undefined) {
-    return validation([{
-      field: "resetOptimizerAtRestart",
-      message: `would reset the optimizer at more than ${LIMITS.snapshots} restarts: use fewer, ` +
-        `longer cycles`,
-      got: true,
-    }], undefined as never);
-  }
+  const memory = keptMemoryIssues(snapshots.right.steps.length, keepLast, replicas * p);
+  if (memory.length > 0) return validation(memory, undefined as never);
+  const restarts = restartSteps(schedule, totalSteps, c.resetOptimizerAtRestart === true);
+  if (restarts._tag === "Left") return restarts;
   const free = (c.backend as Partial<Backend> | null)?.readCost === "free";
   return validation([], {
     epochs: c.epochs,
@@ -381,7 +372,7 @@ function derivePlan(
     totalSteps,
     schedule,
     snapshotSteps: snapshots.right.steps,
-    restartSteps: restarts.map((s) => s + 1).filter((s) => s < totalSteps),
+    restartSteps: restarts.right,
     notes: snapshots.right.notes,
     samples: c.data.n,
     batchSize: c.batchSize,
@@ -393,13 +384,7 @@ function derivePlan(
     reportEvery: c.reportEvery ?? (free && c.validation !== undefined ? 1 : Infinity),
     checkpointEvery: c.checkpointEvery ?? Infinity,
     validates: c.validation !== undefined,
-    maxSegmentSteps: Math.max(
-      1,
-      Math.min(
-        LIMITS.segmentSteps,
-        Math.floor(LIMITS.segmentSamples / Math.min(c.batchSize, c.data.n)),
-      ),
-    ),
+    maxSegmentSteps: maxSegmentSteps(c.batchSize, c.data.n),
     seed: c.seed ?? 0,
   });
 }

@@ -155,7 +155,7 @@ async function main(): Promise<void> {
           const line = `\r epoch ${event.epoch + 1}/${flags.epochs}  lr ${event.lr.toFixed(5)}  ` +
             `loss ${event.loss.toFixed(4)}  acc ${
               event.accuracy.toFixed(3)
-            }  snapshots ${snapshots.length}`;
+            }  snapshots ${event.snapshotsTaken}`;
           Deno.stderr.writeSync(encoder.encode(line));
         }
       } else if (event.type === "done") trainMs = performance.now() - started;

@@ -4,6 +4,7 @@
  * error carrying the snapshots taken so far. Also the seed and step the backend is given.
  */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   atEpochs,
   type Backend,
@@ -336,4 +337,63 @@ Deno.test("train: the backend gets the run's seed and every plan's global first 
   assert.equal(spy.sessions[1].seed, 7);
   assert.deepEqual(spy.plans.map((p) => p.firstStep), [40]);
   spy.dispose();
+});
+
+Deno.test("train door: any value in any config field gives a Right or a ConfigError, never a throw", () => {
+  const backend = createCpuBackend();
+  const base = config(backend);
+  const fields = [
+    "backend",
+    "model",
+    "optimizer",
+    "schedule",
+    "lrPer",
+    "epochs",
+    "batchSize",
+    "data",
+    "validation",
+    "seed",
+    "init",
+    "initialParams",
+    "replicas",
+    "snapshots",
+    "keepLast",
+    "reportEvery",
+    "checkpointEvery",
+    "resetOptimizerAtRestart",
+    "shuffle",
+    "resume",
+  ];
+  const odd = fc.oneof(
+    fc.anything({ maxDepth: 3 }),
+    fc.constantFrom(null, undefined, NaN, -1, 0, 1e308, 2 ** 53, "x", [], {}, () => 1),
+    fc.record({
+      x: fc.anything({ maxDepth: 1 }),
+      y: fc.anything({ maxDepth: 1 }),
+      n: fc.anything(),
+    }),
+    fc.record({
+      kind: fc.constantFrom("sgd", "adam", "everyEpochs", "atEpochs"),
+      every: fc.anything(),
+    }),
+  );
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...fields),
+      odd,
+      fc.constantFrom(...fields),
+      odd,
+      (f1, v1, f2, v2) => {
+        const cfg = { ...base, [f1]: v1, [f2]: v2 } as unknown as TrainConfig;
+        const planned = planRun(cfg);
+        assert.ok(planned._tag === "Left" || planned._tag === "Right");
+        if (planned._tag === "Left") {
+          assert.ok(planned.left.length > 0);
+          assert.throws(() => train(cfg), ConfigError);
+        }
+      },
+    ),
+    { seed: 20261201, numRuns: 400 },
+  );
+  backend.dispose();
 });

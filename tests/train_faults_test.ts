@@ -29,6 +29,7 @@ import {
   TrainingDivergedError,
   TrainingInterruptedError,
   warmRestarts,
+  warmup,
 } from "../mod.ts";
 import { initialState, nextSegment } from "../lib/train/fold.ts";
 
@@ -155,6 +156,11 @@ Deno.test("train door: a checkpoint's fields are checked at the call, snapshotsT
     })
   );
   assert.deepEqual(fields, ["resume.params[3]", "resume.random.pos", "resume.snapshotsTaken"]);
+  // Reported together with problems elsewhere in the config.
+  const both = fieldsOf(() =>
+    train({ ...base, shuffle: "yes" as never, resume: { ...checkpoint, snapshotsTaken: 5 } })
+  );
+  assert.deepEqual(both, ["shuffle", "resume.snapshotsTaken"]);
   backend.dispose();
 });
 
@@ -176,6 +182,18 @@ Deno.test("train door: a schedule sized for another run names both numbers and b
       assert.match(error.message, /totalSteps: 2000/);
       return true;
     },
+  );
+  // A warmup in front counts too: its steps plus the wrapped schedule's.
+  assert.throws(
+    () =>
+      train(config(backend, {
+        epochs: 500,
+        lrPer: undefined,
+        schedule: warmup(cosineAnnealing({ lrMax: 0.01, totalSteps: 500, cycles: 10 }), {
+          steps: 20,
+        }),
+      })),
+    /sized for 520 steps .* set totalSteps: 1980 inside the warmup, or totalSteps: 480 inside the warmup with lrPer: "epoch"/,
   );
   backend.dispose();
 });

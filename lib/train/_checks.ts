@@ -118,6 +118,8 @@ interface Sizing {
   readonly length: number;
   readonly what: string;
   fix(n: number): string;
+  /** The schedule already counts epochs (perEpoch): lrPer is no fix. */
+  readonly perEpoch?: boolean;
 }
 
 function sizingOf(spec: ScheduleSpec): Sizing | undefined {
@@ -144,6 +146,19 @@ function sizingOf(spec: ScheduleSpec): Sizing | undefined {
       fix: (n) => `${inner.fix(n - steps)} inside the warmup`,
     };
   }
+  if (spec.name === "perEpoch" && Number.isSafeInteger(o.stepsPerEpoch)) {
+    const inner = typeof o.schedule === "object" && o.schedule !== null
+      ? sizingOf(o.schedule as ScheduleSpec)
+      : undefined;
+    const perEpoch = o.stepsPerEpoch as number;
+    if (inner === undefined) return undefined;
+    return {
+      length: inner.length * perEpoch,
+      what: `${inner.what}, in epochs of ${perEpoch} steps inside perEpoch`,
+      fix: (n) => `${inner.fix(Math.ceil(n / perEpoch))} inside perEpoch`,
+      perEpoch: true,
+    };
+  }
   return undefined;
 }
 
@@ -163,6 +178,15 @@ export function checkScheduleSize(
   const { epochs, stepsPerEpoch, totalSteps, lrPer } = run;
   const units = lrPer === "epoch" ? epochs : totalSteps;
   if (sizing === undefined || sizing.length === units) return [];
+  if (sizing.perEpoch) {
+    // Wrapped by hand; with lrPer "epoch" it would be wrapped twice, which no check can size.
+    return lrPer === "epoch" ? [] : [{
+      field: "schedule",
+      message: `is sized for ${sizing.length} steps (${sizing.what}) but the run has ` +
+        `${totalSteps} optimizer steps (${epochs} epochs of ${stepsPerEpoch} steps): set ` +
+        sizing.fix(totalSteps),
+    }];
+  }
   const shape = `${epochs} epochs of ${stepsPerEpoch} steps`;
   const message = lrPer === "step"
     ? `is sized for ${sizing.length} steps (${sizing.what}) but the run has ${totalSteps} ` +

@@ -209,9 +209,10 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
   const derived = derivePlan(c as TrainConfig, shape, spec === undefined ? 0 : paramCount(spec));
   if (derived._tag === "Left") return validation([...issues, ...derived.left], undefined as never);
   const plan = derived.right;
-  if (c.resume !== undefined && issues.length === 0) {
-    issues.push(...checkResume(c as TrainConfig, plan));
-  }
+  // A checkpoint is checked against the model, optimizer and replicas once those are valid.
+  const fits = spec !== undefined && validateOptimizer(c.optimizer as Optimizer)._tag === "Right" &&
+    check.positiveInt("replicas", c.replicas ?? 1).length === 0;
+  if (c.resume !== undefined && fits) issues.push(...checkResume(c as TrainConfig, plan));
   return validation(issues, plan);
 }
 

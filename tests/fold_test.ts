@@ -9,6 +9,7 @@ import { epochBatches, mlp, randomState, TrainingDivergedError } from "../mod.ts
 import { constant, cosineAnnealing } from "../lib/schedules.ts";
 import type { RunPlan } from "../lib/train/config.ts";
 import type { TrainEvent } from "../lib/train/events.ts";
+import { completeCycleEnds } from "../lib/train/_cycles.ts";
 import { foldSegment, initialState, nextSegment, type RunState } from "../lib/train/fold.ts";
 import {
   atCycleEnds,
@@ -302,4 +303,32 @@ Deno.test("policy: the table has a rule for every kind (a missing one fails deno
   // @ts-expect-error: a table without the "none" rule is not a PolicyTable.
   const incomplete: PolicyTable = partial;
   assert.equal(Object.keys(incomplete).length, 3);
+});
+
+Deno.test("policy: complete cycle ends are the same whether cycleEnds lists the partial cycle or not", () => {
+  // Today cycleEnds(n) also lists n - 1 to close a partial cycle; the redesign lists complete
+  // cycles only. completeCycleEnds must give the same steps under both.
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 300 }),
+      fc.integer({ min: 1, max: 9 }),
+      fc.integer({ min: 1, max: 400 }),
+      (totalSteps, cycles, run) => {
+        fc.pre(cycles <= totalSteps);
+        const listing = cosineAnnealing({ lrMax: 0.1, totalSteps, cycles });
+        const length = Math.floor(totalSteps / cycles);
+        const onlyComplete = Object.assign((step: number) => listing(step), {
+          spec: listing.spec,
+          cycleEnds: (n: number) =>
+            [...Array(Math.floor(n / length)).keys()].map((i) => (i + 1) * length - 1),
+        });
+        const expected = [...Array(Math.floor(run / length)).keys()].map((i) =>
+          (i + 1) * length - 1
+        );
+        assert.deepEqual(completeCycleEnds(listing, run, 10_000), expected);
+        assert.deepEqual(completeCycleEnds(onlyComplete, run, 10_000), expected);
+      },
+    ),
+    RUNS,
+  );
 });

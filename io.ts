@@ -43,7 +43,7 @@ import {
   type EnsembleData,
 } from "./lib/persistence.ts";
 // Type only; the integrator moves Checkpoint with the trainer's config.
-import type { Checkpoint } from "./lib/trainer.ts";
+import type { Checkpoint } from "./lib/train/config.ts";
 
 /**
  * Writes an ensemble file atomically (temporary file in the same directory, then rename).

@@ -21,7 +21,7 @@ export * from "./lib/batches.ts";
 export * from "./lib/training_data.ts";
 export * from "./lib/backend/backend.ts";
 export * from "./lib/backend/cpu.ts";
-export * from "./lib/trainer.ts";
+export * from "./lib/train/mod.ts";
 export * from "./lib/datasets.ts";
 export * from "./lib/ensemble.ts";
 export * from "./lib/backend/webgpu.ts";

@@ -53,7 +53,7 @@ export interface FloorResult {
   readonly accuracy: number;
 }
 
-// The trainer's seed-stream tag for the batch order (lib/trainer.ts, BATCH_STREAM).
+// The trainer's seed-stream tag for the batch order (lib/train/train.ts, BATCH_STREAM).
 const BATCH_STREAM = 0x5eed;
 
 /**

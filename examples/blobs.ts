@@ -75,17 +75,6 @@ async function main(flags: Flags): Promise<void> {
       : [],
   );
   if (flags.save !== undefined) await checkWritable(CLI, flags.save);
-  if (flags.epochs % flags.cycles !== 0) {
-    // The tutorial's formula gives every cycle floor(epochs / cycles) epochs; the rest form one
-    // more, shorter cycle, which also ends in a snapshot.
-    const length = Math.floor(flags.epochs / flags.cycles);
-    console.error(
-      `Note: ${flags.epochs} epochs do not divide into ${flags.cycles} cycles: each cycle lasts ` +
-        `${length} epochs and the last ${flags.epochs % length || length} epochs form an extra, ` +
-        `shorter cycle with its own snapshot.`,
-    );
-  }
-
   // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.
   const { train: data, test } = tutorialData();
 
@@ -110,23 +99,22 @@ async function main(flags: Flags): Promise<void> {
     };
     // The run's own plan: the per-step schedule it trains with, drawn by --save's lr chart.
     const plan = orThrow("Cannot train", planRun(config));
+    // For example the partial cycle that --epochs 100 --cycles 3 leaves at the end.
+    for (const note of plan.notes) console.error(`Note: ${note}.`);
     const started = performance.now();
     for await (
       const event of train(config)
     ) {
       if (event.type === "snapshot") snapshots.push(event);
-      else if (event.type === "epoch") history.push(event);
-      else if (event.type === "done") trainMs = performance.now() - started;
-      // A snapshot event follows its epoch's event: redraw after both, so the count never lags.
-      const last = history[history.length - 1];
-      if (event.type !== "done" && last !== undefined) {
+      else if (event.type === "epoch") {
+        history.push(event);
         line.update({
-          epoch: last.epoch + 1,
-          snapshots: snapshots.length,
-          lr: last.lr,
-          loss: last.loss,
+          epoch: event.epoch + 1,
+          snapshots: event.snapshotsTaken,
+          lr: event.lr,
+          loss: event.loss,
         });
-      }
+      } else if (event.type === "done") trainMs = performance.now() - started;
     }
     line.done();
 

@@ -23,7 +23,7 @@ import {
 } from "./safetensors.ts";
 import { scanJson } from "./strict_json.ts";
 // Type only: the trainer is not loaded by this module.
-import type { Checkpoint } from "./trainer.ts";
+import type { Checkpoint } from "./train/config.ts";
 import { VERSION } from "./version.ts";
 
 const ENCODE = "Cannot encode checkpoint";

@@ -176,3 +176,52 @@ export class TrainingDivergedError<S = unknown> extends SnapfoldError {
     this.snapshots = details.snapshots;
   }
 }
+
+/**
+ * A run stopped by an error other than divergence (a lost device, a disposed backend, a device or
+ * schedule error). The snapshots taken before stay available on this error, so that they can still
+ * form an ensemble; the original error is its `cause`.
+ *
+ * @example
+ * ```ts
+ * import { TrainingInterruptedError } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const cause = new Error("the device was lost");
+ * const error = new TrainingInterruptedError({ step: 80, epoch: 20, snapshots: [], cause });
+ * assert.match(error.message, /stopped at step 80 \(epoch 20\): the device was lost/);
+ * assert.equal(error.cause, cause);
+ * ```
+ */
+export class TrainingInterruptedError<S = unknown> extends SnapfoldError {
+  /** Steps completed when the error surfaced. */
+  readonly step: number;
+  /** 0-based epoch of the next step. */
+  readonly epoch: number;
+  /** The snapshots taken (and kept) before the error. */
+  readonly snapshots: ReadonlyArray<S>;
+  /**
+   * Creates the error.
+   *
+   * @param details Where the run stopped, what it had collected and the error that stopped it.
+   */
+  constructor(
+    details: { step: number; epoch: number; snapshots: ReadonlyArray<S>; cause: unknown },
+  ) {
+    let reason: string;
+    try {
+      reason = details.cause instanceof Error ? details.cause.message : String(details.cause);
+    } catch {
+      reason = "an error that cannot be shown";
+    }
+    super(
+      `Training stopped at step ${details.step} (epoch ${details.epoch}): ${reason}; the ` +
+        `${details.snapshots.length} snapshot(s) taken before stay available on this error`,
+      { cause: details.cause },
+    );
+    this.name = "TrainingInterruptedError";
+    this.step = details.step;
+    this.epoch = details.epoch;
+    this.snapshots = details.snapshots;
+  }
+}

@@ -14,7 +14,7 @@ import {
 } from "../mod.ts";
 import { decodeCheckpoint, encodeCheckpoint } from "../lib/checkpoint_file.ts";
 import { encodeEnsemble } from "../lib/persistence.ts";
-import type { Checkpoint } from "../lib/trainer.ts";
+import type { Checkpoint } from "../lib/train/config.ts";
 import { join, split } from "./_file_edit.ts";
 
 function sample(): Checkpoint {

@@ -42,14 +42,7 @@
  *
  * @module
  */
-import {
-  check,
-  ConfigError,
-  type ConfigIssue,
-  orThrow,
-  type Validation,
-  validation,
-} from "./errors.ts";
+import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
 import {
   denseWidths,
   isModelSpec,

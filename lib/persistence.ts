@@ -44,7 +44,7 @@ import {
   validation,
 } from "./errors.ts";
 import { type MlpSpec, paramCount, sameSpec, validateMlp } from "./model.ts";
-import type { ScheduleSpec } from "./schedules.ts";
+import type { ScheduleSpec } from "./schedules/mod.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { VERSION } from "./version.ts";
 

@@ -15,6 +15,7 @@ import type { Backend, TrainingData, TrainingSession } from "./backend/backend.t
 import { type Batches, epochBatches } from "./batches.ts";
 import {
   check,
+  ConfigError,
   type ConfigIssue,
   orThrow,
   SnapfoldError,
@@ -33,7 +34,7 @@ import {
 import { type Optimizer, optimizerStateSize } from "./optimizers.ts";
 import { randomState, type RandomStateSnapshot, restoreRandomState } from "./random.ts";
 import type { RandomState } from "./random.ts";
-import { perEpoch, type Schedule, type ScheduleSpec } from "./schedules.ts";
+import { perEpoch, type Schedule, type ScheduleSpec } from "./schedules/mod.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { validateTrainingData } from "./training_data.ts";
 
@@ -321,20 +322,28 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
     const n = c.data!.n;
     const stepsPerEpoch = Math.ceil(n / c.batchSize!);
     const totalSteps = c.epochs! * stepsPerEpoch;
-    const schedule = c.lrPer === "epoch" ? perEpoch(c.schedule, stepsPerEpoch) : c.schedule;
-    const snapshotSteps = schedule.cycleEnds!(totalSteps).filter((s) => s < totalSteps);
-    // cycleEnds always closes the run at its last step; a cycle really ends there only if the
-    // schedule says so for a longer run too. Without one complete cycle there is nothing to
-    // snapshot at a cycle's minimum.
-    const longer = new Set(schedule.cycleEnds!(totalSteps + 1));
-    const complete = snapshotSteps.filter((s) => longer.has(s));
-    if (complete.length === 0) {
-      const first = schedule.cycleEnds!(Math.max(totalSteps * 1024, 1 << 20))[0];
+    const schedule = c.lrPer === "epoch" ? perEpoch(stepsPerEpoch)(c.schedule) : c.schedule;
+    // cycleEnds lists only complete cycles (a trailing partial cycle has no end), and refuses
+    // more than MAX_CYCLE_ENDS of them with a ConfigError of its own.
+    let snapshotSteps: ReadonlyArray<number> = [];
+    try {
+      snapshotSteps = schedule.cycleEnds!(totalSteps);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      issues.push(
+        ...e.issues.map((i) => ({ ...i, field: "schedule", message: `${i.field} ${i.message}` })),
+      );
+    }
+    if (snapshotSteps.length === 0 && issues.length === 0) {
+      const [first] = schedule.cycleEndsIn!(0, Number.MAX_SAFE_INTEGER);
       issues.push({
         field: "schedule",
         message: `cannot produce a snapshot in ${totalSteps} steps (${c.epochs} epochs of ` +
-          `${stepsPerEpoch} steps, lr per ${c.lrPer ?? "step"}): its first cycle ends after step ` +
-          `${first}; train longer, shorten its cycles, or check lrPer`,
+          `${stepsPerEpoch} steps, lr per ${c.lrPer ?? "step"}): ` +
+          (first === undefined
+            ? "none of its cycles ends"
+            : `its first cycle ends after step ${first}`) +
+          "; train longer, shorten its cycles, or check lrPer",
       });
     }
     plan = { stepsPerEpoch, totalSteps, schedule, snapshotSteps };

@@ -6,7 +6,7 @@
  * @module
  */
 import { check, type ConfigIssue, orThrow, validation } from "../errors.ts";
-import type { Schedule } from "../schedules.ts";
+import type { Schedule } from "../schedules/mod.ts";
 import type { Snapshot } from "../snapshot.ts";
 import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
 

@@ -73,6 +73,9 @@ export type RebuildInner = (spec: unknown, field: string) => Validation<Schedule
 /** Builds one kind of schedule from the options of its spec, reporting every issue. */
 export type ScheduleBuilder = (options: unknown, rebuild: RebuildInner) => Validation<Schedule>;
 
+/** The shape of {@linkcode SCHEDULES}: one builder for every schedule name. */
+export type ScheduleTable = { readonly [K in ScheduleSpec["name"]]: ScheduleBuilder };
+
 /** How deep specs may nest (a warmup around a perEpoch around ...); deeper ones are refused. */
 export const MAX_SPEC_DEPTH = 32;
 
@@ -151,7 +154,7 @@ function sequenceFromOptions(options: unknown, rebuild: RebuildInner): Validatio
  * assert.equal(built._tag, "Right");
  * ```
  */
-export const SCHEDULES = {
+export const SCHEDULES: ScheduleTable = {
   cosineAnnealing: leaf(validateCosineAnnealing, cosineAnnealing),
   warmRestarts: leaf(validateWarmRestarts, warmRestarts),
   cyclical: leaf(validateCyclical, cyclical),
@@ -172,7 +175,7 @@ export const SCHEDULES = {
     (own, inner) => perEpoch(own.stepsPerEpoch as number)(inner),
   ),
   sequence: sequenceFromOptions,
-} as const satisfies Record<ScheduleSpec["name"], ScheduleBuilder>;
+} satisfies Record<ScheduleSpec["name"], ScheduleBuilder>;
 
 const NAMES = Object.keys(SCHEDULES);
 

@@ -29,6 +29,7 @@ import {
   type EpochEvent,
   mlp,
   orThrow,
+  partialCycleSteps,
   planRun,
   type Schedule,
   sgd,
@@ -117,22 +118,21 @@ async function checkWritable(dir: string): Promise<void> {
 async function main(): Promise<void> {
   const flags = parseFlags(Deno.args);
   if (flags.save !== undefined) await checkWritable(flags.save);
-  if (flags.epochs % flags.cycles !== 0) {
-    // The tutorial's formula gives every cycle floor(epochs / cycles) epochs; the rest form one
-    // more, shorter cycle, which also ends in a snapshot.
-    const length = Math.floor(flags.epochs / flags.cycles);
-    console.error(
-      `Note: ${flags.epochs} epochs do not divide into ${flags.cycles} cycles: each cycle lasts ` +
-        `${length} epochs and the last ${flags.epochs % length || length} epochs form an extra, ` +
-        `shorter cycle with its own snapshot.`,
-    );
-  }
-
   // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.
   const { train: data, test } = tutorialData();
 
   const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
   const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: flags.epochs, cycles: flags.cycles });
+  const partial = partialCycleSteps(schedule, flags.epochs);
+  if (partial > 0) {
+    // The tutorial's formula gives every cycle floor(epochs / cycles) epochs; the epochs left over
+    // start a cycle that does not end at its minimum, so they get no snapshot.
+    console.error(
+      `Note: ${flags.epochs} epochs do not divide into ${flags.cycles} cycles: each cycle lasts ` +
+        `${Math.floor(flags.epochs / flags.cycles)} epochs and the last ${partial} epochs form a ` +
+        `partial cycle without a snapshot (the final parameters are not an ensemble member).`,
+    );
+  }
   const backend: Backend = await createBackend(flags.backend);
   const progress = !flags.json && Deno.stderr.isTerminal();
   const encoder = new TextEncoder();

@@ -1156,3 +1156,15 @@ Deno.test("property: validation never throws, and constructors throw only Config
     { ...FC, numRuns: 400 },
   );
 });
+
+Deno.test("partialCycleSteps stays quick over a dense phase followed by one without cycles", () => {
+  const dense = sequence([
+    { schedule: warmRestarts({ cycleLength: 1, lrMax: 0.1 }), steps: 2 ** 52 },
+    { schedule: constant(0.01) },
+  ]);
+  assert.equal(
+    partialCycleSteps(dense, Number.MAX_SAFE_INTEGER),
+    Number.MAX_SAFE_INTEGER - 2 ** 52,
+  );
+  assert.equal(partialCycleSteps(dense, 10), 0);
+});

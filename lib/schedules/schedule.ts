@@ -254,14 +254,25 @@ function cyclicIssue(schedule: unknown): ConfigIssue[] {
   }];
 }
 
-/** The last cycle end before `n`, or -1: windows doubling backwards from `n`, so the work stays small. */
+function hasEndIn(schedule: Schedule, from: number, to: number): boolean {
+  for (const _ of schedule.cycleEndsIn!(from, to)) return true;
+  return false;
+}
+
+/**
+ * The last cycle end before `n`, or -1, by bisection on "is there an end in [mid, n)": about 53
+ * window probes, each answered by the first end of a lazy window, however dense the ends are.
+ */
 function lastCycleEnd(schedule: Schedule, n: number): number {
-  for (let width = 1;; width *= 2) {
-    const from = Math.max(0, n - width);
-    let last = -1;
-    for (const end of schedule.cycleEndsIn!(from, n)) last = end;
-    if (last >= 0 || from === 0) return last;
+  if (!hasEndIn(schedule, 0, n)) return -1;
+  let lo = 0; // an end lies in [lo, n), none in [hi, n)
+  let hi = n;
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (hasEndIn(schedule, mid, n)) lo = mid;
+    else hi = mid;
   }
+  return lo;
 }
 
 /**

@@ -12,7 +12,7 @@ export * from "./lib/metrics.ts";
 export * from "./lib/version.ts";
 export * from "./lib/random.ts";
 export * from "./lib/persistence.ts";
-export * from "./lib/schedules.ts";
+export * from "./lib/schedules/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/ops/activation.ts";
 export * from "./lib/losses.ts";

@@ -55,7 +55,7 @@ import {
   validateSequential,
 } from "./model/mod.ts";
 import { readSafetensors, type TensorEntry, writeSafetensors } from "./safetensors.ts";
-import type { ScheduleSpec } from "./schedules.ts";
+import type { ScheduleSpec } from "./schedules/mod.ts";
 import {
   jsonTextIssues,
   memberIssues,

@@ -219,7 +219,7 @@ async function run(): Promise<void> {
     await draw(
       "lr-chart",
       lrScheduleChart({
-        schedule: perEpoch(schedule, stepsPerEpoch),
+        schedule: perEpoch(stepsPerEpoch)(schedule),
         totalSteps: settings.epochs * stepsPerEpoch,
         snapshots,
       }),

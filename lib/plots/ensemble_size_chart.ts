@@ -5,7 +5,7 @@
  * @module
  */
 import { check, orThrow, validation } from "../errors.ts";
-import type { EnsembleSizePoint } from "../ensemble.ts";
+import type { EnsembleSizePoint } from "../ensemble/mod.ts";
 import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
 
 /**

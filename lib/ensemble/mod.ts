@@ -1,0 +1,41 @@
+/**
+ * Ensembles: snapshots plus the rule that combines them, on any backend; the ensemble-size curve;
+ * weight averaging (SWA).
+ *
+ * - {@linkcode ensemble}: members, weights and a vote rule from `COMBINE_RULES`; predicts through a
+ *   backend's stacked prediction (the CPU by default).
+ * - {@linkcode ensembleSizeCurve}: single snapshots against growing ensembles.
+ * - {@linkcode averageWeights}: the snapshots' parameters averaged into one model.
+ *
+ * @example
+ * ```ts
+ * import { averageWeights, ensemble, initParams, mlp } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [2, 4, 3] });
+ * const snapshots = [1, 2, 3].map((index) => ({
+ *   index, epoch: index, step: index, lr: 0, spec, params: initParams(spec, { seed: index }),
+ * }));
+ * const x = new Float32Array([0.5, -1]); // [1, 2]
+ * const p = await ensemble(snapshots).predictProba(x);
+ * const q = await ensemble([averageWeights(snapshots)]).predictProba(x);
+ * assert.equal(p.length, q.length);
+ * ```
+ *
+ * @module
+ */
+export {
+  type BackendEnsembleOptions,
+  type CpuEnsemble,
+  type Ensemble,
+  ensemble,
+  type EnsembleOptions,
+} from "./ensemble.ts";
+export {
+  ensembleSizeCurve,
+  type EnsembleSizeCurveOptions,
+  type EnsembleSizePoint,
+} from "./size_curve.ts";
+export { type AveragedSnapshot, averageWeights } from "./average.ts";
+export { COMBINE_RULES, type CombineHead, type CombineRule, type Vote } from "../ops/combine.ts";
+export type { Snapshot } from "../snapshot.ts";

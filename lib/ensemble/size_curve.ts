@@ -1,0 +1,135 @@
+/**
+ * The ensemble-size curve: single snapshots against growing ensembles, n = 1..M, the table the
+ * tutorial prints and the curve the paper plots. Each member predicts once (one stacked prediction
+ * on the chosen backend); the growing ensembles are the vote rule's running form
+ * (`CombineRule.accumulate`) over those predictions.
+ *
+ * @module
+ */
+import { check, type ConfigIssue, orThrow, validation } from "../errors.ts";
+import { accuracy, type Labels, logLoss } from "../metrics.ts";
+import { inputDim, outputDim } from "../model.ts";
+import { COMBINE_RULES, type CombineRule, type Vote } from "../ops/combine.ts";
+import type { Backend } from "../backend/backend.ts";
+import type { Snapshot } from "../snapshot.ts";
+import { ensemble } from "./ensemble.ts";
+import { headIssue, inputIssues, validateEnsemble } from "./_validate.ts";
+
+/** One point of {@linkcode ensembleSizeCurve}. */
+export interface EnsembleSizePoint {
+  /** Number of snapshots in the ensemble (1..M). */
+  readonly members: number;
+  /** The `index` of the snapshot scored alone: the n-th from the end (backward) or start (forward). */
+  readonly singleIndex: number;
+  /** Accuracy of that snapshot alone. */
+  readonly singleAccuracy: number;
+  /** Accuracy of the ensemble of the last (backward) or first (forward) n snapshots. */
+  readonly ensembleAccuracy: number;
+  /** Log-loss of that snapshot alone. */
+  readonly singleLogLoss: number;
+  /** Log-loss of the ensemble. */
+  readonly ensembleLogLoss: number;
+}
+
+/** Options of {@linkcode ensembleSizeCurve}. */
+export interface EnsembleSizeCurveOptions {
+  /** `[n, inDim]` inputs to score on. */
+  readonly x: Float32Array;
+  /** `[n]` their classes. */
+  readonly y: Labels;
+  /**
+   * `"backward"` (default; the tutorial): the n-th snapshot from the end, and the last n.
+   * `"forward"` (the paper's figures): the n-th snapshot, and the first n.
+   */
+  readonly direction?: "backward" | "forward";
+  /** Combination rule (default `"soft"`). */
+  readonly vote?: Vote;
+  /** The backend that predicts the members (default: the CPU). */
+  readonly backend?: Backend;
+}
+
+function labelIssues(y: Labels, n: number, classes: number): ConfigIssue[] {
+  if (!Number.isSafeInteger(n)) return [];
+  for (let i = 0; i < n; i++) {
+    const label = y[i];
+    if (!Number.isSafeInteger(label) || label < 0 || label >= classes) {
+      return [{
+        field: `y[${i}]`,
+        message: `must be a class label in [0, ${classes})`,
+        got: label,
+      }];
+    }
+  }
+  return [];
+}
+
+/**
+ * Accuracy (and log-loss) of single snapshots and of growing ensembles, for n = 1..M: the table the
+ * tutorial prints (`> n: single=..., ensemble=...`) and the curve the paper plots. Each member
+ * predicts once; the ensembles are running sums of those predictions. A hard vote's log-loss is
+ * that of its vote fractions (clipped).
+ *
+ * @example
+ * ```ts
+ * import { ensembleSizeCurve, initParams, mlp } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [2, 8, 2] });
+ * const snapshots = [1, 2, 3].map((index) => ({
+ *   index, epoch: index, step: index, lr: 0, spec, params: initParams(spec, { seed: index }),
+ * }));
+ * const x = new Float32Array([1, 2, -1, 0, 3, 3]); // [3, 2]
+ * const curve = await ensembleSizeCurve(snapshots, { x, y: [0, 1, 1] });
+ * assert.deepEqual(curve.map((p) => p.singleIndex), [3, 2, 1]);
+ * assert.equal(curve[0].singleAccuracy, curve[0].ensembleAccuracy);
+ * ```
+ *
+ * @param snapshots The snapshots in training order.
+ * @param options The data, the direction, the vote and the backend.
+ * @returns One point per ensemble size.
+ * @throws {ConfigError} naming every bad option (a `"linear"` head is rejected); as a rejection.
+ */
+export async function ensembleSizeCurve(
+  snapshots: ReadonlyArray<Snapshot>,
+  options: EnsembleSizeCurveOptions,
+): Promise<EnsembleSizePoint[]> {
+  const { x, y, direction = "backward", vote = "soft", backend } = options ??
+    ({} as EnsembleSizeCurveOptions);
+  const issues: ConfigIssue[] = [...check.oneOf("direction", direction, ["backward", "forward"])];
+  const base = validateEnsemble(snapshots, { vote, backend });
+  if (base._tag === "Left") issues.push(...base.left);
+  else {
+    const spec = base.right.spec;
+    if (spec.head !== "softmax") issues.push(...headIssue(spec));
+    const n = Array.isArray(y) || y instanceof Int32Array ? y.length : NaN;
+    issues.push(...check.positiveInt("y.length", n));
+    issues.push(...inputIssues(x, n, inputDim(spec)));
+    issues.push(...labelIssues(y, n, outputDim(spec)));
+  }
+  orThrow("Cannot compute ensemble-size curve", validation(issues, null));
+  const ordered = direction === "backward" ? [...snapshots].reverse() : [...snapshots];
+  const model = backend === undefined
+    ? ensemble(ordered, { vote })
+    : ensemble(ordered, { vote, backend });
+  const n = y.length;
+  const classes = outputDim(model.spec);
+  const outputs = await model.memberProba(x, n);
+  const rule: CombineRule = COMBINE_RULES[vote];
+  const sum = new Float64Array(n * classes); // [n, classes] running sum of probabilities or votes
+  const mean = new Float64Array(n * classes);
+  const points: EnsembleSizePoint[] = [];
+  for (let k = 0; k < ordered.length; k++) {
+    const single = outputs[k];
+    rule.accumulate(sum, single, 1, classes);
+    for (let j = 0; j < sum.length; j++) mean[j] = sum[j] / (k + 1);
+    points.push({
+      members: k + 1,
+      singleIndex: ordered[k].index,
+      singleAccuracy: accuracy(single, y),
+      ensembleAccuracy: accuracy(mean, y),
+      singleLogLoss: logLoss(single, y),
+      ensembleLogLoss: logLoss(mean, y),
+    });
+  }
+  return points;
+}

@@ -29,6 +29,7 @@ import { predictStackedCpu } from "../backend/cpu.ts";
 import type { Backend, PredictOptions } from "../backend/backend.ts";
 import type { Snapshot } from "../snapshot.ts";
 import { canonicalOrder, headIssue, inputIssues, validateEnsemble } from "./_validate.ts";
+import { temperRows } from "./temperature.ts";
 
 /** Options of {@linkcode ensemble}. */
 export interface EnsembleOptions {
@@ -253,27 +254,4 @@ export function ensemble(
     predict: (x, n) => later(() => runSync(classesJob(x, n))),
     memberProba: (x, n) => later(() => runSync(memberJob(x, n))),
   };
-}
-
-/**
- * Temperature scaling of probability rows: `softmax(log(p) / t)` per row of `width`, in float64
- * (Guo et al. 2017, applied to the log of an ensemble's mean probabilities).
- */
-export function temperRows(probs: Float32Array, width: number, t: number): Float32Array {
-  const out = new Float32Array(probs.length);
-  const row = new Float64Array(width);
-  for (let r = 0; r < probs.length; r += width) {
-    let max = -Infinity;
-    for (let c = 0; c < width; c++) {
-      row[c] = Math.log(probs[r + c]) / t;
-      if (row[c] > max) max = row[c];
-    }
-    let sum = 0;
-    for (let c = 0; c < width; c++) {
-      row[c] = Math.exp(row[c] - max);
-      sum += row[c];
-    }
-    for (let c = 0; c < width; c++) out[r + c] = row[c] / sum;
-  }
-  return out;
 }

@@ -6,6 +6,7 @@
  *   backend's stacked prediction (the CPU by default).
  * - {@linkcode ensembleSizeCurve}: single snapshots against growing ensembles.
  * - {@linkcode averageWeights}: the snapshots' parameters averaged into one model.
+ * - {@linkcode fitTemperature}: temperature scaling fitted on validation data.
  *
  * @example
  * ```ts
@@ -37,5 +38,11 @@ export {
   type EnsembleSizePoint,
 } from "./size_curve.ts";
 export { type AveragedSnapshot, averageWeights } from "./average.ts";
+export {
+  fitTemperature,
+  TEMPERATURE_BOUNDS,
+  type TemperatureFit,
+  temperRows,
+} from "./temperature.ts";
 export { COMBINE_RULES, type CombineHead, type CombineRule, type Vote } from "../ops/combine.ts";
 export type { Snapshot } from "../snapshot.ts";

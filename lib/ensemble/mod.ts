@@ -7,6 +7,8 @@
  * - {@linkcode ensembleSizeCurve}: single snapshots against growing ensembles.
  * - {@linkcode averageWeights}: the snapshots' parameters averaged into one model.
  * - {@linkcode fitTemperature}: temperature scaling fitted on validation data.
+ * - per-row uncertainty: {@linkcode predictiveEntropy}, {@linkcode expectedEntropy},
+ *   {@linkcode mutualInformation} (BALD), {@linkcode disagreement}, {@linkcode memberVariance}.
  *
  * @example
  * ```ts
@@ -44,5 +46,12 @@ export {
   type TemperatureFit,
   temperRows,
 } from "./temperature.ts";
+export {
+  disagreement,
+  expectedEntropy,
+  memberVariance,
+  mutualInformation,
+  predictiveEntropy,
+} from "./uncertainty.ts";
 export { COMBINE_RULES, type CombineHead, type CombineRule, type Vote } from "../ops/combine.ts";
 export type { Snapshot } from "../snapshot.ts";

@@ -6,6 +6,7 @@
  *   backend's stacked prediction (the CPU by default).
  * - {@linkcode ensembleSizeCurve}: single snapshots against growing ensembles.
  * - {@linkcode averageWeights}: the snapshots' parameters averaged into one model.
+ * - {@linkcode selectMembers}: the last m, the best prefix or greedy selection, on validation data.
  * - {@linkcode fitTemperature}: temperature scaling fitted on validation data.
  * - per-row uncertainty: {@linkcode predictiveEntropy}, {@linkcode expectedEntropy},
  *   {@linkcode mutualInformation} (BALD), {@linkcode disagreement}, {@linkcode memberVariance}.
@@ -53,5 +54,11 @@ export {
   mutualInformation,
   predictiveEntropy,
 } from "./uncertainty.ts";
+export {
+  type MemberSelection,
+  type SelectionMethod,
+  selectMembers,
+  type SelectMembersOptions,
+} from "./select_members.ts";
 export { COMBINE_RULES, type CombineHead, type CombineRule, type Vote } from "../ops/combine.ts";
 export type { Snapshot } from "../snapshot.ts";

@@ -53,7 +53,10 @@ Deno.test("temperature on an ensemble rescales the log of its averaged probabili
   }
   assert.ok(Math.abs(logLoss(scaled, y) - fit.logLoss) < 1e-5);
   assert.ok(fit.logLoss <= fit.unscaledLogLoss);
-  assert.ok(Math.abs(fit.temperature - 1) > 0.05, `T = ${fit.temperature}: the check above is void`);
+  assert.ok(
+    Math.abs(fit.temperature - 1) > 0.05,
+    `T = ${fit.temperature}: the check above is void`,
+  );
   assert.deepEqual(temperRows(plain, 3, fit.temperature), scaled);
   assert.throws(
     () => ensemble(snapshots, { vote: "hard", temperature: 2 }),

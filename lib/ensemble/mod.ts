@@ -7,6 +7,7 @@
  * - {@linkcode ensembleSizeCurve}: single snapshots against growing ensembles.
  * - {@linkcode averageWeights}: the snapshots' parameters averaged into one model.
  * - {@linkcode selectMembers}: the last m, the best prefix or greedy selection, on validation data.
+ * - {@linkcode fitEnsembleWeights}: member weights minimising validation log-loss.
  * - {@linkcode fitTemperature}: temperature scaling fitted on validation data.
  * - per-row uncertainty: {@linkcode predictiveEntropy}, {@linkcode expectedEntropy},
  *   {@linkcode mutualInformation} (BALD), {@linkcode disagreement}, {@linkcode memberVariance}.
@@ -60,5 +61,6 @@ export {
   selectMembers,
   type SelectMembersOptions,
 } from "./select_members.ts";
+export { fitEnsembleWeights, type FittedWeights, type FitWeightsOptions } from "./fit_weights.ts";
 export { COMBINE_RULES, type CombineHead, type CombineRule, type Vote } from "../ops/combine.ts";
 export type { Snapshot } from "../snapshot.ts";

@@ -37,26 +37,18 @@ export interface MemberSelection {
 
 const EPS = 1e-15;
 
-function selectionIssues(
+/** The issues of M members' `[n, classes]` validation probabilities and their `[n]` labels. */
+export function memberProbIssues(
   memberProbs: ReadonlyArray<Probabilities>,
   labels: Labels,
-  options: SelectMembersOptions,
 ): ConfigIssue[] {
-  const issues = check.knownKeys(options, ["method", "m", "rounds"]);
-  issues.push(...check.oneOf("method", options?.method, ["lastM", "bestPrefix", "greedy"]));
+  const issues: ConfigIssue[] = [];
   const count = Array.isArray(memberProbs) ? memberProbs.length : 0;
   if (count === 0) {
     issues.push({ field: "memberProbs", message: "must be a non-empty list", got: memberProbs });
   }
   const n = Array.isArray(labels) || labels instanceof Int32Array ? labels.length : 0;
   if (n === 0) issues.push({ field: "labels", message: "must be a non-empty list", got: labels });
-  if (options?.method === "lastM" || options?.m !== undefined) {
-    issues.push(...check.positiveInt("m", options?.m));
-    if (count > 0 && typeof options?.m === "number" && options.m > count) {
-      issues.push({ field: "m", message: `must be at most ${count}`, got: options.m });
-    }
-  }
-  if (options?.rounds !== undefined) issues.push(...check.positiveInt("rounds", options.rounds));
   if (count === 0 || n === 0) return issues;
   const classes = memberProbs[0]?.length / n;
   memberProbs.forEach((p, i) => {
@@ -76,6 +68,24 @@ function selectionIssues(
     }
   }
   return issues;
+}
+
+function selectionIssues(
+  memberProbs: ReadonlyArray<Probabilities>,
+  labels: Labels,
+  options: SelectMembersOptions,
+): ConfigIssue[] {
+  const issues = check.knownKeys(options, ["method", "m", "rounds"]);
+  issues.push(...check.oneOf("method", options?.method, ["lastM", "bestPrefix", "greedy"]));
+  const count = Array.isArray(memberProbs) ? memberProbs.length : 0;
+  if (options?.method === "lastM" || options?.m !== undefined) {
+    issues.push(...check.positiveInt("m", options?.m));
+    if (count > 0 && typeof options?.m === "number" && options.m > count) {
+      issues.push({ field: "m", message: `must be at most ${count}`, got: options.m });
+    }
+  }
+  if (options?.rounds !== undefined) issues.push(...check.positiveInt("rounds", options.rounds));
+  return [...issues, ...memberProbIssues(memberProbs, labels)];
 }
 
 /** Mean of -log(clip(sum[i] / total)) over rows: the log-loss of the true-class probabilities. */

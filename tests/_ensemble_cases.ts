@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { argmaxRows, type Backend, ensemble, initParams, mlp, type Snapshot } from "../mod.ts";
-import type { EnsembleOptions } from "../lib/ensemble/mod.ts";
+import type { CpuEnsembleOptions } from "../lib/ensemble/mod.ts";
 import { assertClose } from "./_backend_cases.ts";
 
 type Register = (title: string, fn: () => Promise<void>) => void;
@@ -57,7 +57,7 @@ export function registerEnsembleCases(test: Register, make: () => Promise<Backen
       const snapshots = snapshotsOf(spec, 5, 31);
       const n = 37;
       const x = rowsOf(n, 3);
-      const cases: ReadonlyArray<EnsembleOptions> = [
+      const cases: ReadonlyArray<CpuEnsembleOptions> = [
         {},
         { weights: [1, 0, 3, 2, 1] },
         { last: 3 },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ensemble, ensembleSizeCurve } from "../lib/ensemble/mod.ts";
+import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { accuracy, logLoss } from "../lib/metrics.ts";
 import { forward, initParams, mlp, type MlpSpec } from "../lib/model.ts";
@@ -248,4 +249,23 @@ Deno.test("ensembleSizeCurve rejects labels outside the classes at its own door"
     ensembleSizeCurve(snapshots, { x: new Float32Array(4), y: [0, 3] }),
     /y\[1\] must be a class label in \[0, 3\): got 3/,
   );
+});
+
+Deno.test("only an ensemble without a backend is typed with the synchronous twins", async () => {
+  const backend = createCpuBackend();
+  try {
+    const onBackend = ensemble(members, { backend, vote: "hard" });
+    // @ts-expect-error: an ensemble on a backend has no synchronous twins (a device cannot block)
+    assert.equal(onBackend.predictSync, undefined);
+    assert.deepEqual(
+      await onBackend.predict(x),
+      ensemble(members, { vote: "hard" }).predictSync(x),
+    );
+    assert.throws(
+      () => ensemble(members, { backend: { kind: "cpu" } as never }),
+      /Cannot build ensemble: backend must be a Backend/,
+    );
+  } finally {
+    backend.dispose();
+  }
 });

@@ -24,7 +24,7 @@
 import { orThrow, validation } from "../errors.ts";
 import { argmaxRows } from "../metrics.ts";
 import { inputDim, type MlpSpec, outputDim, paramCount } from "../model.ts";
-import { COMBINE_RULES, type CombineRule, type Vote } from "../ops/combine.ts";
+import { COMBINE_RULES, type Vote } from "../ops/combine.ts";
 import { predictStackedCpu } from "../backend/cpu.ts";
 import type { Backend, PredictOptions } from "../backend/backend.ts";
 import type { Snapshot } from "../snapshot.ts";
@@ -54,10 +54,10 @@ export interface EnsembleOptions {
   readonly backend?: Backend;
 }
 
-/** Options of {@linkcode ensemble} with the backend that predicts. */
-export interface BackendEnsembleOptions extends EnsembleOptions {
-  /** The backend whose stacked prediction runs the members. */
-  readonly backend: Backend;
+/** Options of {@linkcode ensemble} without a backend: the ensemble predicts on the CPU. */
+export interface CpuEnsembleOptions extends EnsembleOptions {
+  /** Absent: the CPU predicts, synchronously in the caller. */
+  readonly backend?: undefined;
 }
 
 /** A snapshot ensemble: its members, how they vote, and its predictor (any backend). */
@@ -131,11 +131,12 @@ interface Job<T> {
  */
 export function ensemble(
   snapshots: ReadonlyArray<Snapshot>,
-  options?: EnsembleOptions,
+  options?: CpuEnsembleOptions,
 ): CpuEnsemble;
 /**
  * Builds an ensemble from snapshots of one network, predicting on `options.backend` (one upload of
- * all members and one readback per call).
+ * all members and one readback per call), or on the CPU when it is absent. Only an ensemble known
+ * to have no backend is typed {@linkcode CpuEnsemble}, with the synchronous twins.
  *
  * @example The same ensemble on a backend
  * ```ts
@@ -162,10 +163,7 @@ export function ensemble(
  * @returns The predictor.
  * @throws {ConfigError} naming every bad option or snapshot.
  */
-export function ensemble(
-  snapshots: ReadonlyArray<Snapshot>,
-  options: BackendEnsembleOptions,
-): Ensemble;
+export function ensemble(snapshots: ReadonlyArray<Snapshot>, options: EnsembleOptions): Ensemble;
 export function ensemble(
   snapshots: ReadonlyArray<Snapshot>,
   options: EnsembleOptions = {},
@@ -176,7 +174,7 @@ export function ensemble(
   const inDim = inputDim(spec);
   const outDim = outputDim(spec);
   const m = members.length;
-  const rule: CombineRule = COMBINE_RULES[vote];
+  const rule = COMBINE_RULES[vote];
   const stackedParams = new Float32Array(m * count); // [M, paramCount]
   for (let i = 0; i < m; i++) stackedParams.set(members[i].params, i * count);
   // Members are combined in a canonical order, so the result does not depend on the order the

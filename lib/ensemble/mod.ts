@@ -30,8 +30,8 @@
  * @module
  */
 export {
-  type BackendEnsembleOptions,
   type CpuEnsemble,
+  type CpuEnsembleOptions,
   type Ensemble,
   ensemble,
   type EnsembleOptions,

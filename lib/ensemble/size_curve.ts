@@ -9,7 +9,7 @@
 import { check, type ConfigIssue, orThrow, validation } from "../errors.ts";
 import { accuracy, type Labels, logLoss } from "../metrics.ts";
 import { inputDim, outputDim } from "../model.ts";
-import { COMBINE_RULES, type CombineRule, type Vote } from "../ops/combine.ts";
+import { COMBINE_RULES, type Vote } from "../ops/combine.ts";
 import type { Backend } from "../backend/backend.ts";
 import type { Snapshot } from "../snapshot.ts";
 import { ensemble } from "./ensemble.ts";
@@ -108,13 +108,11 @@ export async function ensembleSizeCurve(
   }
   orThrow("Cannot compute ensemble-size curve", validation(issues, null));
   const ordered = direction === "backward" ? [...snapshots].reverse() : [...snapshots];
-  const model = backend === undefined
-    ? ensemble(ordered, { vote })
-    : ensemble(ordered, { vote, backend });
+  const model = ensemble(ordered, { vote, backend });
   const n = y.length;
   const classes = outputDim(model.spec);
   const outputs = await model.memberProba(x, n);
-  const rule: CombineRule = COMBINE_RULES[vote];
+  const rule = COMBINE_RULES[vote];
   const sum = new Float64Array(n * classes); // [n, classes] running sum of probabilities or votes
   const mean = new Float64Array(n * classes);
   const points: EnsembleSizePoint[] = [];

@@ -66,6 +66,14 @@ const HARD_ACCUMULATE: CombineRule["accumulate"] = (sum, output, weight, outDim)
 };
 
 /**
+ * How members are combined: the name of a rule of {@linkcode COMBINE_RULES}. A name without a rule
+ * in the table, or a rule without a name here, fails `deno check` (the table's type is a mapped type
+ * over this union; JSR's no-slow-types rule wants exported constants typed explicitly, so the union
+ * is written out rather than derived with `keyof typeof`).
+ */
+export type Vote = "soft" | "hard";
+
+/**
  * Every vote rule, by name. `"soft"` (the default, as in Huang et al. 2017): the weighted mean of the
  * members' softmax probabilities, or of a linear head's outputs; the backend computes it on the
  * device. `"hard"`: the weighted majority of the members' argmax, as vote fractions per class (ties
@@ -84,7 +92,7 @@ const HARD_ACCUMULATE: CombineRule["accumulate"] = (sum, output, weight, outDim)
  * assert.deepEqual(Array.from(COMBINE_RULES.hard.combine([a, b], weights, 1, 2)), [0.5, 0.5]);
  * ```
  */
-export const COMBINE_RULES = {
+export const COMBINE_RULES: { readonly [V in Vote]: CombineRule } = {
   soft: {
     heads: ["softmax", "linear"],
     combine: foldRule({ accumulate: SOFT_ACCUMULATE }),
@@ -96,10 +104,7 @@ export const COMBINE_RULES = {
     combine: foldRule({ accumulate: HARD_ACCUMULATE }),
     accumulate: HARD_ACCUMULATE,
   },
-} as const satisfies Record<string, CombineRule>;
-
-/** How members are combined: a key of {@linkcode COMBINE_RULES} (`"soft"` or `"hard"`). */
-export type Vote = keyof typeof COMBINE_RULES;
+};
 
 /** The names of every vote rule, in table order. */
 export const VOTES: ReadonlyArray<Vote> = Object.keys(COMBINE_RULES) as Vote[];

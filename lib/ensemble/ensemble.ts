@@ -28,7 +28,13 @@ import { COMBINE_RULES, type Vote } from "../ops/combine.ts";
 import { predictStackedCpu } from "../backend/cpu.ts";
 import type { Backend, PredictOptions } from "../backend/backend.ts";
 import type { Snapshot } from "../snapshot.ts";
-import { canonicalOrder, headIssue, inputIssues, validateEnsemble } from "./_validate.ts";
+import {
+  canonicalOrder,
+  type EnsembleParts,
+  headIssue,
+  inputIssues,
+  validateEnsemble,
+} from "./_validate.ts";
 import { temperRows } from "./temperature.ts";
 
 /** Options of {@linkcode ensemble}. */
@@ -171,56 +177,9 @@ export function ensemble(
   const parts = orThrow("Cannot build ensemble", validateEnsemble(snapshots, options));
   const { members, spec, vote, weights, temperature } = parts;
   const count = paramCount(spec);
-  const inDim = inputDim(spec);
-  const outDim = outputDim(spec);
-  const m = members.length;
-  const rule = COMBINE_RULES[vote];
-  const stackedParams = new Float32Array(m * count); // [M, paramCount]
-  for (let i = 0; i < m; i++) stackedParams.set(members[i].params, i * count);
-  // Members are combined in a canonical order, so the result does not depend on the order the
-  // snapshots were given in (float sums are not associative).
-  const order = canonicalOrder(members, weights);
-  const ordered = new Float32Array(m * count); // [M, paramCount] in canonical order
-  order.forEach((i, k) => ordered.set(members[i].params, k * count));
-  const orderedWeights32 = Float32Array.from(order, (i) => weights[i]);
-  const orderedWeights = Float64Array.from(order, (i) => weights[i]);
-
-  const rows = (x: Float32Array, n: number | undefined): number => {
-    const rowCount = n ?? (x?.length ?? 0) / inDim;
-    orThrow("Cannot predict", validation(inputIssues(x, rowCount, inDim), null));
-    return rowCount;
-  };
-  const split = (all: Float32Array, n: number): Float32Array[] =>
-    Array.from({ length: m }, (_, i) => all.slice(i * n * outDim, (i + 1) * n * outDim));
-  const probaJob = (x: Float32Array, nIn?: number): Job<Float32Array> => {
-    const n = rows(x, nIn);
-    const scale = (p: Float32Array) => temperature === 1 ? p : temperRows(p, outDim, temperature);
-    if (rule.device === "mean") {
-      return {
-        request: { spec, params: ordered, members: m, weights: orderedWeights32, x, n },
-        finish: scale,
-      };
-    }
-    return {
-      request: { spec, params: ordered, members: m, x, n, combine: "none" },
-      finish: (all) => scale(rule.combine(split(all, n), orderedWeights, n, outDim)),
-    };
-  };
-  const classesJob = (x: Float32Array, n?: number): Job<Int32Array> => {
-    if (spec.head !== "softmax") {
-      orThrow("Cannot predict classes", validation(headIssue(spec), null));
-    }
-    const job = probaJob(x, n);
-    return { request: job.request, finish: (out) => argmaxRows(job.finish(out), outDim) };
-  };
-  const memberJob = (x: Float32Array, nIn?: number): Job<Float32Array[]> => {
-    const n = rows(x, nIn);
-    return {
-      request: { spec, params: stackedParams, members: m, x, n, combine: "none" },
-      finish: (all) => split(all, n),
-    };
-  };
-
+  const stackedParams = new Float32Array(members.length * count); // [M, paramCount]
+  members.forEach((s, i) => stackedParams.set(s.params, i * count));
+  const jobs = predictionJobs(parts, stackedParams);
   const base = { members, spec, vote, weights, temperature, stackedParams };
   const { backend } = options ?? {};
   if (backend !== undefined) {
@@ -230,9 +189,9 @@ export function ensemble(
     };
     return {
       ...base,
-      predictProba: (x, n) => run(() => probaJob(x, n)),
-      predict: (x, n) => run(() => classesJob(x, n)),
-      memberProba: (x, n) => run(() => memberJob(x, n)),
+      predictProba: (x, n) => run(() => jobs.proba(x, n)),
+      predict: (x, n) => run(() => jobs.classes(x, n)),
+      memberProba: (x, n) => run(() => jobs.members(x, n)),
     };
   }
   const runSync = <T>(job: Job<T>): T => job.finish(predictStackedCpu(job.request));
@@ -245,11 +204,72 @@ export function ensemble(
   };
   return {
     ...base,
-    predictProbaSync: (x, n) => runSync(probaJob(x, n)),
-    predictSync: (x, n) => runSync(classesJob(x, n)),
-    memberProbaSync: (x, n) => runSync(memberJob(x, n)),
-    predictProba: (x, n) => later(() => runSync(probaJob(x, n))),
-    predict: (x, n) => later(() => runSync(classesJob(x, n))),
-    memberProba: (x, n) => later(() => runSync(memberJob(x, n))),
+    predictProbaSync: (x, n) => runSync(jobs.proba(x, n)),
+    predictSync: (x, n) => runSync(jobs.classes(x, n)),
+    memberProbaSync: (x, n) => runSync(jobs.members(x, n)),
+    predictProba: (x, n) => later(() => runSync(jobs.proba(x, n))),
+    predict: (x, n) => later(() => runSync(jobs.classes(x, n))),
+    memberProba: (x, n) => later(() => runSync(jobs.members(x, n))),
+  };
+}
+
+/** The stacked predictions behind each method, and what each makes of the result. */
+interface Jobs {
+  proba(x: Float32Array, n?: number): Job<Float32Array>;
+  classes(x: Float32Array, n?: number): Job<Int32Array>;
+  members(x: Float32Array, n?: number): Job<Float32Array[]>;
+}
+
+function predictionJobs(parts: EnsembleParts, stackedParams: Float32Array): Jobs {
+  const { members, spec, vote, weights, temperature } = parts;
+  const count = paramCount(spec);
+  const inDim = inputDim(spec);
+  const outDim = outputDim(spec);
+  const m = members.length;
+  const rule = COMBINE_RULES[vote];
+  // Members are combined in a canonical order, so the result does not depend on the order the
+  // snapshots were given in (float sums are not associative).
+  const order = canonicalOrder(members, weights);
+  const ordered = new Float32Array(m * count); // [M, paramCount] in canonical order
+  order.forEach((i, k) => ordered.set(members[i].params, k * count));
+  const orderedWeights32 = Float32Array.from(order, (i) => weights[i]);
+  const orderedWeights = Float64Array.from(order, (i) => weights[i]);
+  const rows = (x: Float32Array, n: number | undefined): number => {
+    const rowCount = n ?? (x?.length ?? 0) / inDim;
+    orThrow("Cannot predict", validation(inputIssues(x, rowCount, inDim), null));
+    return rowCount;
+  };
+  const split = (all: Float32Array, n: number): Float32Array[] =>
+    Array.from({ length: m }, (_, i) => all.slice(i * n * outDim, (i + 1) * n * outDim));
+  const scale = (p: Float32Array) => temperature === 1 ? p : temperRows(p, outDim, temperature);
+  const proba = (x: Float32Array, nIn?: number): Job<Float32Array> => {
+    const n = rows(x, nIn);
+    if (rule.device === "mean") {
+      return {
+        request: { spec, params: ordered, members: m, weights: orderedWeights32, x, n },
+        finish: scale,
+      };
+    }
+    return {
+      request: { spec, params: ordered, members: m, x, n, combine: "none" },
+      finish: (all) => scale(rule.combine(split(all, n), orderedWeights, n, outDim)),
+    };
+  };
+  return {
+    proba,
+    classes: (x, n) => {
+      if (spec.head !== "softmax") {
+        orThrow("Cannot predict classes", validation(headIssue(spec), null));
+      }
+      const job = proba(x, n);
+      return { request: job.request, finish: (out) => argmaxRows(job.finish(out), outDim) };
+    },
+    members: (x, nIn) => {
+      const n = rows(x, nIn);
+      return {
+        request: { spec, params: stackedParams, members: m, x, n, combine: "none" },
+        finish: (all) => split(all, n),
+      };
+    },
   };
 }

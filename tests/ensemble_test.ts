@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ensemble, ensembleSizeCurve } from "../lib/ensemble/mod.ts";
+import { ensemble, ensembleSizeCurve, regressionSizeCurve } from "../lib/ensemble/mod.ts";
 import { createCpuBackend } from "../lib/backend/cpu.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { accuracy, logLoss } from "../lib/metrics.ts";
+import { accuracy, logLoss, meanSquaredErrorMetric } from "../lib/metrics.ts";
 import { forward, initParams, mlp, type MlpSpec } from "../lib/model.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 
@@ -268,4 +268,29 @@ Deno.test("only an ensemble without a backend is typed with the synchronous twin
   } finally {
     backend.dispose();
   }
+});
+
+Deno.test("regressionSizeCurve agrees with ensembles built by hand and refuses classifiers", async () => {
+  const reg = mlp({ layers: [2, 6, 2], activation: "tanh", head: "linear" });
+  const regs = snapshots(reg, 4, 9);
+  const targets = Float32Array.from({ length: 80 }, (_, k) => Math.sin(k)); // [40, 2]
+  const backward = await regressionSizeCurve(regs, { x, y: targets });
+  const forwardCurve = await regressionSizeCurve(regs, { x, y: targets, direction: "forward" });
+  assert.deepEqual(backward.map((p) => p.singleIndex), [4, 3, 2, 1]);
+  assert.deepEqual(forwardCurve.map((p) => p.singleIndex), [1, 2, 3, 4]);
+  for (let k = 1; k <= 4; k++) {
+    const last = await ensemble(regs, { last: k }).predictProba(x);
+    assert.ok(Math.abs(backward[k - 1].ensembleMse - meanSquaredErrorMetric(last, targets)) < 1e-6);
+    const single = forward(reg, regs[4 - k].params, x, 40);
+    assert.ok(Math.abs(backward[k - 1].singleMse - meanSquaredErrorMetric(single, targets)) < 1e-6);
+  }
+  assert.ok(Math.abs(backward[3].ensembleMse - forwardCurve[3].ensembleMse) < 1e-12);
+  await assert.rejects(
+    regressionSizeCurve(members, { x, y: targets }),
+    /Cannot compute regression size curve: spec\.head must be "linear"/,
+  );
+  await assert.rejects(
+    regressionSizeCurve(regs, { x, y: new Float32Array(3) }),
+    /y must be a Float32Array or Float64Array of finite \[n, 2\] targets/,
+  );
 });

@@ -4,7 +4,8 @@
  *
  * - {@linkcode ensemble}: members, weights and a vote rule from `COMBINE_RULES`; predicts through a
  *   backend's stacked prediction (the CPU by default).
- * - {@linkcode ensembleSizeCurve}: single snapshots against growing ensembles.
+ * - {@linkcode ensembleSizeCurve}, {@linkcode regressionSizeCurve}: single snapshots against growing
+ *   ensembles.
  * - {@linkcode averageWeights}: the snapshots' parameters averaged into one model.
  * - {@linkcode selectMembers}: the last m, the best prefix or greedy selection, on validation data.
  * - {@linkcode fitEnsembleWeights}: member weights minimising validation log-loss.
@@ -40,6 +41,9 @@ export {
   ensembleSizeCurve,
   type EnsembleSizeCurveOptions,
   type EnsembleSizePoint,
+  regressionSizeCurve,
+  type RegressionSizeCurveOptions,
+  type RegressionSizePoint,
 } from "./size_curve.ts";
 export { type AveragedSnapshot, averageWeights } from "./average.ts";
 export {

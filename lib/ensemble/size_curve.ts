@@ -1,6 +1,7 @@
 /**
- * The ensemble-size curve: single snapshots against growing ensembles, n = 1..M, the table the
- * tutorial prints and the curve the paper plots. Each member predicts once (one stacked prediction
+ * The ensemble-size curves: single snapshots against growing ensembles, n = 1..M, the table the
+ * tutorial prints and the curve the paper plots (accuracy and log-loss; mean squared error for a
+ * regressor). Each member predicts once (one stacked prediction
  * on the chosen backend); the growing ensembles are the vote rule's running form
  * (`CombineRule.accumulate`) over those predictions.
  *
@@ -130,4 +131,102 @@ export async function ensembleSizeCurve(
     });
   }
   return points;
+}
+
+/** One point of {@linkcode regressionSizeCurve}. */
+export interface RegressionSizePoint {
+  /** Number of snapshots in the ensemble (1..M). */
+  readonly members: number;
+  /** The `index` of the snapshot scored alone. */
+  readonly singleIndex: number;
+  /** Mean squared error of that snapshot alone (over rows and outputs). */
+  readonly singleMse: number;
+  /** Mean squared error of the ensemble (the mean of its members' outputs). */
+  readonly ensembleMse: number;
+}
+
+/** Options of {@linkcode regressionSizeCurve}. */
+export interface RegressionSizeCurveOptions {
+  /** `[n, inDim]` inputs to score on. */
+  readonly x: Float32Array;
+  /** `[n, outDim]` their targets. */
+  readonly y: Float32Array | Float64Array;
+  /** As in {@linkcode EnsembleSizeCurveOptions.direction} (default `"backward"`). */
+  readonly direction?: "backward" | "forward";
+  /** The backend that predicts the members (default: the CPU). */
+  readonly backend?: Backend;
+}
+
+/**
+ * The ensemble-size curve of a regressor (`"linear"` head): the mean squared error of single
+ * snapshots and of the ensembles of the last (backward) or first (forward) n, n = 1..M. Each member
+ * predicts once; the ensembles are running means (the soft rule's `accumulate`).
+ *
+ * @example
+ * ```ts
+ * import { initParams, mlp, regressionSizeCurve } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [1, 4, 1], activation: "tanh", head: "linear" });
+ * const snapshots = [1, 2, 3].map((index) => ({
+ *   index, epoch: index, step: index, lr: 0, spec, params: initParams(spec, { seed: index }),
+ * }));
+ * const x = new Float32Array([-1, 0, 1]); // [3, 1]
+ * const curve = await regressionSizeCurve(snapshots, { x, y: new Float32Array([0, 0, 0]) });
+ * assert.deepEqual(curve.map((p) => p.singleIndex), [3, 2, 1]);
+ * assert.equal(curve[0].singleMse, curve[0].ensembleMse);
+ * ```
+ *
+ * @param snapshots The snapshots in training order.
+ * @param options The data, the direction and the backend.
+ * @returns One point per ensemble size.
+ * @throws {ConfigError} naming every bad option (a `"softmax"` head is rejected); as a rejection.
+ */
+export async function regressionSizeCurve(
+  snapshots: ReadonlyArray<Snapshot>,
+  options: RegressionSizeCurveOptions,
+): Promise<RegressionSizePoint[]> {
+  const { x, y, direction = "backward", backend } = options ??
+    ({} as RegressionSizeCurveOptions);
+  const issues: ConfigIssue[] = [...check.oneOf("direction", direction, ["backward", "forward"])];
+  const base = validateEnsemble(snapshots, { backend });
+  let n = NaN;
+  if (base._tag === "Left") issues.push(...base.left);
+  else {
+    const spec = base.right.spec;
+    issues.push(...check.that(
+      spec.head === "linear",
+      "spec.head",
+      'must be "linear" for a regression curve: for classes use ensembleSizeCurve',
+      spec.head,
+    ));
+    const outDim = outputDim(spec);
+    const targetsOk = (y instanceof Float32Array || y instanceof Float64Array) &&
+      y.length > 0 && y.length % outDim === 0 && y.every(Number.isFinite);
+    issues.push(...check.that(
+      targetsOk,
+      "y",
+      `must be a Float32Array or Float64Array of finite [n, ${outDim}] targets`,
+    ));
+    n = targetsOk ? y.length / outDim : NaN;
+    if (targetsOk) issues.push(...inputIssues(x, n, inputDim(spec)));
+  }
+  orThrow("Cannot compute regression size curve", validation(issues, null));
+  const ordered = direction === "backward" ? [...snapshots].reverse() : [...snapshots];
+  const outputs = await ensemble(ordered, { backend }).memberProba(x, n);
+  const sum = new Float64Array(y.length); // [n, outDim] running sum of outputs
+  const mse = (predicted: ArrayLike<number>, scale: number): number => {
+    let total = 0;
+    for (let k = 0; k < y.length; k++) total += (predicted[k] * scale - y[k]) ** 2;
+    return total / y.length;
+  };
+  return outputs.map((single, k) => {
+    COMBINE_RULES.soft.accumulate(sum, single, 1, y.length / n);
+    return {
+      members: k + 1,
+      singleIndex: ordered[k].index,
+      singleMse: mse(single, 1),
+      ensembleMse: mse(sum, 1 / (k + 1)),
+    };
+  });
 }

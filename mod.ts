@@ -23,7 +23,7 @@ export * from "./lib/backend/backend.ts";
 export * from "./lib/backend/cpu.ts";
 export * from "./lib/train/mod.ts";
 export * from "./lib/datasets.ts";
-export * from "./lib/ensemble.ts";
+export * from "./lib/ensemble/mod.ts";
 export * from "./lib/backend/webgpu.ts";
 export * from "./lib/backend/select.ts";
 export * from "./lib/snapshot.ts";

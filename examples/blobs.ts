@@ -129,12 +129,22 @@ async function main(flags: Flags): Promise<void> {
     }
     line.done();
 
-    const curve = ensembleSizeCurve(snapshots, { x: test.x, y: test.y, direction: "backward" });
+    const curve = await ensembleSizeCurve(snapshots, {
+      x: test.x,
+      y: test.y,
+      direction: "backward",
+      backend,
+    });
     const singles = curve.map((p) => p.singleAccuracy);
     const singleMean = singles.reduce((a, b) => a + b, 0) / singles.length;
 
     if (flags.json) {
-      const byIndex = ensembleSizeCurve(snapshots, { x: test.x, y: test.y, direction: "forward" });
+      const byIndex = await ensembleSizeCurve(snapshots, {
+        x: test.x,
+        y: test.y,
+        direction: "forward",
+        backend,
+      });
       console.log(JSON.stringify({
         backend: backend.kind,
         adapter: backend.adapter,
@@ -240,7 +250,8 @@ async function save(
         x: run.test.x,
         y: run.test.y,
         nFeatures: 2,
-        predictor: ensemble(run.snapshots),
+        // The chart asks for the grid's classes synchronously: the CPU ensemble's twin.
+        predictor: { predict: ensemble(run.snapshots).predictSync },
         title: "Test blobs and the ensemble's decision regions",
       }),
     ],

@@ -1,0 +1,23 @@
+/**
+ * Exports for serving and for other frameworks: ONNX (one graph for the whole ensemble), PyTorch
+ * state dicts (safetensors in torch's `[out, in]` layout with `nn.Sequential` names), the TF.js
+ * layers format, and a Triton Inference Server model configuration.
+ *
+ * A separate entry point, so the core (`mod.ts`) stays free of the protobuf encoder. Browser-safe:
+ * every function returns bytes or text; `io.ts` has `saveOnnx` and `saveServingBundle` for files.
+ *
+ * @example
+ * ```ts
+ * import { ensemble, initParams, mlp } from "@snapfold/snapfold";
+ * import { toOnnx } from "@snapfold/snapfold/export";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [2, 8, 3] });
+ * const snapshots = [{ index: 1, epoch: 0, step: 9, lr: 0.01, spec, params: initParams(spec, { seed: 1 }) }];
+ * assert.ok(toOnnx(ensemble(snapshots)) instanceof Uint8Array);
+ * ```
+ *
+ * @module
+ */
+export * from "./lib/export/_layout.ts";
+export * from "./lib/export/onnx.ts";

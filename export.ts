@@ -22,3 +22,4 @@
 export * from "./lib/export/_layout.ts";
 export * from "./lib/export/onnx.ts";
 export * from "./lib/export/torch.ts";
+export * from "./lib/export/tfjs.ts";

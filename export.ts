@@ -23,3 +23,4 @@ export * from "./lib/export/_layout.ts";
 export * from "./lib/export/onnx.ts";
 export * from "./lib/export/torch.ts";
 export * from "./lib/export/tfjs.ts";
+export * from "./lib/export/triton.ts";

@@ -15,8 +15,9 @@
  * (bias fused into the matrix product) and sums the weighted members with `Sum`; `layout: "stacked"`
  * makes each dense layer one batched `MatMul` of the `[batch, in]` rows with the `[M, in, out]`
  * kernels of all members plus an `Add` of the `[M, 1, out]` biases, so the graph's node count does
- * not grow with M. ONNX Runtime 1.30 (CPU, one thread) ran ten 784-256-10 members over 1000 rows in
- * 37.4 ms as branches and 40.2 ms stacked (best of 50; `bench/export_onnx_bench.ts`), so branches
+ * not grow with M. ONNX Runtime 1.30 (CPU, one thread) ran ten 784-256-10 members over 1000 rows
+ * in 37.1-37.4 ms as branches and 39.5-40.3 ms stacked (best of 30-50 runs, in each of five sessions;
+ * `deno task bench:onnx`), so branches
  * are the default. Dropout is the identity at inference and exports as nothing.
  *
  * Model metadata (`metadata_props`): `snapfold.version`, `snapfold.vote`, `snapfold.head`,
@@ -170,7 +171,7 @@ export function toOnnx(
     out = g.op("Softmax", [g.op("Div", [g.op("Log", [out]), t])], [int("axis", -1)]);
   }
   g.op("Identity", [out], [], ONNX_OUTPUT);
-  if (options.memberOutputs) g.op("Identity", [members], [], ONNX_MEMBER_OUTPUTS);
+  if (options.memberOutputs) g.op("Identity", [members()], [], ONNX_MEMBER_OUTPUTS);
   const info = (t: OnnxTensorInfo): OnnxValueInfo => ({
     name: t.name,
     elemType: DATA_TYPE.float,
@@ -193,10 +194,10 @@ export function toOnnx(
   });
 }
 
-/** The combined `[batch, outDim]` output and the `[batch, M, outDim]` member outputs. */
+/** The combined `[batch, outDim]` output, and what adds the `[batch, M, outDim]` member outputs. */
 interface Built {
   readonly combined: string;
-  readonly members: string;
+  readonly members: () => string;
 }
 
 function stackedGraph(g: GraphBuilder, e: ExportEnsemble, layout: ExportLayout): Built {
@@ -218,13 +219,12 @@ function stackedGraph(g: GraphBuilder, e: ExportEnsemble, layout: ExportLayout):
   const weights = g.floats("member_weights", [m, 1, 1], Array.from(e.weights));
   const axes = g.ints("member_axis", [1], [0]);
   const combined = g.op("ReduceSum", [g.op("Mul", [p, weights]), axes], [int("keepdims", 0)]);
-  return { combined, members: g.op("Transpose", [p], [ints("perm", [1, 0, 2])]) };
+  return { combined, members: () => g.op("Transpose", [p], [ints("perm", [1, 0, 2])]) };
 }
 
 function branchesGraph(g: GraphBuilder, e: ExportEnsemble, layout: ExportLayout): Built {
   const weighted: string[] = [];
-  const each: string[] = [];
-  const axis = g.ints("member_axis", [1], [1]);
+  const each: string[] = []; // [batch, outDim] per member
   e.members.forEach((s, k) => {
     let h = ONNX_INPUT; // [batch, width]
     for (const layer of layout.layers) {
@@ -243,13 +243,15 @@ function branchesGraph(g: GraphBuilder, e: ExportEnsemble, layout: ExportLayout)
     }
     const p = memberTransform(g, e, layout.outDim, h); // [batch, outDim]
     weighted.push(g.op("Mul", [p, g.floats(`member${k}.weight`, [], [e.weights[k]])]));
-    each.push(g.op("Unsqueeze", [p, axis]));
+    each.push(p);
   });
   const combined = g.op("Sum", weighted);
-  return {
-    combined,
-    members: each.length === 1 ? each[0] : g.op("Concat", each, [int("axis", 1)]),
+  const members = () => {
+    const axis = g.ints("member_axis", [1], [1]);
+    const rows = each.map((p) => g.op("Unsqueeze", [p, axis])); // [batch, 1, outDim]
+    return rows.length === 1 ? rows[0] : g.op("Concat", rows, [int("axis", 1)]);
   };
+  return { combined, members };
 }
 
 /** Raw outputs to what the vote averages: probabilities, one-hot votes, or the outputs. */

@@ -19,8 +19,33 @@
  *
  * @module
  */
-export * from "./lib/export/_layout.ts";
-export * from "./lib/export/onnx.ts";
-export * from "./lib/export/torch.ts";
-export * from "./lib/export/tfjs.ts";
-export * from "./lib/export/triton.ts";
+export {
+  type ExportActivation,
+  type ExportDense,
+  type ExportEnsemble,
+  exportHead,
+  type ExportLayout,
+  exportLayout,
+  type ExportSnapshot,
+} from "./lib/export/_layout.ts";
+export {
+  ONNX_INPUT,
+  ONNX_IR_VERSION,
+  ONNX_MEMBER_OUTPUTS,
+  ONNX_OPSET,
+  ONNX_OUTPUT,
+  type OnnxLayout,
+  type OnnxOptions,
+  type OnnxSignature,
+  onnxSignature,
+  type OnnxTensorInfo,
+  toOnnx,
+} from "./lib/export/onnx.ts";
+export { type TorchModule, torchModules, toTorchStateDict } from "./lib/export/torch.ts";
+export {
+  type TfjsLayersModel,
+  type TfjsModelJson,
+  type TfjsWeightSpec,
+  toTfjsLayers,
+} from "./lib/export/tfjs.ts";
+export { TRITON_MODEL_NAME, tritonConfig, type TritonOptions } from "./lib/export/triton.ts";

@@ -25,20 +25,7 @@ export interface TritonOptions {
 /** The default model name. */
 export const TRITON_MODEL_NAME = "snapfold_ensemble";
 
-/**
- * Issues of the Triton options (shared with `saveServingBundle`).
- *
- * @example
- * ```ts
- * import { tritonOptionIssues } from "@snapfold/snapfold/export";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(tritonOptionIssues({ name: "../x" }).map((i) => i.field), ["name"]);
- * ```
- *
- * @param options The options.
- * @returns Every problem found.
- */
+/** Issues of the Triton options (shared with `saveServingBundle` in `io.ts`). */
 export function tritonOptionIssues(options: TritonOptions): ConfigIssue[] {
   if (options === null || typeof options !== "object") {
     return [{ field: "options", message: "must be an object", got: options }];

@@ -20,6 +20,7 @@
  * @module
  */
 export {
+  EXPORT_ACTIVATIONS,
   type ExportActivation,
   type ExportDense,
   type ExportEnsemble,

@@ -140,3 +140,15 @@ Deno.test("onnx: bad ensembles and options are refused naming every field", () =
   assert.throws(() => toOnnx({ ...model, members: [nan, nan] }), /params must be finite/);
   assert.throws(() => toOnnx({ ...model, members: [] }), /ensemble.members must be a non-empty/);
 });
+
+Deno.test("exports refuse an activation or head no format represents, naming the layer", async () => {
+  const { toTfjsLayers, toTorchStateDict } = await import("../export.ts");
+  const spec = { ...mlp({ layers: [2, 4, 3] }), activation: "gelu" } as never;
+  const snapshot = { ...snapshotsOf(mlp({ layers: [2, 4, 3] }), 1)[0], spec };
+  const pattern = /spec\.layers\[0\]\.activation must be one of/;
+  assert.throws(() => toOnnx({ members: [snapshot], weights: [1], vote: "soft" }), pattern);
+  assert.throws(() => toTorchStateDict(snapshot), pattern);
+  assert.throws(() => toTfjsLayers(snapshot), pattern);
+  const head = { ...snapshot, spec: { ...mlp({ layers: [2, 3] }), head: "poisson" } as never };
+  assert.throws(() => toTfjsLayers(head), /snapshot\.spec\.head must be one of/);
+});

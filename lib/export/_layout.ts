@@ -12,6 +12,14 @@ import type { MlpSpec } from "../model.ts";
 /** A per-layer activation, as the exporters name it (the last dense layer's is `"linear"`). */
 export type ExportActivation = "linear" | "relu" | "tanh" | "sigmoid";
 
+/** The activations every export format represents; any other is refused by name. */
+export const EXPORT_ACTIVATIONS: ReadonlyArray<ExportActivation> = [
+  "linear",
+  "relu",
+  "tanh",
+  "sigmoid",
+];
+
 /** One dense layer: where its tensors sit in the flat parameters, and what follows it. */
 export interface ExportDense {
   /** 0-based position among the dense layers. */

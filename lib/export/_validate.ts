@@ -6,7 +6,13 @@
  */
 import { check, type ConfigIssue } from "../errors.ts";
 import { isModelSpec } from "../model.ts";
-import { type ExportEnsemble, exportHead, exportLayout, type ExportSnapshot } from "./_layout.ts";
+import {
+  EXPORT_ACTIVATIONS,
+  type ExportEnsemble,
+  exportHead,
+  exportLayout,
+  type ExportSnapshot,
+} from "./_layout.ts";
 
 /** Issues of one snapshot: a spec the exporters can read and parameters of the right length. */
 export function snapshotIssues(s: ExportSnapshot, field: string): ConfigIssue[] {
@@ -16,8 +22,21 @@ export function snapshotIssues(s: ExportSnapshot, field: string): ConfigIssue[] 
   if (!isModelSpec(s.spec)) {
     return [{ field: `${field}.spec`, message: "must be an MLP spec", got: s.spec }];
   }
-  const count = exportLayout(s.spec).paramCount;
-  const issues: ConfigIssue[] = [];
+  const layout = exportLayout(s.spec);
+  const issues: ConfigIssue[] = layout.layers.flatMap((layer) => [
+    ...check.oneOf(`${field}.spec.layers[${layer.index}].activation`, layer.activation, [
+      ...EXPORT_ACTIVATIONS,
+    ]),
+    ...check.that(
+      Number.isFinite(layer.dropout) && layer.dropout >= 0 && layer.dropout < 1,
+      `${field}.spec.layers[${layer.index}].dropout`,
+      "must be a rate in [0, 1)",
+      layer.dropout,
+    ),
+  ]);
+  issues.push(...check.oneOf(`${field}.spec.head`, exportHead(s.spec), ["softmax", "linear"]));
+  if (issues.length > 0) return issues;
+  const count = layout.paramCount;
   if (!(s.params instanceof Float32Array) || s.params.length !== count) {
     issues.push({
       field: `${field}.params`,

@@ -27,7 +27,8 @@ import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { orThrow, SnapfoldError, validation } from "./lib/errors.ts";
 import type { ExportEnsemble } from "./lib/export/_layout.ts";
-import type { OnnxOptions } from "./lib/export/onnx.ts";
+import { onnxModel, type OnnxOptions, onnxSignature } from "./lib/export/_onnx_graph.ts";
+import { encodeOnnxModel, WIRE_MODULE } from "./lib/export/_onnx_proto.ts";
 import {
   TRITON_MODEL_NAME,
   tritonConfig,
@@ -149,8 +150,7 @@ export async function saveOnnx(
   ensemble: ExportEnsemble,
   options: OnnxOptions = {},
 ): Promise<void> {
-  const { toOnnx } = await onnxExport();
-  await writeAtomic(path, toOnnx(ensemble, options), "save ONNX model to");
+  await writeAtomic(path, await encodeOnnx(ensemble, options), "save ONNX model to");
 }
 
 /** Options of {@linkcode saveServingBundle}: the Triton options and the ONNX export's. */
@@ -202,8 +202,7 @@ export async function saveServingBundle(
 ): Promise<ServingBundle> {
   orThrow("Cannot save serving bundle", validation(tritonOptionIssues(options), null));
   const { onnx = {}, ...triton } = options;
-  const { toOnnx, onnxSignature } = await onnxExport();
-  const bytes = toOnnx(ensemble, onnx); // bad data throws before the file system is touched
+  const bytes = await encodeOnnx(ensemble, onnx); // bad data throws before the file system is touched
   const config = tritonConfig(onnxSignature(ensemble, onnx), triton);
   const root = join(toPath(dir), options.name ?? TRITON_MODEL_NAME);
   const paths = { model: join(root, "1", "model.onnx"), config: join(root, "config.pbtxt") };
@@ -217,13 +216,13 @@ export async function saveServingBundle(
   return paths;
 }
 
-// The ONNX writer loads on first use, through a specifier Deno does not follow ahead of time: its
-// protobuf package is downloaded only by programs that export (the main example's first run
-// fetches fp-ts alone; tests/first_run_test.ts).
-const ONNX_MODULE: string = "./lib/export/onnx.ts";
-
-function onnxExport(): Promise<typeof import("./lib/export/onnx.ts")> {
-  return import(ONNX_MODULE);
+// The protobuf encoder loads on first use, through a specifier Deno does not follow ahead of time:
+// its package is downloaded only by programs that write ONNX files (the main example's first run
+// fetches fp-ts alone; tests/first_run_test.ts). An npm module needs no --allow-read.
+async function encodeOnnx(ensemble: ExportEnsemble, options: OnnxOptions): Promise<Uint8Array> {
+  const model = onnxModel(ensemble, options); // validates before anything loads
+  const wire: typeof import("@bufbuild/protobuf/wire") = await import(WIRE_MODULE);
+  return encodeOnnxModel(model, new wire.BinaryWriter());
 }
 
 async function writeAtomic(path: string | URL, bytes: Uint8Array, what: string): Promise<void> {

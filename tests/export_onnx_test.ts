@@ -152,3 +152,9 @@ Deno.test("exports refuse an activation or head no format represents, naming the
   const head = { ...snapshot, spec: { ...mlp({ layers: [2, 3] }), head: "poisson" } as never };
   assert.throws(() => toTfjsLayers(head), /snapshot\.spec\.head must be one of/);
 });
+
+Deno.test("onnx: io.ts loads the encoder deno.json names", async () => {
+  const { WIRE_MODULE } = await import("../lib/export/_onnx_proto.ts");
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.equal(config.imports["@bufbuild/protobuf/wire"], WIRE_MODULE);
+});

@@ -1,11 +1,19 @@
 // saveOnnx and saveServingBundle: atomic files, a Triton model repository whose config.pbtxt names
 // the inputs and outputs the model really has (read back by python3-onnx and ONNX Runtime).
 import assert from "node:assert/strict";
-import { ConfigError } from "../mod.ts";
+import { ConfigError, ensemble } from "../mod.ts";
 import { toOnnx, tritonConfig } from "../export.ts";
-import { saveOnnx, saveServingBundle } from "../io.ts";
+import { loadEnsemble, saveOnnx, saveServingBundle } from "../io.ts";
 import { loadOnnxRuntime } from "../tools/onnxruntime.ts";
-import { exportCases, hasPython, IN_CI, runPython } from "./_export_cases.ts";
+import {
+  exportCases,
+  hasPython,
+  IN_CI,
+  maxDiff,
+  ROOT,
+  rowsOf,
+  runPython,
+} from "./_export_cases.ts";
 
 const ort = loadOnnxRuntime();
 const HAS_ONNX = hasPython("onnx");
@@ -99,4 +107,49 @@ Deno.test("serving: bad bundle options are refused before anything is written", 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "serving: examples/blobs.ts --save writes blobs_ensemble.onnx, equal to its ensemble file",
+  ignore: !ort && !IN_CI,
+  async fn() {
+    assert.ok(ort, "onnxruntime-node is missing: see tools/onnxruntime.ts (.ci/run installs it)");
+    const dir = await Deno.makeTempDir();
+    try {
+      const run = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--lock=tools/dev.lock",
+          `--allow-read=${dir}`,
+          `--allow-write=${dir}`,
+          "examples/blobs.ts",
+          "--backend",
+          "cpu",
+          "--epochs",
+          "12",
+          "--cycles",
+          "3",
+          "--json",
+          "--save",
+          dir,
+        ],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+      const { snapshots } = await loadEnsemble(`${dir}/blobs_ensemble.safetensors`);
+      assert.equal(snapshots.length, 3);
+      const session = await ort.InferenceSession.create(
+        await Deno.readFile(`${dir}/blobs_ensemble.onnx`),
+      );
+      const x = rowsOf(50, 2);
+      const { output } = await session.run({ input: new ort.Tensor("float32", x, [50, 2]) });
+      assert.deepEqual(output.dims, [50, 3]);
+      assert.ok(maxDiff(output.data, ensemble(snapshots).predictProba(x)) < 1e-5);
+      await session.release();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -9,7 +9,16 @@
  *
  * @module
  */
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import type { BinaryWriter } from "@bufbuild/protobuf/wire";
+
+/**
+ * The encoder's module, for code that loads it on first use (`io.ts`); the same package and
+ * version as `deno.json`'s `@bufbuild/protobuf/wire` (a test checks).
+ */
+export const WIRE_MODULE = "npm:@bufbuild/protobuf@2.17.0/wire";
+
+/** Protobuf wire types (the protobuf encoding spec). */
+const WireType = { Varint: 0, Bit64: 1, LengthDelimited: 2, Bit32: 5 } as const;
 
 /** ONNX `TensorProto.DataType` values used here. */
 export const DATA_TYPE = { float: 1, int64: 7 } as const;
@@ -141,10 +150,10 @@ function graph(w: BinaryWriter, m: OnnxModel): void {
  * Encodes a model as ONNX protobuf bytes (`ModelProto`).
  *
  * @param m The model.
+ * @param w A fresh `BinaryWriter` of `@bufbuild/protobuf/wire`.
  * @returns The bytes of a `.onnx` file.
  */
-export function encodeOnnxModel(m: OnnxModel): Uint8Array<ArrayBuffer> {
-  const w = new BinaryWriter();
+export function encodeOnnxModel(m: OnnxModel, w: BinaryWriter): Uint8Array<ArrayBuffer> {
   w.tag(1, VARINT).int64(m.irVersion); // ir_version
   w.tag(2, LEN).string(m.producerName); // producer_name
   w.tag(3, LEN).string(m.producerVersion); // producer_version

@@ -1,8 +1,9 @@
 /**
  * ONNX Runtime on the two graph layouts of an exported ensemble: members stacked into batched
  * `MatMul`s (`layout: "stacked"`) or one `Gemm` chain per member (`"branches"`), for ten 784-256-10
- * members over 1000 rows, on one thread and on ONNX Runtime's default thread count. Prints one line
- * per case: the median and the minimum of the timed runs, in milliseconds.
+ * members over 1000 rows, on one thread and on ONNX Runtime's default thread count, beside
+ * snapfold's own `predictProba` (CPU backend, one thread) on the same ensemble and rows. Prints one
+ * line per case: the median and the minimum of the timed runs, in milliseconds.
  *
  * ```sh
  * deno run --lock=tools/dev.lock -A bench/export_onnx_bench.ts [--runs 30]
@@ -38,6 +39,22 @@ const input = new ort.Tensor("float32", x, [rows, 784]);
 console.log(
   `onnxruntime-node ${ort.env.versions.node}, ${RUNS} runs, 10 x 784-256-10, ${rows} rows`,
 );
+
+/** Median and minimum of `RUNS` timed calls after five warm-up calls. */
+async function time(call: () => unknown): Promise<string> {
+  for (let i = 0; i < 5; i++) await call();
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await call();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const median = times[Math.floor(times.length / 2)];
+  return `median ${median.toFixed(2)} ms, min ${times[0].toFixed(2)} ms`;
+}
+
+console.log(`snapfold  predictProba     ${await time(() => model.predictProba(x, rows))}`);
 for (const threads of [1, 0]) {
   for (const layout of ["stacked", "branches"] as OnnxLayout[]) {
     const session = await ort.InferenceSession.create(toOnnx(model, { layout }), {
@@ -45,20 +62,9 @@ for (const threads of [1, 0]) {
       interOpNumThreads: 1,
       executionMode: "sequential",
     });
-    for (let i = 0; i < 5; i++) await session.run({ input }); // warm-up
-    const times: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const t0 = performance.now();
-      await session.run({ input });
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    const median = times[Math.floor(times.length / 2)];
     const label = threads === 1 ? "1 thread" : "default threads";
     console.log(
-      `${layout.padEnd(9)} ${label.padEnd(16)} median ${median.toFixed(2)} ms, min ${
-        times[0].toFixed(2)
-      } ms`,
+      `${layout.padEnd(9)} ${label.padEnd(16)} ${await time(() => session.run({ input }))}`,
     );
     await session.release();
   }

@@ -1,0 +1,152 @@
+/**
+ * The WebAssembly backend: the whole training step (gather, dense or sparse first layer, the
+ * activations, the loss, the backward products, bias gradients and the optimizer update) and the
+ * stacked ensemble prediction run in WebAssembly SIMD kernels (`wasm/*.wat`, embedded by
+ * `deno task wasm` in `_wasm.ts`), behind the same session contract as the CPU backend, which is
+ * its oracle. Relaxed SIMD (`f32x4.relaxed_madd`, fused multiply-adds) where the runtime
+ * validates it, plain SIMD otherwise; both are tested. One thread.
+ *
+ * Browser-safe: no `Deno.*`; modules are compiled and instantiated asynchronously.
+ *
+ * @module
+ */
+import { check, orThrow, SnapfoldError, validation } from "../../errors.ts";
+import { paramCount } from "../../model.ts";
+import { optimizerStateSize } from "../../optimizers/mod.ts";
+import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";
+import { SPARSE_MIN_ZEROS, zeroFraction } from "../_cpu_kernels.ts";
+import { validatePredict, validateSession } from "../_validate.ts";
+import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
+import { wasmLayout } from "./_layout.ts";
+import { predictWasm } from "./_predict.ts";
+import { createWasmSession } from "./_session.ts";
+
+/** Options of {@linkcode createWasmBackend}. */
+export interface WasmBackendOptions {
+  /**
+   * Which kernels: `"relaxed"` (fused multiply-adds; fails where the runtime lacks relaxed SIMD),
+   * `"simd"` (plain SIMD), or `"auto"` (default): relaxed where `WebAssembly.validate` accepts it.
+   */
+  readonly simd?: "auto" | WasmVariant;
+}
+
+/**
+ * Creates the WebAssembly SIMD backend.
+ *
+ * @example Train two replicas for a few steps, then predict with both
+ * ```ts
+ * import { createWasmBackend } from "./backend.ts";
+ * import { initParams, mlp, sgd } from "../../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const backend = await createWasmBackend();
+ * assert.equal(backend.kind, "wasm");
+ * const spec = mlp({ layers: [2, 8, 2] });
+ * const x = new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]); // [4, 2]
+ * const y = new Int32Array([0, 1, 1, 0]);
+ * const session = await backend.createSession({
+ *   spec,
+ *   optimizer: sgd({ momentum: 0.9 }),
+ *   params: initParams(spec, { seed: 1, replicas: 2 }),
+ *   replicas: 2,
+ *   data: { x, y, n: 4 },
+ * });
+ * const steps = 50;
+ * session.run({
+ *   indices: new Int32Array(steps * 4).map((_, k) => k % 4),
+ *   offsets: new Int32Array(steps + 1).map((_, s) => 4 * s),
+ *   lrs: new Float32Array(steps).fill(0.1),
+ * });
+ * const stats = await session.readStats(); // [steps, replicas]
+ * assert.ok(stats.loss[(steps - 1) * 2] < stats.loss[0]);
+ * const probs = await backend.predict({ spec, params: await session.readParams(), members: 2, x, n: 4 });
+ * assert.equal(probs.length, 8);
+ * backend.dispose();
+ * ```
+ *
+ * @param options Which SIMD variant.
+ * @returns A backend whose sessions train in WebAssembly.
+ * @throws {ConfigError} for an unknown `simd` choice.
+ * @throws {SnapfoldError} when the runtime lacks WebAssembly SIMD (or relaxed SIMD, when asked).
+ */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+  const choice = options?.simd ?? "auto";
+  orThrow(
+    "Cannot create the WebAssembly backend",
+    validation(check.oneOf("simd", choice, ["auto", "relaxed", "simd"]), choice),
+  );
+  const support = wasmSupport();
+  if (!support.simd || (choice === "relaxed" && !support.relaxed)) {
+    throw new SnapfoldError(
+      `Cannot create the WebAssembly backend: this runtime lacks WebAssembly ${
+        support.simd ? "relaxed SIMD" : "SIMD"
+      }; use createBackend("cpu")`,
+    );
+  }
+  const variant: WasmVariant = choice === "auto" ? (support.relaxed ? "relaxed" : "simd") : choice;
+  const compiled = await compileKernels(variant);
+  const sessions = new Set<TrainingSession>();
+  let disposed = false;
+  const assertLive = (what: string) => {
+    if (disposed) {
+      throw new SnapfoldError(
+        `Cannot ${what}: the WebAssembly backend was disposed; create a new one with ` +
+          "createWasmBackend()",
+      );
+    }
+  };
+  return {
+    kind: "wasm",
+    readCost: "free",
+    adapter: `WebAssembly ${variant === "relaxed" ? "relaxed SIMD" : "SIMD"}, 1 thread`,
+    softwareAdapter: false,
+    readbacks: 0,
+    async createSession(options: SessionOptions): Promise<TrainingSession> {
+      assertLive("create a session");
+      const data = orThrow("Cannot create a training session", validateSession(options));
+      const { spec, optimizer, params, replicas = 1, optimizerState } = options;
+      const layout = wasmLayout(spec);
+      refuseDropout(layout.layers);
+      const training = zeroFraction(data.x, data.x.length) >= SPARSE_MIN_ZEROS;
+      const session = await createWasmSession(compiled, {
+        layout,
+        softmax: spec.head === "softmax",
+        optimizer,
+        stateSize: optimizerStateSize(optimizer, paramCount(spec)),
+        params,
+        state: optimizerState,
+        data,
+        replicas,
+        sparse: training ? "rows+columns" : "none",
+      }, (s) => sessions.delete(s));
+      sessions.add(session);
+      return session;
+    },
+    async predict(options: PredictOptions): Promise<Float32Array> {
+      assertLive("predict");
+      const x = orThrow("Cannot predict", validatePredict(options));
+      const layout = wasmLayout(options.spec);
+      refuseDropout(layout.layers);
+      const sparse = zeroFraction(x, options.n * layout.inDim) >= SPARSE_MIN_ZEROS;
+      return await predictWasm(compiled, layout, options, x, sparse ? "rows" : "none");
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      for (const session of [...sessions]) session.dispose();
+    },
+  };
+}
+
+/** Dropout masks are not drawn in WebAssembly yet: such a model is refused rather than mis-trained. */
+function refuseDropout(
+  layers: ReadonlyArray<{ readonly index: number; readonly dropout: number }>,
+) {
+  const layer = layers.find((l) => l.dropout > 0);
+  if (layer !== undefined) {
+    throw new SnapfoldError(
+      `Cannot run on the WebAssembly backend: dropout is not implemented there yet: layer ` +
+        `${layer.index} has dropout ${layer.dropout}; use createBackend("cpu")`,
+    );
+  }
+}

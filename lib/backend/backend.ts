@@ -1,7 +1,7 @@
 /**
  * The one small interface that every compute backend implements: `cpu` (plain TypeScript loops, the
- * oracle), `webgpu` (WGSL compute shaders) and `wasm` (WebAssembly SIMD kernels). The trainer and prediction see only this interface;
- * nothing outside `lib/backend/` touches a `GPUDevice`.
+ * oracle), `webgpu` (WGSL compute shaders) and `wasm` (WebAssembly SIMD kernels). The trainer and
+ * prediction see only this interface; nothing outside `lib/backend/` touches a `GPUDevice`.
  *
  * Data and parameters are uploaded once; {@linkcode TrainingSession.run} enqueues many steps and reads
  * nothing back; reading parameters, optimizer state or per-step statistics is explicit, asynchronous

@@ -13,7 +13,7 @@ import type { MlpSpec } from "../model.ts";
 import type { Optimizer } from "../optimizers/mod.ts";
 
 /** Which backend to use: `"auto"` picks WebGPU on a hardware adapter and the CPU otherwise. */
-export type BackendChoice = "cpu" | "webgpu" | "auto";
+export type BackendChoice = "cpu" | "webgpu" | "wasm" | "auto";
 
 /** Training data, uploaded once per session. */
 export interface TrainingData {

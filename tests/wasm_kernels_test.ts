@@ -241,6 +241,32 @@ for (const variant of ["relaxed", "simd"] as const) {
           assert.deepEqual(h.i32(at.rowStart, rows + 1), sparse.rowStart.slice(0, rows + 1));
           assert.deepEqual(h.i32(at.cols, nnz), sparse.cols.slice(0, nnz));
           assert.deepEqual(h.f32(at.values, nnz), sparse.values.slice(0, nnz));
+          // The same batch gathered from the whole set compressed once.
+          const all = {
+            rowStart: h.heap.alloc(n + 1),
+            cols: h.heap.alloc(n * width),
+            values: h.heap.alloc(n * width),
+          };
+          h.k.sparse.csr_rows(at.x, width, 0, n, all.rowStart, all.cols, all.values);
+          const batch = {
+            rowStart: h.heap.alloc(rows + 1),
+            cols: h.heap.alloc(size),
+            values: h.heap.alloc(size),
+          };
+          const gathered = h.k.sparse.csr_gather(
+            all.rowStart,
+            all.cols,
+            all.values,
+            at.idx,
+            rows,
+            batch.rowStart,
+            batch.cols,
+            batch.values,
+          );
+          assert.equal(gathered, nnz, `${label}: gathered nonzeros`);
+          assert.deepEqual(h.i32(batch.rowStart, rows + 1), sparse.rowStart.slice(0, rows + 1));
+          assert.deepEqual(h.i32(batch.cols, nnz), sparse.cols.slice(0, nnz));
+          assert.deepEqual(h.f32(batch.values, nnz), sparse.values.slice(0, nnz));
           h.k.sparse.csr_to_csc(
             at.rowStart,
             at.cols,

@@ -1,6 +1,7 @@
 ;; sparse.wat: the first layer for mostly-zero inputs (MNIST pixels are about 81% zeros), the twins
 ;; of compressGathered, compressRows, transposeRows, forwardSparse and weightGradSparse in
-;; lib/backend/_cpu_kernels.ts. Skipping a zero input is exact for finite weights (see there).
+;; lib/backend/_cpu_kernels.ts. A training session compresses its whole data set once (csr_rows)
+;; and gathers each batch's rows from it (csr_gather: two copies per row). Skipping a zero input is exact for finite weights (see there).
 ;;
 ;; Memory: imported as env.memory; byte addresses; f32 values, i32 indices. The batch's nonzeros
 ;; are held by row (CSR: rowStart[rows + 1], cols, values) for the forward product and by column
@@ -54,6 +55,34 @@
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (local.set $p (i32.add (local.get $p) (i32.const 4)))
             (br $next)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (i32.store (i32.add (local.get $rowStart) (i32.shl (local.get $b) (i32.const 2)))
+          (local.get $k))
+        (br $row)))
+    (local.get $k))
+
+  ;; Gathers rows idx[0 .. rows) of a CSR matrix (the whole data set, compressed once) into a batch's
+  ;; CSR: each row's nonzeros are one memory.copy. Returns the batch's nonzeros.
+  (func (export "csr_gather")
+    (param $srcStart i32) (param $srcCols i32) (param $srcValues i32) (param $idx i32)
+    (param $rows i32) (param $rowStart i32) (param $cols i32) (param $values i32) (result i32)
+    (local $b i32) (local $k i32) (local $from i32) (local $bytes i32) (local $at i32)
+    (i32.store (local.get $rowStart) (i32.const 0))
+    (block $done
+      (loop $row
+        (br_if $done (i32.ge_s (local.get $b) (local.get $rows)))
+        (local.set $at
+          (i32.add (local.get $srcStart)
+            (i32.shl (i32.load (i32.add (local.get $idx) (i32.shl (local.get $b) (i32.const 2))))
+              (i32.const 2))))
+        (local.set $from (i32.shl (i32.load (local.get $at)) (i32.const 2)))
+        (local.set $bytes (i32.sub (i32.shl (i32.load offset=4 (local.get $at)) (i32.const 2))
+          (local.get $from)))
+        (memory.copy (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
+          (i32.add (local.get $srcCols) (local.get $from)) (local.get $bytes))
+        (memory.copy (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
+          (i32.add (local.get $srcValues) (local.get $from)) (local.get $bytes))
+        (local.set $k (i32.add (local.get $k) (i32.shr_u (local.get $bytes) (i32.const 2))))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (i32.store (i32.add (local.get $rowStart) (i32.shl (local.get $b) (i32.const 2)))
           (local.get $k))

@@ -52,6 +52,16 @@ export interface SparseKernels {
     cols: number,
     values: number,
   ): number;
+  csr_gather(
+    srcStart: number,
+    srcCols: number,
+    srcValues: number,
+    idx: number,
+    rows: number,
+    rowStart: number,
+    cols: number,
+    values: number,
+  ): number;
   csr_to_csc(
     rowStart: number,
     cols: number,

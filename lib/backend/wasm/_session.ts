@@ -28,6 +28,9 @@ import {
 import type { WasmLayout } from "./_layout.ts";
 import { wasmUpdateOf } from "./_update.ts";
 
+/** Row width from which a batch row is gathered with one `copyWithin` rather than a loop. */
+const COPY_MIN = 32;
+
 function disposedError(what: string): SnapfoldError {
   return new SnapfoldError(
     `Cannot ${what}: the training session was disposed; create a new session`,
@@ -45,11 +48,17 @@ export interface WasmSessionSetup {
   readonly data: TrainingData;
   readonly replicas: number;
   readonly sparse: SparseMode;
+  /** Nonzeros of `data.x` (counted once, by the backend's choice of the sparse path). */
+  readonly nonzeros: number;
 }
 
 /** Addresses of the session's resident buffers. */
 interface Resident {
-  readonly x: number; // [n, inDim]
+  readonly x: number; // [n, inDim] (dense data only)
+  /** The whole data set's nonzeros by row (mostly-zero data only). */
+  readonly csr:
+    | { readonly rowStart: number; readonly cols: number; readonly values: number }
+    | null;
   readonly labels: number; // [n] i32 (softmax head)
   readonly targets: number; // [n, outDim] (linear head)
   readonly params: number; // [replicas, P]
@@ -80,23 +89,41 @@ export async function createWasmSession(
 ): Promise<TrainingSession> {
   const { layout, data, replicas, stateSize } = setup;
   const P = layout.paramCount;
+  const sparse = setup.sparse !== "none";
+  const nonzeros = sparse ? setup.nonzeros : 0;
   const heap = new WasmHeap(
     4 * (data.x.length + data.y.length + replicas * (P + stateSize) + P) + (1 << 20),
   );
   const resident: Resident = {
-    x: heap.alloc(data.x.length),
+    x: heap.alloc(sparse ? 0 : data.x.length),
+    csr: sparse
+      ? {
+        rowStart: heap.alloc(data.n + 1),
+        cols: heap.alloc(nonzeros),
+        values: heap.alloc(nonzeros),
+      }
+      : null,
     labels: heap.alloc(setup.softmax ? data.n : 0),
     targets: heap.alloc(setup.softmax ? 0 : data.y.length),
     params: heap.alloc(replicas * P),
     state: heap.alloc(replicas * stateSize),
     grad: heap.alloc(P),
   };
-  heap.f32(resident.x, data.x.length).set(data.x);
   if (setup.softmax) heap.i32(resident.labels, data.n).set(data.y as Int32Array);
   else heap.f32(resident.targets, data.y.length).set(data.y as Float32Array);
   heap.f32(resident.params, replicas * P).set(setup.params);
   if (setup.state !== undefined) heap.f32(resident.state, replicas * stateSize).set(setup.state);
   const kernels = await instantiateKernels(compiled, heap.memory);
+  if (resident.csr === null) heap.f32(resident.x, data.x.length).set(data.x);
+  else {
+    // The whole data set is compressed once, through a dense copy that the batch buffers reuse.
+    const mark = heap.top;
+    const dense = heap.alloc(data.x.length);
+    heap.f32(dense, data.x.length).set(data.x);
+    const { rowStart, cols, values } = resident.csr;
+    kernels.sparse.csr_rows(dense, layout.inDim, 0, data.n, rowStart, cols, values);
+    heap.release(mark);
+  }
   return new WasmSession(setup, heap, kernels, resident, onDispose);
 }
 
@@ -221,10 +248,21 @@ class WasmSession implements TrainingSession {
     const idx = batch.indices >> 2;
     for (let b = 0; b < rows; b++) i32[idx + b] = indices[start + b];
     const sparse = ws.sparse;
-    if (sparse !== null) {
+    if (sparse !== null && res.csr !== null) {
       const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
-      this.#k.sparse.csr_rows(res.x, inDim, batch.indices, rows, rowStart, cols, values);
-      this.#k.sparse.csr_to_csc(
+      const from = res.csr;
+      const k = this.#k.sparse;
+      k.csr_gather(
+        from.rowStart,
+        from.cols,
+        from.values,
+        batch.indices,
+        rows,
+        rowStart,
+        cols,
+        values,
+      );
+      k.csr_to_csc(
         rowStart,
         cols,
         values,
@@ -239,7 +277,10 @@ class WasmSession implements TrainingSession {
       const to = ws.acts[0] >> 2;
       for (let b = 0; b < rows; b++) {
         const from = x + indices[start + b] * inDim;
-        f32.copyWithin(to + b * inDim, from, from + inDim);
+        const into = to + b * inDim;
+        // A call of copyWithin costs more than a short row's element loop (the tutorial's 2).
+        if (inDim < COPY_MIN) { for (let i = 0; i < inDim; i++) f32[into + i] = f32[from + i]; }
+        else f32.copyWithin(into, from, from + inDim);
       }
     }
     if (softmax) {
@@ -251,7 +292,7 @@ class WasmSession implements TrainingSession {
       const into = batch.targets >> 2;
       for (let b = 0; b < rows; b++) {
         const from = targets + indices[start + b] * outDim;
-        f32.copyWithin(into + b * outDim, from, from + outDim);
+        for (let o = 0; o < outDim; o++) f32[into + b * outDim + o] = f32[from + o];
       }
     }
   }

@@ -14,7 +14,7 @@ import { check, orThrow, SnapfoldError, validation } from "../../errors.ts";
 import { paramCount } from "../../model.ts";
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";
-import { SPARSE_MIN_ZEROS, zeroFraction } from "../_cpu_kernels.ts";
+import { SPARSE_MIN_ZEROS } from "../_cpu_kernels.ts";
 import { validatePredict, validateSession } from "../_validate.ts";
 import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";
@@ -107,7 +107,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const { spec, optimizer, params, replicas = 1, optimizerState } = options;
       const layout = wasmLayout(spec);
       refuseDropout(layout.layers);
-      const training = zeroFraction(data.x, data.x.length) >= SPARSE_MIN_ZEROS;
+      const nonzeros = countNonzeros(data.x, data.x.length);
+      const training = 1 - nonzeros / data.x.length >= SPARSE_MIN_ZEROS;
       const session = await createWasmSession(compiled, {
         layout,
         softmax: spec.head === "softmax",
@@ -118,6 +119,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
         data,
         replicas,
         sparse: training ? "rows+columns" : "none",
+        nonzeros,
       }, (s) => sessions.delete(s));
       sessions.add(session);
       return session;
@@ -127,7 +129,8 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const x = orThrow("Cannot predict", validatePredict(options));
       const layout = wasmLayout(options.spec);
       refuseDropout(layout.layers);
-      const sparse = zeroFraction(x, options.n * layout.inDim) >= SPARSE_MIN_ZEROS;
+      const count = options.n * layout.inDim;
+      const sparse = 1 - countNonzeros(x, count) / count >= SPARSE_MIN_ZEROS;
       return await predictWasm(compiled, layout, options, x, sparse ? "rows" : "none");
     },
     dispose(): void {
@@ -136,6 +139,16 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       for (const session of [...sessions]) session.dispose();
     },
   };
+}
+
+/**
+ * Nonzeros among the first `count` values (NaN counts, as in wasm/sparse.wat's csr_rows); the
+ * sparse first layer is taken from {@linkcode SPARSE_MIN_ZEROS} zeros on, as on the CPU.
+ */
+function countNonzeros(x: Float32Array, count: number): number {
+  let nonzeros = 0;
+  for (let k = 0; k < count; k++) if (x[k] !== 0) nonzeros++;
+  return nonzeros;
 }
 
 /** Dropout masks are not drawn in WebAssembly yet: such a model is refused rather than mis-trained. */

@@ -11,6 +11,7 @@ import { wasmSupport } from "../lib/backend/wasm/_kernels.ts";
 
 registerBackendCases("wasm relaxed", () => createWasmBackend({ simd: "relaxed" }));
 registerBackendCases("wasm simd", () => createWasmBackend({ simd: "simd" }));
+registerBackendCases("wasm 2 threads", () => createWasmBackend({ threads: 2 }));
 
 Deno.test("wasm: this runtime validates both variants, and auto takes relaxed SIMD", async () => {
   assert.deepEqual(wasmSupport(), { simd: true, relaxed: true });
@@ -97,4 +98,48 @@ Deno.test("wasm: mostly-zero inputs take the sparse first layer and train as on 
   assertClose(wasm.params, cpu.params, { rel: 1e-4, abs: 1e-6, label: "params" });
   assertClose(wasm.probs, cpu.probs, { rel: 1e-4, abs: 1e-6, label: "probabilities" });
   assert.ok(cpu.stats.loss[steps - 1] < cpu.stats.loss[0]);
+});
+
+Deno.test("wasm: two threads over a shared memory give exactly the bits of one", async () => {
+  // Wide enough that every split kernel is split: batches of 40 rows, 12210 parameters, sparse
+  // first layer, a dense hidden layer.
+  const spec = mlp({ layers: [50, 200, 40, 10] });
+  const n = 80;
+  const x = Float32Array.from(
+    { length: n * 50 },
+    (_, k) => (k * 7919) % 5 === 0 ? (k % 13) / 13 : 0,
+  );
+  const y = Int32Array.from({ length: n }, (_, b) => b % 10);
+  const steps = 6;
+  const plan = {
+    indices: Int32Array.from({ length: steps * 40 }, (_, k) => (k * 11) % n),
+    offsets: Int32Array.from({ length: steps + 1 }, (_, s) => 40 * s),
+    lrs: new Float32Array(steps).fill(0.05),
+  };
+  const results = [];
+  for (const threads of [1, 2]) {
+    for (const optimizer of [sgd({ momentum: 0.9 }), adam()]) {
+      const backend = await createWasmBackend({ threads });
+      assert.match(backend.adapter ?? "", threads === 1 ? /1 thread$/ : /2 threads \(Workers/);
+      const session = await backend.createSession({
+        spec,
+        optimizer,
+        params: initParams(spec, { seed: 3, replicas: 2 }),
+        replicas: 2,
+        data: { x, y, n },
+      });
+      session.run(plan);
+      results.push({
+        loss: (await session.readStats()).loss,
+        params: await session.readParams(),
+        state: await session.readOptimizerState(),
+      });
+      backend.dispose();
+    }
+  }
+  assert.deepEqual(results[2], results[0], "sgd");
+  assert.deepEqual(results[3], results[1], "adam");
+  assert.ok(results[0].loss.every(Number.isFinite));
+  assert.notDeepEqual(results[0].params, initParams(spec, { seed: 3, replicas: 2 }));
+  await assert.rejects(() => createWasmBackend({ threads: 0 }), /threads must be an integer/);
 });

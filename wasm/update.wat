@@ -74,11 +74,11 @@
         (local.set $k (i32.add (local.get $k) (i32.const 2)))
         (br $next))))
 
-  ;; Adam / AdamW with the step counter already advanced by the host: m at state, v at
-  ;; state + 4 count; g = grad + l2 w; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
+  ;; Adam / AdamW with the step counter already advanced by the host: m at state, v at vs (the
+  ;; host passes both, so that a range of parameters can be updated on its own); g = grad + l2 w; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g g;
   ;; w = w shrink - stepSize m / (sqrt(v) / correction2 + eps).
   (func (export "adam")
-    (param $params i32) (param $grads i32) (param $state i32) (param $count i32)
+    (param $params i32) (param $grads i32) (param $state i32) (param $vs i32) (param $count i32)
     (param $stepSize f64) (param $correction2 f64) (param $beta1 f64) (param $beta2 f64)
     (param $eps f64) (param $l2 f64) (param $shrink f64)
     (local $k i32) (local $two i32) (local $at i32) (local $vOff i32)
@@ -88,7 +88,7 @@
     (local.set $b2 (f64x2.splat (local.get $beta2)))
     (local.set $c1 (f64x2.splat (f64.sub (f64.const 1) (local.get $beta1))))
     (local.set $c2 (f64x2.splat (f64.sub (f64.const 1) (local.get $beta2))))
-    (local.set $vOff (i32.add (local.get $state) (i32.shl (local.get $count) (i32.const 2))))
+    (local.set $vOff (local.get $vs))
     (block $done
       (loop $next
         (br_if $done (i32.ge_s (local.get $k) (local.get $count)))

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { WASM_BINARIES, type WasmName } from "./_wasm.ts";
+import { WASM_BINARIES, type WasmBinaryVariant, type WasmName } from "./_wasm.ts";
 
 /** Which assembled variant runs: relaxed SIMD (`f32x4.relaxed_madd`) or plain SIMD. */
 export type WasmVariant = "relaxed" | "simd";
@@ -132,6 +132,7 @@ export interface UpdateKernels {
     params: number,
     grads: number,
     state: number,
+    v: number,
     count: number,
     stepSize: number,
     correction2: number,
@@ -155,13 +156,20 @@ export interface WasmKernels {
 export interface CompiledKernels {
   /** Which variant they are. */
   readonly variant: WasmVariant;
+  /** Whether they import a shared memory (sessions split across Workers). */
+  readonly shared: boolean;
   /** One compiled module per kernel file. */
   readonly modules: Readonly<Record<WasmName, WebAssembly.Module>>;
 }
 
 /** The bytes of one kernel module's variant. */
-export function wasmBytes(name: WasmName, variant: WasmVariant): Uint8Array<ArrayBuffer> {
-  const text = atob(WASM_BINARIES[name][variant]);
+export function wasmBytes(
+  name: WasmName,
+  variant: WasmVariant,
+  shared = false,
+): Uint8Array<ArrayBuffer> {
+  const key: WasmBinaryVariant = shared ? `${variant}Shared` : variant;
+  const text = atob(WASM_BINARIES[name][key]);
   const bytes = new Uint8Array(text.length);
   for (let k = 0; k < text.length; k++) bytes[k] = text.charCodeAt(k);
   return bytes;
@@ -185,16 +193,22 @@ export function wasmSupport(): { readonly simd: boolean; readonly relaxed: boole
  * Compiles every kernel module of a variant.
  *
  * @param variant Which variant.
+ * @param shared Whether they import a shared memory.
  * @returns The compiled modules.
  */
-export async function compileKernels(variant: WasmVariant): Promise<CompiledKernels> {
+export async function compileKernels(
+  variant: WasmVariant,
+  shared = false,
+): Promise<CompiledKernels> {
   const names = Object.keys(WASM_BINARIES) as WasmName[];
-  const compiled = await Promise.all(names.map((n) => WebAssembly.compile(wasmBytes(n, variant))));
+  const compiled = await Promise.all(
+    names.map((n) => WebAssembly.compile(wasmBytes(n, variant, shared))),
+  );
   const modules = Object.fromEntries(names.map((n, k) => [n, compiled[k]])) as Record<
     WasmName,
     WebAssembly.Module
   >;
-  return { variant, modules };
+  return { variant, shared, modules };
 }
 
 const MATH = { exp: Math.exp, log: Math.log, tanh: Math.tanh };
@@ -226,18 +240,24 @@ export async function instantiateKernels(
 
 const PAGE = 65536;
 
+/** The largest memory, in pages (4 GiB, wasm32's limit; the shared variants declare it). */
+const MAX_PAGES = 65536;
+
 /**
  * One `WebAssembly.Memory` and a bump allocator over it. Addresses are bytes, 16-aligned; the
  * first 64 bytes are never handed out, so address 0 can mean "none" (no bias). Growing the memory
- * detaches its old buffer: take views ({@linkcode WasmHeap.f32}) after the last allocation.
+ * replaces its buffer: take views ({@linkcode WasmHeap.f32}) after the last allocation.
  */
 export class WasmHeap {
   /** The memory the kernels import. */
   readonly memory: WebAssembly.Memory;
   #top = 64;
 
-  constructor(bytes = PAGE) {
-    this.memory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)) });
+  constructor(bytes = PAGE, shared = false) {
+    const initial = Math.max(1, Math.ceil(bytes / PAGE));
+    this.memory = shared
+      ? new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true })
+      : new WebAssembly.Memory({ initial });
   }
 
   /** The next free address. */
@@ -261,11 +281,11 @@ export class WasmHeap {
 
   /** A view of `count` floats at `address`. */
   f32(address: number, count: number): Float32Array {
-    return new Float32Array(this.memory.buffer, address, count);
+    return new Float32Array(this.memory.buffer as ArrayBuffer, address, count);
   }
 
   /** A view of `count` 32-bit integers at `address`. */
   i32(address: number, count: number): Int32Array {
-    return new Int32Array(this.memory.buffer, address, count);
+    return new Int32Array(this.memory.buffer as ArrayBuffer, address, count);
   }
 }

@@ -26,6 +26,7 @@ import {
   type WasmKernels,
 } from "./_kernels.ts";
 import type { WasmLayout } from "./_layout.ts";
+import { splitKernels, ThreadPool } from "./_threads.ts";
 import { wasmUpdateOf } from "./_update.ts";
 
 /** Row width from which a batch row is gathered with one `copyWithin` rather than a loop. */
@@ -86,6 +87,7 @@ export async function createWasmSession(
   compiled: CompiledKernels,
   setup: WasmSessionSetup,
   onDispose: (s: TrainingSession) => void,
+  threads = 1,
 ): Promise<TrainingSession> {
   const { layout, data, replicas, stateSize } = setup;
   const P = layout.paramCount;
@@ -93,6 +95,7 @@ export async function createWasmSession(
   const nonzeros = sparse ? setup.nonzeros : 0;
   const heap = new WasmHeap(
     4 * (data.x.length + data.y.length + replicas * (P + stateSize) + P) + (1 << 20),
+    compiled.shared,
   );
   const resident: Resident = {
     x: heap.alloc(sparse ? 0 : data.x.length),
@@ -113,7 +116,11 @@ export async function createWasmSession(
   else heap.f32(resident.targets, data.y.length).set(data.y as Float32Array);
   heap.f32(resident.params, replicas * P).set(setup.params);
   if (setup.state !== undefined) heap.f32(resident.state, replicas * stateSize).set(setup.state);
-  const kernels = await instantiateKernels(compiled, heap.memory);
+  const own = await instantiateKernels(compiled, heap.memory);
+  const pool = compiled.shared && threads > 1
+    ? await ThreadPool.start(threads - 1, compiled.variant, heap.memory)
+    : null;
+  const kernels = pool === null ? own : splitKernels(own, pool, heap.memory);
   if (resident.csr === null) heap.f32(resident.x, data.x.length).set(data.x);
   else {
     // The whole data set is compressed once, through a dense copy that the batch buffers reuse.
@@ -124,7 +131,7 @@ export async function createWasmSession(
     kernels.sparse.csr_rows(dense, layout.inDim, 0, data.n, rowStart, cols, values);
     heap.release(mark);
   }
-  return new WasmSession(setup, heap, kernels, resident, onDispose);
+  return new WasmSession(setup, heap, kernels, resident, onDispose, pool);
 }
 
 class WasmSession implements TrainingSession {
@@ -141,6 +148,7 @@ class WasmSession implements TrainingSession {
   #statSteps = 0;
   #disposed = false;
   #onDispose: (s: TrainingSession) => void;
+  #pool: ThreadPool | null;
 
   constructor(
     setup: WasmSessionSetup,
@@ -148,7 +156,9 @@ class WasmSession implements TrainingSession {
     kernels: WasmKernels,
     resident: Resident,
     onDispose: (s: TrainingSession) => void,
+    pool: ThreadPool | null,
   ) {
+    this.#pool = pool;
     this.paramCount = setup.layout.paramCount;
     this.replicas = setup.replicas;
     this.#setup = setup;
@@ -333,6 +343,8 @@ class WasmSession implements TrainingSession {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#pool?.dispose();
+    this.#pool = null;
     // Drop the memory so it can be collected even if the session object lives on.
     this.#heap = new WasmHeap();
     this.#statLoss = this.#statCorrect = new Float32Array(0);

@@ -46,6 +46,7 @@ const adamUpdate: WasmUpdate<AdamOptimizer> = (k, o, at, lr) => {
     at.params,
     at.grads,
     at.state,
+    at.state + 4 * at.count,
     at.count,
     stepSize,
     correction2,

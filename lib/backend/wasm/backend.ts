@@ -4,7 +4,8 @@
  * stacked ensemble prediction run in WebAssembly SIMD kernels (`wasm/*.wat`, embedded by
  * `deno task wasm` in `_wasm.ts`), behind the same session contract as the CPU backend, which is
  * its oracle. Relaxed SIMD (`f32x4.relaxed_madd`, fused multiply-adds) where the runtime
- * validates it, plain SIMD otherwise; both are tested. One thread.
+ * validates it, plain SIMD otherwise; both are tested. One thread by default; `threads: 2` or more
+ * splits each session's large products across Workers over a shared memory (`_threads.ts`).
  *
  * Browser-safe: no `Deno.*`; modules are compiled and instantiated asynchronously.
  *
@@ -20,6 +21,10 @@ import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";
 import { predictWasm } from "./_predict.ts";
 import { createWasmSession } from "./_session.ts";
+import { threadsAvailable } from "./_threads.ts";
+
+/** The most threads a session may ask for. */
+const MAX_THREADS = 16;
 
 /** Options of {@linkcode createWasmBackend}. */
 export interface WasmBackendOptions {
@@ -28,6 +33,13 @@ export interface WasmBackendOptions {
    * `"simd"` (plain SIMD), or `"auto"` (default): relaxed where `WebAssembly.validate` accepts it.
    */
   readonly simd?: "auto" | WasmVariant;
+  /**
+   * Threads of a training session (default 1): with 2 or more, each session's large products and
+   * updates are split across Workers over a shared `WebAssembly.Memory` where `SharedArrayBuffer`
+   * exists (Deno; cross-origin-isolated pages), and it runs one thread otherwise; the backend's
+   * `adapter` says which. Prediction runs on one thread.
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -71,9 +83,18 @@ export interface WasmBackendOptions {
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
   const choice = options?.simd ?? "auto";
+  const wanted = options?.threads ?? 1;
   orThrow(
     "Cannot create the WebAssembly backend",
-    validation(check.oneOf("simd", choice, ["auto", "relaxed", "simd"]), choice),
+    validation([
+      ...check.oneOf("simd", choice, ["auto", "relaxed", "simd"]),
+      ...check.that(
+        Number.isInteger(wanted) && wanted >= 1 && wanted <= MAX_THREADS,
+        "threads",
+        `must be an integer from 1 to ${MAX_THREADS}`,
+        wanted,
+      ),
+    ], choice),
   );
   const support = wasmSupport();
   if (!support.simd || (choice === "relaxed" && !support.relaxed)) {
@@ -85,6 +106,14 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const variant: WasmVariant = choice === "auto" ? (support.relaxed ? "relaxed" : "simd") : choice;
   const compiled = await compileKernels(variant);
+  const threads = wanted > 1 && threadsAvailable() ? wanted : 1;
+  const shared = threads > 1 ? await compileKernels(variant, true) : compiled;
+  const simdName = variant === "relaxed" ? "relaxed SIMD" : "SIMD";
+  const threadNote = threads > 1
+    ? `${threads} threads (Workers over a shared memory)`
+    : wanted > 1
+    ? "1 thread (no SharedArrayBuffer here)"
+    : "1 thread";
   const sessions = new Set<TrainingSession>();
   let disposed = false;
   const assertLive = (what: string) => {
@@ -98,7 +127,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return {
     kind: "wasm",
     readCost: "free",
-    adapter: `WebAssembly ${variant === "relaxed" ? "relaxed SIMD" : "SIMD"}, 1 thread`,
+    adapter: `WebAssembly ${simdName}, ${threadNote}`,
     softwareAdapter: false,
     readbacks: 0,
     async createSession(options: SessionOptions): Promise<TrainingSession> {
@@ -109,18 +138,23 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       refuseDropout(layout.layers);
       const nonzeros = countNonzeros(data.x, data.x.length);
       const training = 1 - nonzeros / data.x.length >= SPARSE_MIN_ZEROS;
-      const session = await createWasmSession(compiled, {
-        layout,
-        softmax: spec.head === "softmax",
-        optimizer,
-        stateSize: optimizerStateSize(optimizer, paramCount(spec)),
-        params,
-        state: optimizerState,
-        data,
-        replicas,
-        sparse: training ? "rows+columns" : "none",
-        nonzeros,
-      }, (s) => sessions.delete(s));
+      const session = await createWasmSession(
+        shared,
+        {
+          layout,
+          softmax: spec.head === "softmax",
+          optimizer,
+          stateSize: optimizerStateSize(optimizer, paramCount(spec)),
+          params,
+          state: optimizerState,
+          data,
+          replicas,
+          sparse: training ? "rows+columns" : "none",
+          nonzeros,
+        },
+        (s) => sessions.delete(s),
+        threads,
+      );
       sessions.add(session);
       return session;
     },

@@ -19,7 +19,7 @@ import { SPARSE_MIN_ZEROS } from "../_cpu_kernels.ts";
 import { validatePredict, validateSession } from "../_validate.ts";
 import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";
-import { predictWasm } from "./_predict.ts";
+import { makePredictArena, type PredictArena, predictWasm } from "./_predict.ts";
 import { createWasmSession } from "./_session.ts";
 import { threadsAvailable } from "./_threads.ts";
 
@@ -115,6 +115,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     ? "1 thread (no SharedArrayBuffer here)"
     : "1 thread";
   const sessions = new Set<TrainingSession>();
+  let arena: Promise<PredictArena> | undefined; // made on the first prediction
   let disposed = false;
   const assertLive = (what: string) => {
     if (disposed) {
@@ -165,11 +166,13 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       refuseDropout(layout.layers);
       const count = options.n * layout.inDim;
       const sparse = 1 - countNonzeros(x, count) / count >= SPARSE_MIN_ZEROS;
-      return await predictWasm(compiled, layout, options, x, sparse ? "rows" : "none");
+      arena ??= makePredictArena(compiled);
+      return predictWasm(await arena, layout, options, x, sparse ? "rows" : "none");
     },
     dispose(): void {
       if (disposed) return;
       disposed = true;
+      arena = undefined;
       for (const session of [...sessions]) session.dispose();
     },
   };

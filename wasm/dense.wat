@@ -14,8 +14,8 @@
 ;;   weight gradient: gW = x[rows, m]^T @ delta[rows, n]            (A = x^T, B = delta)
 ;;   input gradient:  prev = (delta[rows, n] @ W[k, n]^T) * f'(a)  (A = delta, B = W^T, transposed
 ;;                    once per call into scratch so that its rows load as vectors)
-;; Leftover rows take 1 x 8 tiles, leftover columns a 4-wide tile and then scalar dot products,
-;; so any shape is exact. Each A(j, t) is one v128.load32_splat; the multiply-add is written as
+;; Leftover rows take 1 x 8 tiles, leftover columns 4-wide tiles that store only the 1-4 lanes
+;; that exist, so any shape is exact. Each A(j, t) is one v128.load32_splat; the multiply-add is written as
 ;; f32x4.relaxed_madd, which tools/embed_wasm.ts rewrites to f32x4.mul + f32x4.add for the plain-SIMD
 ;; variant (relaxed SIMD may fuse it: results differ from the plain loops in the last bits).
 (module
@@ -30,6 +30,20 @@
         (local.set $v
           (v128.andnot (local.get $v) (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0))))))
     (v128.store (local.get $p) (local.get $v)))
+
+  ;; Stores the first `lanes` (1-4) lanes of v at p, with ReLU as $put.
+  (func $put_lanes (param $p i32) (param $v v128) (param $relu i32) (param $lanes i32)
+    (if (local.get $relu)
+      (then
+        (local.set $v
+          (v128.andnot (local.get $v) (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0))))))
+    (if (i32.ge_u (local.get $lanes) (i32.const 4))
+      (then (v128.store (local.get $p) (local.get $v)) (return)))
+    (v128.store32_lane 0 (local.get $p) (local.get $v))
+    (if (i32.ge_u (local.get $lanes) (i32.const 2))
+      (then (v128.store32_lane offset=4 1 (local.get $p) (local.get $v))))
+    (if (i32.ge_u (local.get $lanes) (i32.const 3))
+      (then (v128.store32_lane offset=8 2 (local.get $p) (local.get $v)))))
 
   ;; The bias vector at pb (zeros when pb == 0: address 0 is read and discarded).
   (func $bias (param $pb i32) (result v128)
@@ -114,10 +128,13 @@
     (call $put (local.get $po) (local.get $c0) (local.get $relu))
     (call $put (i32.add (local.get $po) (i32.const 16)) (local.get $c1) (local.get $relu)))
 
-  ;; C[4, 4]: the 4-wide leftover columns.
+  ;; C[4, lanes]: the 1-4 leftover columns. B's rows (and the bias) are read four wide, past the
+  ;; matrix where fewer than four columns are left: those lanes are computed and never stored
+  ;; (the heap keeps slack after its last buffer, so such a read stays inside the memory).
   (func $tile4x4
     (param $pa i32) (param $sj i32) (param $ss i32) (param $steps i32)
     (param $pw i32) (param $ws i32) (param $po i32) (param $os i32) (param $pb i32) (param $relu i32)
+    (param $lanes i32)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128) (local $w v128)
     (local $a1 i32) (local $a2 i32) (local $a3 i32)
     (local.set $c0 (call $bias (local.get $pb)))
@@ -144,18 +161,19 @@
         (local.set $pw (i32.add (local.get $pw) (local.get $ws)))
         (local.set $steps (i32.sub (local.get $steps) (i32.const 1)))
         (br $next)))
-    (call $put (local.get $po) (local.get $c0) (local.get $relu))
+    (call $put_lanes (local.get $po) (local.get $c0) (local.get $relu) (local.get $lanes))
     (local.set $po (i32.add (local.get $po) (local.get $os)))
-    (call $put (local.get $po) (local.get $c1) (local.get $relu))
+    (call $put_lanes (local.get $po) (local.get $c1) (local.get $relu) (local.get $lanes))
     (local.set $po (i32.add (local.get $po) (local.get $os)))
-    (call $put (local.get $po) (local.get $c2) (local.get $relu))
+    (call $put_lanes (local.get $po) (local.get $c2) (local.get $relu) (local.get $lanes))
     (local.set $po (i32.add (local.get $po) (local.get $os)))
-    (call $put (local.get $po) (local.get $c3) (local.get $relu)))
+    (call $put_lanes (local.get $po) (local.get $c3) (local.get $relu) (local.get $lanes)))
 
-  ;; C[1, 4].
+  ;; C[1, lanes].
   (func $tile1x4
     (param $pa i32) (param $ss i32) (param $steps i32)
     (param $pw i32) (param $ws i32) (param $po i32) (param $pb i32) (param $relu i32)
+    (param $lanes i32)
     (local $c v128)
     (local.set $c (call $bias (local.get $pb)))
     (block $done
@@ -168,33 +186,14 @@
         (local.set $pw (i32.add (local.get $pw) (local.get $ws)))
         (local.set $steps (i32.sub (local.get $steps) (i32.const 1)))
         (br $next)))
-    (call $put (local.get $po) (local.get $c) (local.get $relu)))
-
-  ;; One element of C: a scalar dot product (the last 1-3 columns).
-  (func $dot1
-    (param $pa i32) (param $ss i32) (param $steps i32) (param $pw i32) (param $ws i32)
-    (param $pb i32) (param $relu i32) (result f32)
-    (local $s f32)
-    (local.set $s
-      (select (f32.load (local.get $pb)) (f32.const 0) (local.get $pb)))
-    (block $done
-      (loop $next
-        (br_if $done (i32.eqz (local.get $steps)))
-        (local.set $s
-          (f32.add (local.get $s) (f32.mul (f32.load (local.get $pa)) (f32.load (local.get $pw)))))
-        (local.set $pa (i32.add (local.get $pa) (local.get $ss)))
-        (local.set $pw (i32.add (local.get $pw) (local.get $ws)))
-        (local.set $steps (i32.sub (local.get $steps) (i32.const 1)))
-        (br $next)))
-    (select (f32.const 0) (local.get $s)
-      (i32.and (local.get $relu) (f32.lt (local.get $s) (f32.const 0)))))
+    (call $put_lanes (local.get $po) (local.get $c) (local.get $relu) (local.get $lanes)))
 
   ;; C[rowsC, colsC] at po (row stride os) = sum over steps of A(j, t) B(t, .) (+ bias), tiled.
   (func $product
     (param $rowsC i32) (param $colsC i32) (param $steps i32)
     (param $pa i32) (param $sj i32) (param $ss i32) (param $pw i32) (param $ws i32)
     (param $po i32) (param $os i32) (param $pb i32) (param $relu i32)
-    (local $o i32) (local $r i32) (local $off i32)
+    (local $o i32) (local $r i32) (local $off i32) (local $lanes i32)
     (block $wide
       (loop $cols8
         (br_if $wide (i32.gt_s (i32.add (local.get $o) (i32.const 8)) (local.get $colsC)))
@@ -226,8 +225,10 @@
             (br $rows1)))
         (local.set $o (i32.add (local.get $o) (i32.const 8)))
         (br $cols8)))
-    (if (i32.le_s (i32.add (local.get $o) (i32.const 4)) (local.get $colsC))
-      (then
+    (block $narrow
+      (loop $cols4
+        (br_if $narrow (i32.ge_s (local.get $o) (local.get $colsC)))
+        (local.set $lanes (i32.sub (local.get $colsC) (local.get $o)))
         (local.set $off (i32.shl (local.get $o) (i32.const 2)))
         (local.set $r (i32.const 0))
         (block $rows4done
@@ -239,7 +240,8 @@
               (i32.add (local.get $pw) (local.get $off)) (local.get $ws)
               (i32.add (i32.add (local.get $po) (i32.mul (local.get $r) (local.get $os)))
                 (local.get $off))
-              (local.get $os) (call $at (local.get $pb) (local.get $off)) (local.get $relu))
+              (local.get $os) (call $at (local.get $pb) (local.get $off)) (local.get $relu)
+              (local.get $lanes))
             (local.set $r (i32.add (local.get $r) (i32.const 4)))
             (br $rows4)))
         (block $rows1done
@@ -251,30 +253,11 @@
               (i32.add (local.get $pw) (local.get $off)) (local.get $ws)
               (i32.add (i32.add (local.get $po) (i32.mul (local.get $r) (local.get $os)))
                 (local.get $off))
-              (call $at (local.get $pb) (local.get $off)) (local.get $relu))
+              (call $at (local.get $pb) (local.get $off)) (local.get $relu) (local.get $lanes))
             (local.set $r (i32.add (local.get $r) (i32.const 1)))
             (br $rows1)))
-        (local.set $o (i32.add (local.get $o) (i32.const 4)))))
-    (block $narrow
-      (loop $cols1
-        (br_if $narrow (i32.ge_s (local.get $o) (local.get $colsC)))
-        (local.set $off (i32.shl (local.get $o) (i32.const 2)))
-        (local.set $r (i32.const 0))
-        (block $rowsdone
-          (loop $rows
-            (br_if $rowsdone (i32.ge_s (local.get $r) (local.get $rowsC)))
-            (f32.store
-              (i32.add (i32.add (local.get $po) (i32.mul (local.get $r) (local.get $os)))
-                (local.get $off))
-              (call $dot1
-                (i32.add (local.get $pa) (i32.mul (local.get $r) (local.get $sj)))
-                (local.get $ss) (local.get $steps)
-                (i32.add (local.get $pw) (local.get $off)) (local.get $ws)
-                (call $at (local.get $pb) (local.get $off)) (local.get $relu)))
-            (local.set $r (i32.add (local.get $r) (i32.const 1)))
-            (br $rows)))
-        (local.set $o (i32.add (local.get $o) (i32.const 1)))
-        (br $cols1))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $cols4))))
 
   ;; z[0 .. count) = tanh(z) (act 2) or 1 / (1 + exp(-z)) (act 3), in f64 as the CPU backend.
   (func $activate (export "activate") (param $p i32) (param $count i32) (param $act i32)

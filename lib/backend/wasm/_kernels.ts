@@ -240,6 +240,9 @@ export async function instantiateKernels(
 
 const PAGE = 65536;
 
+/** Bytes kept readable after the last buffer (see {@linkcode WasmHeap.alloc}). */
+const SLACK = 64;
+
 /** The largest memory, in pages (4 GiB, wasm32's limit; the shared variants declare it). */
 const MAX_PAGES = 65536;
 
@@ -270,11 +273,15 @@ export class WasmHeap {
     this.#top = address;
   }
 
-  /** Allocates `count` 4-byte elements (f32 or i32) and returns the address. */
+  /**
+   * Allocates `count` 4-byte elements (f32 or i32) and returns the address. The memory always
+   * extends {@linkcode SLACK} bytes past the last buffer: the dense kernels read a matrix's last
+   * row four floats wide (wasm/dense.wat) and must not run off the memory.
+   */
   alloc(count: number): number {
     const address = this.#top;
     this.#top = address + ((count * 4 + 15) & ~15);
-    const needed = Math.ceil(this.#top / PAGE) - this.memory.buffer.byteLength / PAGE;
+    const needed = Math.ceil((this.#top + SLACK) / PAGE) - this.memory.buffer.byteLength / PAGE;
     if (needed > 0) this.memory.grow(needed);
     return address;
   }

@@ -163,8 +163,89 @@ function bounds(count: number, parts: number, align: number): number[] {
 const MIN_ROWS = 16;
 const MIN_PARAMS = 4096;
 
+/** A kernel's arguments cut into one argument list per part, or `null` to run it whole. */
+type Splitter = (args: number[], threads: number, memory: WebAssembly.Memory) => number[][] | null;
+
+/** One argument list per `[bounds[t], bounds[t + 1])`, each edited from a copy of `args`. */
+function cut(
+  args: number[],
+  bounds: number[],
+  edit: (part: number[], start: number, count: number) => void,
+): number[][] {
+  return bounds.slice(0, -1).map((start, t) => {
+    const part = args.slice();
+    edit(part, start, bounds[t + 1] - start);
+    return part;
+  });
+}
+
 /**
- * Kernels whose large products run in parts across the pool; the others are `k`'s own.
+ * How each split kernel is cut (argument positions as in `_kernels.ts`): rows for the forward
+ * products, first-layer columns balanced by their nonzeros for the sparse weight gradient, ranges
+ * of parameters (even starts, so the updates' pairs stay aligned) for the optimizers.
+ */
+const SPLITTERS: Readonly<
+  Record<SplitOp, { readonly module: "dense" | "sparse" | "update"; readonly split: Splitter }>
+> = {
+  // [rowStart, cols, values, rows, w, bias, n, out, act]
+  csr_forward: {
+    module: "sparse",
+    split: (a, T) =>
+      a[3] < MIN_ROWS ? null : cut(a, bounds(a[3], T, 1), (p, r0, rows) => {
+        p[0] += 4 * r0, p[3] = rows, p[7] += 4 * r0 * a[6];
+      }),
+  },
+  // [colStart, colRows, colValues, width, delta, n, out]
+  csc_grad: {
+    module: "sparse",
+    split: (a, T, memory) => {
+      const width = a[3];
+      const starts = new Int32Array(memory.buffer as ArrayBuffer, a[0], width + 1);
+      const nnz = starts[width];
+      if (nnz < MIN_ROWS * T) return null;
+      const b = [0];
+      let i = 0;
+      for (let t = 1; t < T; t++) {
+        while (i < width && starts[i] < (nnz * t) / T) i++;
+        b.push(i);
+      }
+      b.push(width);
+      return cut(a, b, (p, i0, columns) => {
+        p[0] += 4 * i0, p[3] = columns, p[6] += 4 * i0 * a[5];
+      });
+    },
+  },
+  // [x, rows, k, w, bias, n, out, act]
+  gemm: {
+    module: "dense",
+    split: (a, T) =>
+      a[1] < MIN_ROWS * T ? null : cut(a, bounds(a[1], T, 4), (p, r0, rows) => {
+        p[0] += 4 * r0 * a[2], p[1] = rows, p[6] += 4 * r0 * a[5];
+      }),
+  },
+  // [params, grads, state, count, lr, momentum, weightDecay, mode]
+  sgd: {
+    module: "update",
+    split: (a, T) =>
+      a[3] < MIN_PARAMS * T ? null : cut(a, bounds(a[3], T, 2), (p, k0, count) => {
+        p[0] += 4 * k0, p[1] += 4 * k0, p[2] += 4 * k0, p[3] = count;
+      }),
+  },
+  // [params, grads, state, v, count, stepSize, correction2, beta1, beta2, epsilon, l2, shrink]
+  adam: {
+    module: "update",
+    split: (a, T) =>
+      a[4] < MIN_PARAMS * T ? null : cut(a, bounds(a[4], T, 2), (p, k0, count) => {
+        p[0] += 4 * k0, p[1] += 4 * k0, p[2] += 4 * k0, p[3] += 4 * k0, p[4] = count;
+      }),
+  },
+};
+
+type Kernel = (...args: number[]) => number | void;
+
+/**
+ * Kernels whose large products run in parts across the pool; the others are `k`'s own. The parts
+ * are disjoint, so the results are those of one thread, bit for bit.
  *
  * @param k The calling thread's kernels.
  * @param pool The Workers.
@@ -176,152 +257,20 @@ export function splitKernels(
   pool: ThreadPool,
   memory: WebAssembly.Memory,
 ): WasmKernels {
-  const T = pool.threads;
-  const sparse = {
-    ...k.sparse,
-    csr_forward(
-      rs: number,
-      cols: number,
-      vals: number,
-      rows: number,
-      w: number,
-      bias: number,
-      n: number,
-      out: number,
-      act: number,
-    ) {
-      if (rows < MIN_ROWS) return k.sparse.csr_forward(rs, cols, vals, rows, w, bias, n, out, act);
-      const b = bounds(rows, T, 1);
-      const parts = b.slice(0, T).map((
-        r0,
-        t,
-      ) => [rs + 4 * r0, cols, vals, b[t + 1] - r0, w, bias, n, out + 4 * r0 * n, act]);
-      const [p] = parts;
-      pool.run(
-        "csr_forward",
-        parts,
-        () => k.sparse.csr_forward(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]),
-      );
-    },
-    csc_grad(
-      cs: number,
-      colRows: number,
-      colVals: number,
-      width: number,
-      delta: number,
-      n: number,
-      out: number,
-    ) {
-      // Columns split where the nonzeros split evenly (MNIST's border columns have none).
-      const starts = new Int32Array(memory.buffer as ArrayBuffer, cs, width + 1);
-      const nnz = starts[width];
-      if (nnz < MIN_ROWS * T) return k.sparse.csc_grad(cs, colRows, colVals, width, delta, n, out);
-      const b = [0];
-      let i = 0;
-      for (let t = 1; t < T; t++) {
-        const target = (nnz * t) / T;
-        while (i < width && starts[i] < target) i++;
-        b.push(i);
-      }
-      b.push(width);
-      const parts = b.slice(0, T).map((
-        i0,
-        t,
-      ) => [cs + 4 * i0, colRows, colVals, b[t + 1] - i0, delta, n, out + 4 * i0 * n]);
-      const [p] = parts;
-      pool.run(
-        "csc_grad",
-        parts,
-        () => k.sparse.csc_grad(p[0], p[1], p[2], p[3], p[4], p[5], p[6]),
-      );
-    },
+  const out = {
+    dense: { ...k.dense },
+    sparse: { ...k.sparse },
+    loss: k.loss,
+    update: { ...k.update },
   };
-  const dense = {
-    ...k.dense,
-    gemm(
-      x: number,
-      rows: number,
-      kk: number,
-      w: number,
-      bias: number,
-      n: number,
-      out: number,
-      act: number,
-    ) {
-      if (rows < MIN_ROWS * T) return k.dense.gemm(x, rows, kk, w, bias, n, out, act);
-      const b = bounds(rows, T, 4);
-      const parts = b.slice(0, T).map((
-        r0,
-        t,
-      ) => [x + 4 * r0 * kk, b[t + 1] - r0, kk, w, bias, n, out + 4 * r0 * n, act]);
-      const [p] = parts;
-      pool.run("gemm", parts, () => k.dense.gemm(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]));
-    },
-  };
-  const update = {
-    ...k.update,
-    sgd(
-      params: number,
-      grads: number,
-      state: number,
-      count: number,
-      lr: number,
-      m: number,
-      wd: number,
-      mode: number,
-    ) {
-      if (count < MIN_PARAMS * T) return k.update.sgd(params, grads, state, count, lr, m, wd, mode);
-      const b = bounds(count, T, 2);
-      const parts = b.slice(0, T).map((
-        k0,
-        t,
-      ) => [params + 4 * k0, grads + 4 * k0, state + 4 * k0, b[t + 1] - k0, lr, m, wd, mode]);
-      const [p] = parts;
-      pool.run("sgd", parts, () => k.update.sgd(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]));
-    },
-    adam(
-      params: number,
-      grads: number,
-      state: number,
-      v: number,
-      count: number,
-      stepSize: number,
-      c2: number,
-      b1: number,
-      b2: number,
-      eps: number,
-      l2: number,
-      shrink: number,
-    ) {
-      if (count < MIN_PARAMS * T) {
-        return k.update.adam(params, grads, state, v, count, stepSize, c2, b1, b2, eps, l2, shrink);
-      }
-      const b = bounds(count, T, 2);
-      const parts = b.slice(0, T).map((
-        k0,
-        t,
-      ) => [
-        params + 4 * k0,
-        grads + 4 * k0,
-        state + 4 * k0,
-        v + 4 * k0,
-        b[t + 1] - k0,
-        stepSize,
-        c2,
-        b1,
-        b2,
-        eps,
-        l2,
-        shrink,
-      ]);
-      const [p] = parts;
-      pool.run(
-        "adam",
-        parts,
-        () =>
-          k.update.adam(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11]),
-      );
-    },
-  };
-  return { dense, sparse, loss: k.loss, update };
+  for (const op of SPLIT_OPS) {
+    const { module, split } = SPLITTERS[op];
+    const own = (k[module] as unknown as Record<string, Kernel>)[op];
+    (out[module] as unknown as Record<string, Kernel>)[op] = (...args: number[]) => {
+      const parts = split(args, pool.threads, memory);
+      if (parts === null) return own(...args);
+      pool.run(op, parts, () => own(...parts[0]));
+    };
+  }
+  return out;
 }

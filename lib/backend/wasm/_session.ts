@@ -3,7 +3,8 @@
  * state, the gradient and the batch workspace live in one `WebAssembly.Memory`, uploaded once;
  * each step gathers its batch (straight into sparse form when the data are mostly zeros), then per
  * replica runs the forward pass, the loss, the backward pass and the update in WebAssembly. Reads
- * copy out of the memory (free: host memory).
+ * copy out of the memory (free: host memory). With threads the memory is shared and the large
+ * kernels are split across Workers (`_threads.ts`), with the same results bit for bit.
  *
  * @module
  */

@@ -7,7 +7,9 @@
  * exactly those of one thread. Everything else runs on the calling thread.
  *
  * Threads need `SharedArrayBuffer` (Deno; cross-origin-isolated pages); without it the backend runs
- * one thread and says so. The calling thread waits with `Atomics.wait` where the runtime lets it
+ * one thread and says so. The Worker is `new URL("./_worker.ts", import.meta.url)`: Deno loads it as
+ * is; a browser bundle must emit that module beside its chunks (tools/build_browser.ts does not yet,
+ * so threads are for Deno until it does). The calling thread waits with `Atomics.wait` where the runtime lets it
  * block (Deno, Workers) and spins on `Atomics.load` where it does not (a page's main thread).
  *
  * @module

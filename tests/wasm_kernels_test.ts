@@ -42,6 +42,7 @@ import {
   sgd,
 } from "../mod.ts";
 import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
+import { SnapfoldError } from "../lib/errors.ts";
 
 /** The CPU kernels' activation code of each wasm code (linear 0, relu 1, tanh 2, sigmoid 3). */
 const CPU_CODE = [LINEAR, RELU, TANH, SIGMOID];
@@ -468,3 +469,11 @@ for (const variant of ["relaxed", "simd"] as const) {
     }
   });
 }
+
+Deno.test("wasm kernels: a heap past wasm32's 4 GiB is a SnapfoldError, not a RangeError", () => {
+  const heap = new WasmHeap();
+  assert.throws(
+    () => heap.alloc(2 ** 30 + 1),
+    (e) => e instanceof SnapfoldError && /4 GiB/.test(String(e)),
+  );
+});

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { SnapfoldError } from "../../errors.ts";
 import { WASM_BINARIES, type WasmBinaryVariant, type WasmName } from "./_wasm.ts";
 
 /** Which assembled variant runs: relaxed SIMD (`f32x4.relaxed_madd`) or plain SIMD. */
@@ -257,7 +258,7 @@ export class WasmHeap {
   #top = 64;
 
   constructor(bytes = PAGE, shared = false) {
-    const initial = Math.max(1, Math.ceil(bytes / PAGE));
+    const initial = Math.min(MAX_PAGES, Math.max(1, Math.ceil(bytes / PAGE)));
     this.memory = shared
       ? new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true })
       : new WebAssembly.Memory({ initial });
@@ -280,9 +281,21 @@ export class WasmHeap {
    */
   alloc(count: number): number {
     const address = this.#top;
-    this.#top = address + ((count * 4 + 15) & ~15);
+    this.#top = address + 16 * Math.ceil(count / 4); // not `& ~15`: sizes may pass 2^31 bytes
     const needed = Math.ceil((this.#top + SLACK) / PAGE) - this.memory.buffer.byteLength / PAGE;
-    if (needed > 0) this.memory.grow(needed);
+    if (needed > 0) {
+      try {
+        this.memory.grow(needed);
+      } catch {
+        throw new SnapfoldError(
+          `Cannot allocate WebAssembly memory: a session or prediction needs more than the 4 GiB ` +
+            `that wasm32 addresses (or the runtime refused to grow it): needed ` +
+            `${
+              Math.ceil((this.#top + SLACK) / 2 ** 20)
+            } MiB; use fewer rows or createBackend("cpu")`,
+        );
+      }
+    }
     return address;
   }
 

@@ -229,7 +229,7 @@ class WasmSession implements TrainingSession {
             delta,
             ws.correct,
           );
-          this.#statCorrect[statRow] = f32[ws.correct >> 2];
+          this.#statCorrect[statRow] = f32[ws.correct >>> 2];
         } else {
           this.#statLoss[statRow] = k.loss.mse(out, batch.targets, rows * layout.outDim, delta);
           this.#statCorrect[statRow] = 0;
@@ -256,7 +256,7 @@ class WasmSession implements TrainingSession {
     const ws = batch.ws;
     const inDim = layout.inDim;
     const outDim = layout.outDim;
-    const idx = batch.indices >> 2;
+    const idx = batch.indices >>> 2;
     for (let b = 0; b < rows; b++) i32[idx + b] = indices[start + b];
     const sparse = ws.sparse;
     if (sparse !== null && res.csr !== null) {
@@ -284,8 +284,8 @@ class WasmSession implements TrainingSession {
         colValues,
       );
     } else {
-      const x = res.x >> 2;
-      const to = ws.acts[0] >> 2;
+      const x = res.x >>> 2;
+      const to = ws.acts[0] >>> 2;
       for (let b = 0; b < rows; b++) {
         const from = x + indices[start + b] * inDim;
         const into = to + b * inDim;
@@ -295,12 +295,12 @@ class WasmSession implements TrainingSession {
       }
     }
     if (softmax) {
-      const labels = res.labels >> 2;
-      const into = batch.labels >> 2;
+      const labels = res.labels >>> 2;
+      const into = batch.labels >>> 2;
       for (let b = 0; b < rows; b++) i32[into + b] = i32[labels + indices[start + b]];
     } else {
-      const targets = res.targets >> 2;
-      const into = batch.targets >> 2;
+      const targets = res.targets >>> 2;
+      const into = batch.targets >>> 2;
       for (let b = 0; b < rows; b++) {
         const from = targets + indices[start + b] * outDim;
         for (let o = 0; o < outDim; o++) f32[into + b * outDim + o] = f32[from + o];

@@ -35,7 +35,7 @@ const sgdUpdate: WasmUpdate<SgdOptimizer> = (k, o, at, lr) =>
 
 // The step count and bias corrections exactly as the reference update computes them.
 const adamUpdate: WasmUpdate<AdamOptimizer> = (k, o, at, lr) => {
-  const tIndex = (at.state >> 2) + 2 * at.count;
+  const tIndex = (at.state >>> 2) + 2 * at.count;
   const t = at.f32[tIndex] + 1;
   at.f32[tIndex] = t;
   const stepSize = lr / (1 - Math.pow(o.beta1, t));

@@ -76,44 +76,15 @@ export interface WasmBackendOptions {
  * backend.dispose();
  * ```
  *
- * @param options Which SIMD variant.
+ * @param options Which SIMD variant, and how many threads a session runs.
  * @returns A backend whose sessions train in WebAssembly.
- * @throws {ConfigError} for an unknown `simd` choice.
+ * @throws {ConfigError} for an unknown `simd` choice or a bad thread count.
  * @throws {SnapfoldError} when the runtime lacks WebAssembly SIMD (or relaxed SIMD, when asked).
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
-  const choice = options?.simd ?? "auto";
-  const wanted = options?.threads ?? 1;
-  orThrow(
-    "Cannot create the WebAssembly backend",
-    validation([
-      ...check.oneOf("simd", choice, ["auto", "relaxed", "simd"]),
-      ...check.that(
-        Number.isInteger(wanted) && wanted >= 1 && wanted <= MAX_THREADS,
-        "threads",
-        `must be an integer from 1 to ${MAX_THREADS}`,
-        wanted,
-      ),
-    ], choice),
-  );
-  const support = wasmSupport();
-  if (!support.simd || (choice === "relaxed" && !support.relaxed)) {
-    throw new SnapfoldError(
-      `Cannot create the WebAssembly backend: this runtime lacks WebAssembly ${
-        support.simd ? "relaxed SIMD" : "SIMD"
-      }; use createBackend("cpu")`,
-    );
-  }
-  const variant: WasmVariant = choice === "auto" ? (support.relaxed ? "relaxed" : "simd") : choice;
+  const { variant, threads, description } = resolveOptions(options);
   const compiled = await compileKernels(variant);
-  const threads = wanted > 1 && threadsAvailable() ? wanted : 1;
   const shared = threads > 1 ? await compileKernels(variant, true) : compiled;
-  const simdName = variant === "relaxed" ? "relaxed SIMD" : "SIMD";
-  const threadNote = threads > 1
-    ? `${threads} threads (Workers over a shared memory)`
-    : wanted > 1
-    ? "1 thread (no SharedArrayBuffer here)"
-    : "1 thread";
   const sessions = new Set<TrainingSession>();
   let arena: Promise<PredictArena> | undefined; // made on the first prediction
   let disposed = false;
@@ -128,7 +99,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return {
     kind: "wasm",
     readCost: "free",
-    adapter: `WebAssembly ${simdName}, ${threadNote}`,
+    adapter: description,
     softwareAdapter: false,
     readbacks: 0,
     async createSession(options: SessionOptions): Promise<TrainingSession> {
@@ -176,6 +147,43 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       for (const session of [...sessions]) session.dispose();
     },
   };
+}
+
+/** Checks the options and settles what runs: the variant, the threads and how to say both. */
+function resolveOptions(
+  options: WasmBackendOptions,
+): { variant: WasmVariant; threads: number; description: string } {
+  const choice = options?.simd ?? "auto";
+  const wanted = options?.threads ?? 1;
+  orThrow(
+    "Cannot create the WebAssembly backend",
+    validation([
+      ...check.oneOf("simd", choice, ["auto", "relaxed", "simd"]),
+      ...check.that(
+        Number.isInteger(wanted) && wanted >= 1 && wanted <= MAX_THREADS,
+        "threads",
+        `must be an integer from 1 to ${MAX_THREADS}`,
+        wanted,
+      ),
+    ], choice),
+  );
+  const support = wasmSupport();
+  if (!support.simd || (choice === "relaxed" && !support.relaxed)) {
+    throw new SnapfoldError(
+      `Cannot create the WebAssembly backend: this runtime lacks WebAssembly ${
+        support.simd ? "relaxed SIMD" : "SIMD"
+      }; use createBackend("cpu")`,
+    );
+  }
+  const variant: WasmVariant = choice === "auto" ? (support.relaxed ? "relaxed" : "simd") : choice;
+  const threads = wanted > 1 && threadsAvailable() ? wanted : 1;
+  const threadNote = threads > 1
+    ? `${threads} threads (Workers over a shared memory)`
+    : wanted > 1
+    ? "1 thread (no SharedArrayBuffer here)"
+    : "1 thread";
+  const simdName = variant === "relaxed" ? "relaxed SIMD" : "SIMD";
+  return { variant, threads, description: `WebAssembly ${simdName}, ${threadNote}` };
 }
 
 /**

@@ -15,6 +15,9 @@ import {
   runPython,
 } from "./_export_cases.ts";
 
+// Children resolve with the dev lock, so a test run never grows the root deno.lock.
+const DEV_LOCK = `--lock=${new URL("../tools/dev.lock", import.meta.url).pathname}`;
+
 const ort = loadOnnxRuntime();
 const HAS_ONNX = hasPython("onnx");
 
@@ -119,6 +122,7 @@ Deno.test({
       const run = await new Deno.Command(Deno.execPath(), {
         args: [
           "run",
+          DEV_LOCK,
           "--lock=tools/dev.lock",
           `--allow-read=${dir}`,
           `--allow-write=${dir}`,

@@ -23,7 +23,7 @@ import {
   paramCount,
   sameSpec,
 } from "./model/mod.ts";
-import { predictStackedCpu } from "./backend/cpu.ts";
+import { predictStackedCpu } from "./backend/cpu/backend.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** How members are combined: mean of probabilities (`"soft"`) or majority of argmax (`"hard"`). */

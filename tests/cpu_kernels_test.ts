@@ -1,5 +1,5 @@
 /**
- * The CPU backend's blocked and sparse kernels (lib/backend/_cpu_kernels.ts) against naive float64
+ * The CPU backend's blocked and sparse kernels (lib/ops/_dense_blocked.ts) against naive float64
  * loops written here, on a sweep of shapes that includes sizes not divisible by the 4 x 4 and 8-wide
  * blocks, batch 1, rows and columns of zeros, and NaN; then the backend's sparse path end to end
  * (finite differences, a training step, fused prediction across row blocks).
@@ -10,20 +10,22 @@ import fc from "fast-check";
 import { assertClose } from "./_backend_cases.ts";
 import {
   backpropDense,
-  compressGathered,
-  compressRows,
   forwardDense,
-  forwardSparse,
   LINEAR,
-  makeSparseRows,
   RELU,
   SIGMOID,
-  softmaxLossRows,
   TANH,
-  transposeRows,
   weightGradDense,
+} from "../lib/ops/_dense_blocked.ts";
+import {
+  compressGathered,
+  compressRows,
+  forwardSparse,
+  makeSparseRows,
+  transposeRows,
   weightGradSparse,
-} from "../lib/backend/_cpu_kernels.ts";
+} from "../lib/ops/_dense_sparse.ts";
+import { softmaxLossRows } from "../lib/ops/loss.ts";
 import {
   adam,
   applyUpdate,

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { FloatArray } from "../losses.ts";
+import type { FloatArray } from "./loss.ts";
 
 /** The lowbias32 mixer on unsigned 32-bit words (mirrored by `mix32` in shaders/dropout.wgsl). */
 export function mix32(x: number): number {

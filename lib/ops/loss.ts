@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { type Activation, ACTIVATIONS } from "./ops/activation.ts";
+import { type Activation, ACTIVATIONS } from "./activation.ts";
 
 /** A typed array of floats: `Float32Array` for training, `Float64Array` for gradient checks. */
 export type FloatArray = Float32Array | Float64Array;
@@ -249,4 +249,57 @@ export function countCorrect(args: CountCorrectArgs): number {
     if (best === labels[b]) correct++;
   }
   return correct;
+}
+
+/**
+ * Softmax cross-entropy and its gradient, as `softmaxCrossEntropy` in lib/losses.ts computes them
+ * (the same operations in the same order, so the same bits), fused with `countCorrect`: the row
+ * max that stabilises the exponentials also finds the arg-max, so the logits are read once.
+ *
+ * @param logits [rows, classes] logits.
+ * @param labels [rows] class labels.
+ * @param rows Number of rows.
+ * @param classes Number of classes.
+ * @param grad [rows, classes] receives `(softmax(logits) - onehot(labels)) / rows`.
+ * @param correct Receives, at `at`, the number of rows whose first maximal logit is the label's.
+ * @param at Where to write the count.
+ * @returns The mean loss.
+ */
+export function softmaxLossRows(
+  logits: FloatArray,
+  labels: Int32Array,
+  rows: number,
+  classes: number,
+  grad: FloatArray,
+  correct: FloatArray,
+  at: number,
+): number {
+  const scale = 1 / rows;
+  let total = 0;
+  let hits = 0;
+  for (let b = 0; b < rows; b++) {
+    const row = b * classes;
+    const label = labels[b];
+    let max = -Infinity;
+    let best = 0;
+    for (let c = 0; c < classes; c++) {
+      const z = logits[row + c];
+      if (z > max) max = z, best = c;
+    }
+    // countCorrect starts from class 0, and nothing beats a NaN there; the max above skips it.
+    const first = logits[row];
+    if ((first === first ? best : 0) === label) hits++;
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const e = Math.exp(logits[row + c] - max);
+      grad[row + c] = e;
+      sum += e;
+    }
+    const inv = scale / sum;
+    for (let c = 0; c < classes; c++) grad[row + c] *= inv;
+    grad[row + label] -= scale;
+    total += max + Math.log(sum) - logits[row + label];
+  }
+  correct[at] = hits;
+  return total * scale;
 }

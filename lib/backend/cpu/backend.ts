@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { orThrow, SnapfoldError } from "../errors.ts";
-import { type FloatArray, meanSquaredError } from "../losses.ts";
+import { orThrow, SnapfoldError } from "../../errors.ts";
+import { type FloatArray, meanSquaredError, softmaxLossRows } from "../../ops/loss.ts";
 import {
   inputDim,
   type MlpSpec,
@@ -20,25 +20,22 @@ import {
   paramCount,
   type ParamLayout,
   paramLayout,
-} from "../model/mod.ts";
-import { type ActivationCode, ACTIVATIONS } from "../ops/activation.ts";
-import { applyMask, dropoutSeedKey, fillDropoutMask } from "../ops/dropout.ts";
-import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
+} from "../../model/mod.ts";
+import { type ActivationCode, ACTIVATIONS } from "../../ops/activation.ts";
+import { applyMask, dropoutSeedKey, fillDropoutMask } from "../../ops/dropout.ts";
+import { type Optimizer, optimizerStateSize, ruleOf } from "../../optimizers/mod.ts";
+import { backpropDense, forwardDense, weightGradDense } from "../../ops/_dense_blocked.ts";
 import {
-  backpropDense,
   compressGathered,
   compressRows,
-  forwardDense,
   forwardSparse,
   makeSparseRows,
-  softmaxLossRows,
   SPARSE_MIN_ZEROS,
   type SparseRows,
   transposeRows,
-  weightGradDense,
   weightGradSparse,
   zeroFraction,
-} from "./_cpu_kernels.ts";
+} from "../../ops/_dense_sparse.ts";
 import type {
   Backend,
   PredictOptions,
@@ -47,8 +44,8 @@ import type {
   StepStats,
   TrainingData,
   TrainingSession,
-} from "./backend.ts";
-import { validatePlan, validatePredict, validateSession } from "./_validate.ts";
+} from "../backend.ts";
+import { validatePlan, validatePredict, validateSession } from "../_validate.ts";
 
 type FloatArrayConstructor = Float32ArrayConstructor | Float64ArrayConstructor;
 

@@ -18,22 +18,22 @@
  *
  * @module
  */
-import { denseWidths, type MlpSpec, paramLayout } from "../model/mod.ts";
-import { ACTIVATIONS } from "../ops/activation.ts";
-import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
+import { denseWidths, type MlpSpec, paramLayout } from "../../model/mod.ts";
+import { ACTIVATIONS } from "../../ops/activation.ts";
+import { type Optimizer, optimizerStateSize, ruleOf } from "../../optimizers/mod.ts";
 
 import {
   FUSED_LOOP_BUDGET as QUIRK_FUSED_LOOP_BUDGET,
   LLVMPIPE_LOOP_LIMIT,
   llvmpipeLoopCharge,
   MAX_PORTABLE_INVOCATIONS,
-} from "./_webgpu_quirks.ts";
+} from "./_quirks.ts";
 
 /** Most layers (weight matrices) the fused kernel handles: its overrides name D0..D4. */
 export const MAX_FUSED_LAYERS: number = 4;
 
 /**
- * Loop iterations one invocation may run per dispatch (lib/backend/_webgpu_quirks.ts says why:
+ * Loop iterations one invocation may run per dispatch (lib/backend/_quirks.ts says why:
  * below llvmpipe's 65,535 with a margin). Counted by {@linkcode stepLoopCount}.
  */
 export const FUSED_LOOP_BUDGET: number = QUIRK_FUSED_LOOP_BUDGET;
@@ -173,7 +173,7 @@ export function fusedLayout(
 /**
  * What llvmpipe's loop limiter charges for one run of a loop `for (k = t; k < n; k += WG)`: the
  * passes of its busiest lane (invocation 0: `ceil(n / WG)`) plus one; see `llvmpipeLoopCharge` in
- * lib/backend/_webgpu_quirks.ts for how the limiter counts.
+ * lib/backend/_quirks.ts for how the limiter counts.
  */
 function loop(n: number, wg: number): number {
   return llvmpipeLoopCharge(Math.ceil(n / wg));
@@ -286,7 +286,7 @@ export interface KernelLoopCount {
 /**
  * Loop iterations llvmpipe charges the busiest invocation vector of each kernel of the per-kernel
  * training path (lib/backend/webgpu.ts) for one step of `batch` rows, loop by loop as the shaders
- * in shaders/ run them (see `llvmpipeLoopCharge` in lib/backend/_webgpu_quirks.ts): the 4x4 tiled
+ * in shaders/ run them (see `llvmpipeLoopCharge` in lib/backend/_quirks.ts): the 4x4 tiled
  * kernels loop over their inner dimension and then store their tile in two nested loops of four;
  * the loss heads stride over the rows 64 at a time, with three loops over the classes per row
  * (argmax, sum, gradient) for the softmax or one for the linear head, then one invocation sums the

@@ -27,11 +27,11 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, SnapfoldError, validation } from "../errors.ts";
-import { denseWidths, type MlpSpec, outputDim, paramCount, paramLayout } from "../model/mod.ts";
-import { ACTIVATIONS } from "../ops/activation.ts";
-import { dropoutScale, dropoutSeedKey, dropoutThreshold } from "../ops/dropout.ts";
-import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
+import { check, type ConfigIssue, orThrow, SnapfoldError, validation } from "../../errors.ts";
+import { denseWidths, type MlpSpec, outputDim, paramCount, paramLayout } from "../../model/mod.ts";
+import { ACTIVATIONS } from "../../ops/activation.ts";
+import { dropoutScale, dropoutSeedKey, dropoutThreshold } from "../../ops/dropout.ts";
+import { type Optimizer, optimizerStateSize, ruleOf } from "../../optimizers/mod.ts";
 import type {
   Backend,
   PredictOptions,
@@ -40,7 +40,7 @@ import type {
   StepStats,
   TrainingData,
   TrainingSession,
-} from "./backend.ts";
+} from "../backend.ts";
 import {
   bufferSizeIssues,
   createBufferSet,
@@ -51,13 +51,13 @@ import {
 } from "./_buffers.ts";
 import { createPipelineCache, type PipelineCache, STEP_RECORD_BYTES } from "./_pipeline_cache.ts";
 import type { ShaderName } from "./_shaders.ts";
-import { validatePlan, validatePredict, validateSession } from "./_validate.ts";
+import { validatePlan, validatePredict, validateSession } from "../_validate.ts";
 import {
   adapterFacts,
   deviceLimitsToRequest,
   fusedIsSlowOn,
   LLVMPIPE_LOOP_LIMIT,
-} from "./_webgpu_quirks.ts";
+} from "./_quirks.ts";
 import {
   type FusedChunk,
   type FusedLayout,
@@ -82,7 +82,7 @@ export interface WebGpuBackendOptions {
    * `maxComputeWorkgroupStorageSize`); `"never"` always runs the per-kernel path (about ten
    * dispatches per step). Both give the same results up to float32 rounding. `"auto"` keeps to the
    * per-kernel path on adapters where the fused kernel is known to be slower (SwiftShader; see
-   * `fusedIsSlowOn` in lib/backend/_webgpu_quirks.ts).
+   * `fusedIsSlowOn` in lib/backend/_quirks.ts).
    */
   readonly fused?: "auto" | "never";
 }
@@ -993,7 +993,7 @@ export async function createWebGpuBackend(
     try {
       device = await adapter.requestDevice({
         label: "snapfold",
-        // WebGPU's default limits are below what adapters allow (lib/backend/_webgpu_quirks.ts).
+        // WebGPU's default limits are below what adapters allow (lib/backend/_quirks.ts).
         requiredLimits: deviceLimitsToRequest(adapter.limits),
       });
     } catch (error) {

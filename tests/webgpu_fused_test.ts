@@ -42,13 +42,8 @@ import {
   type TrainingData,
   type WebGpuBackend,
 } from "../mod.ts";
-import {
-  fixedLoopCount,
-  FUSED_LOOP_BUDGET,
-  fusedLayout,
-  splitFusedSteps,
-  stepLoopCount,
-} from "../lib/backend/webgpu/_fused.ts";
+import { FUSED_LOOP_BUDGET, fusedLayout, splitFusedSteps } from "../lib/backend/webgpu/_fused.ts";
+import { fixedLoopCount, stepLoopCount } from "../lib/backend/webgpu/_loop_budget.ts";
 import {
   DEFAULT_WORKGROUP_STORAGE,
   fusedIsSlowOn,

@@ -43,7 +43,7 @@ import {
   type TrainingData,
 } from "../mod.ts";
 import { liveBufferCount } from "../lib/backend/webgpu/_buffers.ts";
-import { perKernelBatchLimit, perKernelLoopCounts } from "../lib/backend/webgpu/_fused.ts";
+import { perKernelBatchLimit, perKernelLoopCounts } from "../lib/backend/webgpu/_loop_budget.ts";
 import { LLVMPIPE_LOOP_LIMIT } from "../lib/backend/webgpu/_quirks.ts";
 import { createPipelineCache } from "../lib/backend/webgpu/_pipeline_cache.ts";
 

@@ -15,6 +15,8 @@
  * @module
  */
 import { type Activation, ACTIVATIONS } from "./activation.ts";
+import type { KernelCall } from "./kernel_call.ts";
+import { llvmpipeLoopCharge } from "../backend/webgpu/_quirks.ts";
 
 /** A typed array of floats: `Float32Array` for training, `Float64Array` for gradient checks. */
 export type FloatArray = Float32Array | Float64Array;
@@ -302,4 +304,85 @@ export function softmaxLossRows(
   }
   correct[at] = hits;
   return total * scale;
+}
+
+/**
+ * The training loss head's call: shaders/softmax_xent.wgsl (cross-entropy, mirroring
+ * {@linkcode softmaxCrossEntropy} and {@linkcode countCorrect}) or shaders/mse.wgsl (mirroring
+ * {@linkcode meanSquaredError}), over the last layer's outputs `{ act: layers }`, writing their
+ * gradient `{ delta: layers }` and the step's statistics row. One workgroup of 64 per replica, each
+ * invocation taking every 64th row, then one invocation sums the 64 partial results.
+ *
+ * @example
+ * ```ts
+ * import { lossCall } from "./loss.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const call = lossCall("softmax", { layers: 2, outDim: 3, replicas: 4 });
+ * assert.equal(call.shader, "softmax_xent");
+ * assert.deepEqual(call.grid(32), [1, 1, 4]);
+ * ```
+ *
+ * @param head `"softmax"` (cross-entropy) or `"linear"` (mean squared error).
+ * @param shape The number of dense layers, the output width and the replicas.
+ * @returns The call.
+ */
+export function lossCall(
+  head: "softmax" | "linear",
+  shape: { readonly layers: number; readonly outDim: number; readonly replicas: number },
+): KernelCall {
+  const { layers: L, outDim: out, replicas: R } = shape;
+  const charge = llvmpipeLoopCharge;
+  const perRow = head === "softmax"
+    ? charge(out - 1) + 2 * charge(out) // argmax from class 1, sum, gradient
+    : charge(out);
+  const shader = head === "softmax" ? "softmax_xent" : "mse";
+  return {
+    shader,
+    label: shader,
+    constants: { OUT_DIM: out, REPLICAS: R },
+    bindings: [{ act: L }, "y", "indices", { delta: L }, "stats"],
+    grid: () => [1, 1, R],
+    loopCharge: (rows) => {
+      const mine = Math.ceil(rows / 64); // rows of the busiest invocation
+      return mine * perRow + charge(mine) + charge(64);
+    },
+  };
+}
+
+/**
+ * The prediction softmax's call (shaders/softmax.wgsl, mirroring {@linkcode softmaxRows}): the
+ * logits of every member `{ act: layers }` [members, rows, outDim] into probabilities, in place.
+ *
+ * @example
+ * ```ts
+ * import { softmaxCall } from "./loss.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const call = softmaxCall({ layers: 2, outDim: 3, members: 10, rows: 128 });
+ * assert.deepEqual(call.constants, { OUT_DIM: 3, STRIDE: 384 });
+ * assert.deepEqual(call.grid(100), [2, 1, 10]);
+ * ```
+ *
+ * @param shape Dense layers, output width, members and rows per chunk.
+ * @returns The call.
+ */
+export function softmaxCall(
+  shape: {
+    readonly layers: number;
+    readonly outDim: number;
+    readonly members: number;
+    readonly rows: number;
+  },
+): KernelCall {
+  const { outDim: out, members: M } = shape;
+  const perRow = llvmpipeLoopCharge(out - 1) + 2 * llvmpipeLoopCharge(out);
+  return {
+    shader: "softmax",
+    label: "softmax",
+    constants: { OUT_DIM: out, STRIDE: shape.rows * out },
+    bindings: [{ act: shape.layers }],
+    grid: (rows) => [Math.ceil(rows / 64), 1, M],
+    loopCharge: () => perRow,
+  };
 }

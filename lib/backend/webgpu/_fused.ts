@@ -6,8 +6,7 @@
  * 40-60 µs (shared/PLATFORM.md), which is most of a small network's step.
  *
  * This module decides whether a network fits (the workgroup-memory layout and the shader's
- * override constants), counts the loop iterations of one invocation exactly as the shader runs
- * them, and splits a plan into dispatches that stay under {@linkcode FUSED_LOOP_BUDGET}: llvmpipe
+ * override constants) and, with the loop counts of ./_loop_budget.ts, splits a plan into dispatches that stay under {@linkcode FUSED_LOOP_BUDGET}: llvmpipe
  * silently stops a loop after 65,535 iterations per invocation, summed over all loops (measured: a
  * 2000-step single-dispatch trainer went wrong after about 400 steps; shared/PLATFORM.md).
  *
@@ -22,10 +21,9 @@ import { denseWidths, type MlpSpec, paramLayout } from "../../model/mod.ts";
 import { ACTIVATIONS } from "../../ops/activation.ts";
 import { type Optimizer, optimizerStateSize, ruleOf } from "../../optimizers/mod.ts";
 
+import { fixedLoopCount, stepLoopCount } from "./_loop_budget.ts";
 import {
   FUSED_LOOP_BUDGET as QUIRK_FUSED_LOOP_BUDGET,
-  LLVMPIPE_LOOP_LIMIT,
-  llvmpipeLoopCharge,
   MAX_PORTABLE_INVOCATIONS,
 } from "./_quirks.ts";
 
@@ -170,68 +168,6 @@ export function fusedLayout(
   };
 }
 
-/**
- * What llvmpipe's loop limiter charges for one run of a loop `for (k = t; k < n; k += WG)`: the
- * passes of its busiest lane (invocation 0: `ceil(n / WG)`) plus one; see `llvmpipeLoopCharge` in
- * lib/backend/_quirks.ts for how the limiter counts.
- */
-function loop(n: number, wg: number): number {
-  return llvmpipeLoopCharge(Math.ceil(n / wg));
-}
-
-/**
- * Loop iterations one invocation vector is charged per dispatch outside the steps: loading and
- * storing the parameters and the optimizer state, and leaving the step loop. Mirrors
- * shaders/train_fused.wgsl loop by loop (see {@linkcode stepLoopCount}).
- *
- * @param layout The fused layout.
- * @returns The count.
- */
-export function fixedLoopCount(layout: FusedLayout): number {
-  const { paramCount: P, stateFloats: K, workgroup: wg } = layout;
-  return 2 * (loop(P, wg) + loop(K, wg)) + 1;
-}
-
-/**
- * Loop iterations one invocation vector is charged for one step of `batch` rows, counted the way
- * llvmpipe counts them (see `loop` above) and erring high: a reset's zeroing is always counted,
- * both inner loops of the gradient phase are paid by every outer iteration, and a loop behind a
- * uniform `if` that is false costs one. Mirrors shaders/train_fused.wgsl loop by loop; the 2000-
- * step test of tests/webgpu_fused_test.ts fails when this undercounts.
- *
- * @param layout The fused layout.
- * @param batch The step's rows.
- * @returns The count.
- */
-export function stepLoopCount(layout: FusedLayout, batch: number): number {
-  const { dims, stateFloats: K, workgroup: wg } = layout;
-  const L = dims.length - 1;
-  const out = dims[L];
-  const wOff: number[] = [0];
-  for (let l = 0; l < L; l++) wOff.push(wOff[l] + dims[l] * dims[l + 1] + dims[l + 1]);
-  const c = (n: number) => Math.ceil(n / wg);
-  // The step loop's own pass, the reset, and this step's gather (done before the step loop or in
-  // the previous step's last phase).
-  let count = 1 + loop(K, wg) + loop(batch * dims[0], wg);
-  // Forward: the layer loop, and per layer a strided loop with an inner loop over the inputs.
-  count += L + 1;
-  for (let l = 0; l < L; l++) count += c(batch * dims[l + 1]) * (dims[l] + 2) + 1;
-  // The loss head: per row three loops over the classes (softmax) or one (linear).
-  count += layout.softmax ? c(batch) * (3 * out + 3) + 1 : c(batch) * (out + 2) + 1;
-  // Backward: the layer loop, and per layer the gradient loop (both inner loops paid), the delta
-  // loop (one when the layer is the first), the update of the layer above and the statistics sum.
-  count += L + 1;
-  for (let j = 0; j < L; j++) {
-    const l = L - 1 - j;
-    count += c((dims[l] + 1) * dims[l + 1]) * (2 * batch + 3) + 1;
-    count += l > 0 ? c(batch * dims[l]) * (dims[l + 1] + 2) + 1 : 1;
-    count += j > 0 ? loop(wOff[l + 2] - wOff[l + 1], wg) : 1;
-    count += j === 0 ? batch + 1 : 1;
-  }
-  // The first layer's update.
-  return count + loop(wOff[1], wg);
-}
-
 /** One dispatch of the fused kernel: plan steps `first .. first + steps - 1`. */
 export interface FusedChunk {
   /** The first step of the plan it runs. */
@@ -273,90 +209,6 @@ export function splitFusedSteps(
   }
   if (steps > first) chunks.push({ first, steps: steps - first });
   return chunks;
-}
-
-/** One kernel of the per-kernel path and the loop iterations llvmpipe charges it for one step. */
-export interface KernelLoopCount {
-  /** The shader, and the layer it serves where there is one per layer. */
-  readonly kernel: string;
-  /** Iterations charged to its busiest invocation vector. */
-  readonly count: number;
-}
-
-/**
- * Loop iterations llvmpipe charges the busiest invocation vector of each kernel of the per-kernel
- * training path (lib/backend/webgpu.ts) for one step of `batch` rows, loop by loop as the shaders
- * in shaders/ run them (see `llvmpipeLoopCharge` in lib/backend/_quirks.ts): the 4x4 tiled
- * kernels loop over their inner dimension and then store their tile in two nested loops of four;
- * the loss heads stride over the rows 64 at a time, with three loops over the classes per row
- * (argmax, sum, gradient) for the softmax or one for the linear head, then one invocation sums the
- * 64 partial results; the bias gradient loops over the batch. gather and the optimizer kernels have
- * no loops. Errs high where a compiler unrolls a loop of four.
- *
- * @param spec The network's layer widths and head.
- * @param batch Rows of the step.
- * @returns One count per kernel dispatched in a step.
- */
-export function perKernelLoopCounts(
-  spec: MlpSpec,
-  batch: number,
-): KernelLoopCount[] {
-  const charge = llvmpipeLoopCharge;
-  const dims = denseWidths(spec);
-  const L = dims.length - 1;
-  const out = dims[L];
-  const tileStore = charge(4) + 4 * charge(4); // for q < 4 { for t < 4 { store } }
-  const counts: KernelLoopCount[] = [];
-  for (let l = 0; l < L; l++) {
-    counts.push({ kernel: `dense_forward ${l + 1}`, count: charge(dims[l]) + tileStore });
-  }
-  const rows = Math.ceil(batch / 64); // rows of the busiest invocation of the loss head
-  const perRow = spec.head === "softmax"
-    ? charge(out - 1) + 2 * charge(out) // argmax from class 1, sum, gradient
-    : charge(out);
-  counts.push({
-    kernel: spec.head === "softmax" ? "softmax_xent" : "mse",
-    count: rows * perRow + charge(rows) + charge(64),
-  });
-  for (let l = L - 1; l >= 0; l--) {
-    counts.push({ kernel: `dense_grad_weights ${l + 1}`, count: charge(batch) + tileStore });
-    counts.push({ kernel: `bias_grad ${l + 1}`, count: charge(batch) });
-    if (l > 0) {
-      counts.push({ kernel: `dense_grad_input ${l + 1}`, count: charge(dims[l + 1]) + tileStore });
-    }
-  }
-  return counts;
-}
-
-/**
- * The largest batch whose every per-kernel step stays below `limit` loop iterations per
- * invocation ({@linkcode perKernelLoopCounts}), with the kernel that binds; a batch of 0 when a
- * kernel is over the limit whatever the batch (a layer too wide for llvmpipe).
- *
- * @param spec The network's layer widths and head.
- * @param limit Iterations allowed (default: llvmpipe's limit).
- * @returns The largest batch and the kernel that stops the next one.
- */
-export function perKernelBatchLimit(
-  spec: MlpSpec,
-  limit: number = LLVMPIPE_LOOP_LIMIT,
-): { readonly batch: number; readonly kernel: string } {
-  // The counter stops loops when it reaches zero, so a kernel may be charged at most limit - 1.
-  const worst = (batch: number): KernelLoopCount => {
-    let top = { kernel: "", count: -1 };
-    for (const c of perKernelLoopCounts(spec, batch)) if (c.count > top.count) top = c;
-    return top;
-  };
-  if (worst(1).count >= limit) return { batch: 0, kernel: worst(1).kernel };
-  // Counts never fall as the batch grows, and bias_grad alone is charged batch + 1.
-  let lo = 1;
-  let hi = limit;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (worst(mid).count < limit) lo = mid;
-    else hi = mid;
-  }
-  return { batch: lo, kernel: worst(lo + 1).kernel };
 }
 
 /**

@@ -19,6 +19,7 @@ import { dropoutCall, dropoutSeedKey } from "../../ops/dropout.ts";
 import { gatherCall } from "../../ops/gather.ts";
 import { type BufferRole, flatGrid, type KernelCall, NO_LOOPS } from "../../ops/kernel_call.ts";
 import { lossCall, softmaxCall } from "../../ops/loss.ts";
+import { optimizerResetCall } from "../../ops/optimizer_reset.ts";
 import { type Optimizer, optimizerStateSize, ruleOf } from "../../optimizers/mod.ts";
 
 /** The model facts a training program needs beside its layout. */
@@ -188,14 +189,7 @@ export function optimizerCalls(optimizer: Optimizer, P: number, R: number): Kern
 export function resetCalls(optimizer: Optimizer, P: number, R: number): KernelCall[] {
   const total = R * optimizerStateSize(optimizer, P);
   if (total === 0) return [];
-  return [{
-    shader: "optimizer_reset",
-    label: "optimizer_reset",
-    constants: { TOTAL: total },
-    bindings: ["state"],
-    grid: () => flatGrid(total),
-    loopCharge: NO_LOOPS,
-  }];
+  return [optimizerResetCall(total)];
 }
 
 /** What a prediction program needs beside the layout. */

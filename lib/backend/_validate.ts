@@ -11,21 +11,9 @@ import { optimizerStateSize, validateOptimizer } from "../optimizers/mod.ts";
 import { validateInputs, validateTrainingData } from "../training_data.ts";
 import type { PredictOptions, SessionOptions, StepPlan, TrainingData } from "./backend.ts";
 
-/**
- * Checks a plan against the data; returns the largest batch.
- *
- * @param plan The steps to run.
- * @param n Number of samples the indices point into.
- * @param batchLimit Extra issues about the largest batch (a backend's own limit), checked after the
- *   boundaries and before the indices.
- * @returns The largest batch, or every issue found.
- */
-export function validatePlan(
-  plan: StepPlan,
-  n: number,
-  batchLimit?: (maxRows: number) => ConfigIssue[],
-): Validation<number> {
-  const { indices, offsets, lrs, resets, firstStep } = plan ?? ({} as StepPlan);
+/** The issues of a plan's field types (checked before anything reads them). */
+function planTypeIssues(plan: StepPlan): ConfigIssue[] {
+  const { indices, offsets, lrs, resets, firstStep } = plan;
   const issues: ConfigIssue[] = [];
   if (firstStep !== undefined) issues.push(...check.nonNegativeInt("firstStep", firstStep));
   if (!(indices instanceof Int32Array)) {
@@ -40,6 +28,25 @@ export function validatePlan(
   if (resets !== undefined && !(resets instanceof Uint8Array)) {
     issues.push({ field: "resets", message: "must be a Uint8Array when given", got: resets });
   }
+  return issues;
+}
+
+/**
+ * Checks a plan against the data; returns the largest batch.
+ *
+ * @param plan The steps to run.
+ * @param n Number of samples the indices point into.
+ * @param batchLimit Extra issues about the largest batch (a backend's own limit), checked after the
+ *   boundaries and before the indices.
+ * @returns The largest batch, or every issue found.
+ */
+export function validatePlan(
+  plan: StepPlan,
+  n: number,
+  batchLimit?: (maxRows: number) => ConfigIssue[],
+): Validation<number> {
+  const { indices, offsets, lrs, resets } = plan ?? ({} as StepPlan);
+  const issues = planTypeIssues(plan ?? ({} as StepPlan));
   if (issues.length > 0) return validation(issues, 0);
   const steps = lrs.length;
   issues.push(

@@ -67,6 +67,23 @@ export type FusedFit =
   | { readonly ok: true; readonly layout: FusedLayout }
   | { readonly ok: false; readonly reason: string };
 
+/** Why the fused kernel cannot take a network or an optimizer at all (whatever the device). */
+function fusedRefusal(spec: MlpSpec, optimizer: Optimizer): string | undefined {
+  const layout = paramLayout(spec);
+  const L = layout.layers.length;
+  if (L > MAX_FUSED_LAYERS) return `${L} layers (the fused kernel takes ${MAX_FUSED_LAYERS})`;
+  const hidden = layout.layers.slice(0, -1);
+  if (hidden.some((d) => d.dropout > 0)) return "dropout (the fused kernel has no dropout)";
+  const act = hidden.length === 0 ? "linear" : hidden[0].activation;
+  if (hidden.some((d) => d.activation !== act)) {
+    return "activations that differ per layer (the fused kernel takes one)";
+  }
+  if (ruleOf(optimizer).fused === undefined) {
+    return `the ${optimizer.kind} optimizer (the fused kernel lacks its rule)`;
+  }
+  return undefined;
+}
+
 /**
  * The fused layout of a network on a device, or why there is none.
  *
@@ -83,26 +100,14 @@ export function fusedLayout(
   const layout = paramLayout(spec);
   const dims = denseWidths(spec);
   const L = dims.length - 1;
-  if (L > MAX_FUSED_LAYERS) {
-    return { ok: false, reason: `${L} layers (the fused kernel takes ${MAX_FUSED_LAYERS})` };
-  }
-  const hidden = layout.layers.slice(0, -1);
-  if (hidden.some((d) => d.dropout > 0)) {
-    return { ok: false, reason: "dropout (the fused kernel has no dropout)" };
-  }
-  const act = hidden.length === 0 ? "linear" : hidden[0].activation;
-  if (hidden.some((d) => d.activation !== act)) {
-    return { ok: false, reason: "activations that differ per layer (the fused kernel takes one)" };
+  const act = L === 1 ? "linear" : layout.layers[0].activation; // one for every hidden layer
+  const fused = ruleOf(optimizer).fused;
+  const refused = fusedRefusal(spec, optimizer);
+  if (refused !== undefined || fused === undefined) {
+    return { ok: false, reason: refused ?? "" };
   }
   const wOff: number[] = [...layout.layers.map((d) => d.weightOffset), layout.paramCount];
   const P = layout.paramCount;
-  const fused = ruleOf(optimizer).fused;
-  if (fused === undefined) {
-    return {
-      ok: false,
-      reason: `the ${optimizer.kind} optimizer (the fused kernel lacks its rule)`,
-    };
-  }
   const stateFloats = fused.stateFloats(optimizer, P);
   let widths = 0;
   for (const d of dims) widths += d;

@@ -160,6 +160,17 @@ function disposedSession(what: string): SnapfoldError {
   );
 }
 
+/** `[rows, R, 2]` statistics as separate loss and correct-count arrays of `count` entries. */
+function splitStats(flat: Float32Array, count: number): StepStats {
+  const loss = new Float32Array(count);
+  const correct = new Float32Array(count);
+  for (let k = 0; k < count; k++) {
+    loss[k] = flat[2 * k];
+    correct[k] = flat[2 * k + 1];
+  }
+  return { loss, correct };
+}
+
 /** The session's methods over its state. */
 function sessionObject(
   st: SessionState,
@@ -215,14 +226,7 @@ function sessionObject(
       const reading = ctx.read(st.stats, 0, rows * R * 8);
       reading.catch(() => {}); // observed below, after the error scopes of earlier runs
       await settle("read statistics");
-      const flat = new Float32Array(await reading); // [rows, R, 2]
-      const loss = new Float32Array(rows * R);
-      const correct = new Float32Array(rows * R);
-      for (let k = 0; k < rows * R; k++) {
-        loss[k] = flat[2 * k];
-        correct[k] = flat[2 * k + 1];
-      }
-      return { loss, correct };
+      return splitStats(new Float32Array(await reading), rows * R);
     },
     async readParams(): Promise<Float32Array> {
       await settle("read parameters");

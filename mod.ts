@@ -12,7 +12,7 @@ export * from "./lib/metrics.ts";
 export * from "./lib/version.ts";
 export * from "./lib/random.ts";
 export * from "./lib/persistence.ts";
-export * from "./lib/schedules.ts";
+export * from "./lib/schedules/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/ops/activation.ts";
 export {
@@ -34,7 +34,7 @@ export * from "./lib/backend/backend.ts";
 export * from "./lib/backend/cpu/backend.ts";
 export * from "./lib/train/mod.ts";
 export * from "./lib/datasets.ts";
-export * from "./lib/ensemble.ts";
+export * from "./lib/ensemble/mod.ts";
 export * from "./lib/backend/webgpu/backend.ts";
 export * from "./lib/backend/select.ts";
 export * from "./lib/snapshot.ts";

@@ -5,6 +5,11 @@
  * compiles a spec with `vega-lite` and renders it with `vega`'s headless SVG renderer. This entry
  * point is separate from the core module so that core users do not load the charting library.
  *
+ * `renderSvg` loads `vega` and `vega-lite` by their bare names on first use, so a program that
+ * never renders never downloads them. Deno resolves the names through `deno.json`; in a browser,
+ * map them in the page's import map (the demo maps them to bundles that `deno task build:browser`
+ * writes, `dist/vega.js` and `dist/vega_lite.js`).
+ *
  * @example
  * ```ts
  * import { cosineAnnealing } from "@snapfold/snapfold";

@@ -27,6 +27,7 @@ import {
   type EpochEvent,
   mlp,
   orThrow,
+  partialCycleSteps,
   planRun,
   type Schedule,
   sgd,
@@ -80,6 +81,16 @@ async function main(flags: Flags): Promise<void> {
 
   const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
   const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: flags.epochs, cycles: flags.cycles });
+  const partial = partialCycleSteps(schedule, flags.epochs);
+  if (partial > 0) {
+    // The tutorial's formula gives every cycle floor(epochs / cycles) epochs; the epochs left over
+    // start a cycle that does not end at its minimum, so they get no snapshot.
+    console.error(
+      `Note: ${flags.epochs} epochs do not divide into ${flags.cycles} cycles: each cycle lasts ` +
+        `${Math.floor(flags.epochs / flags.cycles)} epochs and the last ${partial} epochs form a ` +
+        `partial cycle without a snapshot (the final parameters are not an ensemble member).`,
+    );
+  }
   const backend: Backend = await createBackend(flags.backend);
   const line = progress("blobs", flags.epochs, !flags.json);
   const snapshots: Snapshot[] = [];
@@ -118,12 +129,22 @@ async function main(flags: Flags): Promise<void> {
     }
     line.done();
 
-    const curve = ensembleSizeCurve(snapshots, { x: test.x, y: test.y, direction: "backward" });
+    const curve = await ensembleSizeCurve(snapshots, {
+      x: test.x,
+      y: test.y,
+      direction: "backward",
+      backend,
+    });
     const singles = curve.map((p) => p.singleAccuracy);
     const singleMean = singles.reduce((a, b) => a + b, 0) / singles.length;
 
     if (flags.json) {
-      const byIndex = ensembleSizeCurve(snapshots, { x: test.x, y: test.y, direction: "forward" });
+      const byIndex = await ensembleSizeCurve(snapshots, {
+        x: test.x,
+        y: test.y,
+        direction: "forward",
+        backend,
+      });
       console.log(JSON.stringify({
         backend: backend.kind,
         adapter: backend.adapter,
@@ -229,7 +250,8 @@ async function save(
         x: run.test.x,
         y: run.test.y,
         nFeatures: 2,
-        predictor: ensemble(run.snapshots),
+        // The chart asks for the grid's classes synchronously: the CPU ensemble's twin.
+        predictor: { predict: ensemble(run.snapshots).predictSync },
         title: "Test blobs and the ensemble's decision regions",
       }),
     ],

@@ -169,30 +169,39 @@ async function main(flags: Flags): Promise<void> {
       flags.cycles,
     );
 
-    const proba = (snapshots: ReadonlyArray<Snapshot>) => ensemble(snapshots).predictProba(test.x);
-    const disagreement = (snapshots: ReadonlyArray<Snapshot>) =>
-      pairwiseDisagreement(ensemble(snapshots).memberProba(test.x), MNIST_CLASSES);
+    // Every prediction runs on the training backend: all members stacked, one readback.
+    const proba = (snapshots: ReadonlyArray<Snapshot>) =>
+      ensemble(snapshots, { backend }).predictProba(test.x);
+    const disagreement = async (snapshots: ReadonlyArray<Snapshot>) =>
+      pairwiseDisagreement(
+        await ensemble(snapshots, { backend }).memberProba(test.x),
+        MNIST_CLASSES,
+      );
     const rows = [
-      { method: "single model", ms: single.ms, ...score(proba(single.snapshots), test) },
+      { method: "single model", ms: single.ms, ...score(await proba(single.snapshots), test) },
       {
         method: "last snapshot",
         ms: snap.ms,
-        ...score(proba(snap.snapshots.slice(-1)), test),
+        ...score(await proba(snap.snapshots.slice(-1)), test),
       },
       {
         method: `snapshot ensemble (${snap.snapshots.length})`,
         ms: snap.ms,
-        ...score(proba(snap.snapshots), test),
-        disagreement: disagreement(snap.snapshots),
+        ...score(await proba(snap.snapshots), test),
+        disagreement: await disagreement(snap.snapshots),
       },
       {
         method: `true ensemble (${independent.snapshots.length})`,
         ms: independent.ms,
-        ...score(proba(independent.snapshots), test),
-        disagreement: disagreement(independent.snapshots),
+        ...score(await proba(independent.snapshots), test),
+        disagreement: await disagreement(independent.snapshots),
       },
     ];
-    const curve = ensembleSizeCurve(snap.snapshots, { x: test.x, y: test.y as Int32Array });
+    const curve = await ensembleSizeCurve(snap.snapshots, {
+      x: test.x,
+      y: test.y as Int32Array,
+      backend,
+    });
     if (flags.json) {
       console.log(JSON.stringify({
         backend: backend.kind,

@@ -9,7 +9,7 @@
  * @module
  */
 import { check, ConfigError, type ConfigIssue } from "./errors.ts";
-import { scheduleFromSpec } from "./schedules.ts";
+import { scheduleFromSpec } from "./schedules/mod.ts";
 import { scanJson } from "./strict_json.ts";
 
 /** Deepest nesting accepted in a JSON metadata value or a schedule spec. */

@@ -42,14 +42,7 @@
  *
  * @module
  */
-import {
-  check,
-  ConfigError,
-  type ConfigIssue,
-  orThrow,
-  type Validation,
-  validation,
-} from "./errors.ts";
+import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
 import {
   denseWidths,
   isModelSpec,
@@ -62,7 +55,7 @@ import {
   validateSequential,
 } from "./model/mod.ts";
 import { readSafetensors, type TensorEntry, writeSafetensors } from "./safetensors.ts";
-import type { ScheduleSpec } from "./schedules.ts";
+import type { ScheduleSpec } from "./schedules/mod.ts";
 import {
   jsonTextIssues,
   memberIssues,

@@ -29,6 +29,7 @@ import {
   type TrainingSession,
 } from "../mod.ts";
 import fixture from "./fixtures/torch_training.json" with { type: "json" };
+import { registerEnsembleCases } from "./_ensemble_cases.ts";
 
 /** One recorded PyTorch run (see tools/torch_training_fixtures.py). */
 interface TorchCase {
@@ -220,6 +221,7 @@ async function train(
  */
 export function registerBackendCases(name: string, make: () => Promise<Backend>): void {
   const test = (title: string, fn: () => Promise<void>) => Deno.test(`${name}: ${title}`, fn);
+  registerEnsembleCases(test, make);
 
   for (const c of fixture.cases as TorchCase[]) {
     test(`PyTorch parity: ${c.name}`, () =>

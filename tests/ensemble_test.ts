@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ensemble, ensembleSizeCurve } from "../lib/ensemble.ts";
+import { ensemble, ensembleSizeCurve, regressionSizeCurve } from "../lib/ensemble/mod.ts";
+import { createCpuBackend } from "../lib/backend/cpu/backend.ts";
 import { ConfigError } from "../lib/errors.ts";
-import { accuracy, logLoss } from "../lib/metrics.ts";
+import { accuracy, logLoss, meanSquaredErrorMetric } from "../lib/metrics.ts";
 import { forward, initParams, mlp, type MlpSpec } from "../lib/model/mod.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 
@@ -41,7 +42,7 @@ const spec = mlp({ layers: [2, 16, 3], activation: "relu" });
 const members = snapshots(spec, 5);
 const x = inputs(40, 2);
 
-Deno.test("soft vote is the mean of the members' softmax probabilities from forward", () => {
+Deno.test("soft vote is the mean of the members' softmax probabilities from forward", async () => {
   const model = ensemble(members);
   assert.equal(model.vote, "soft");
   assert.deepEqual(Array.from(model.weights), [0.2, 0.2, 0.2, 0.2, 0.2]);
@@ -50,36 +51,36 @@ Deno.test("soft vote is the mean of the members' softmax probabilities from forw
     const p = forward(spec, s.params, x, 40);
     for (let k = 0; k < p.length; k++) expected[k] += p[k] / 5;
   }
-  const p = model.predictProba(x);
+  const p = await model.predictProba(x);
   close(p, expected);
   for (let r = 0; r < 40; r++) close([p[3 * r] + p[3 * r + 1] + p[3 * r + 2]], [1], 1e-5);
-  const predicted = model.predict(x, 40);
+  const predicted = await model.predict(x, 40);
   for (let r = 0; r < 40; r++) {
     const row = Array.from(expected.subarray(3 * r, 3 * r + 3));
     assert.equal(predicted[r], row.indexOf(Math.max(...row)));
   }
-  const each = model.memberProba(x);
+  const each = await model.memberProba(x);
   assert.equal(each.length, 5);
   close(each[3], forward(spec, members[3].params, x, 40));
 });
 
-Deno.test("the last m, chosen members and weights select and weigh the right snapshots", () => {
+Deno.test("the last m, chosen members and weights select and weigh the right snapshots", async () => {
   const lastTwo = ensemble(members, { last: 2 });
   assert.deepEqual(lastTwo.members.map((s) => s.index), [4, 5]);
-  close(lastTwo.predictProba(x), ensemble([members[3], members[4]]).predictProba(x));
+  close(await lastTwo.predictProba(x), await ensemble([members[3], members[4]]).predictProba(x));
   const chosen = ensemble(members, { members: [4, 0], weights: [3, 1] });
   assert.deepEqual(chosen.members.map((s) => s.index), [5, 1]);
   assert.deepEqual(Array.from(chosen.weights), [0.75, 0.25]);
   const a = forward(spec, members[4].params, x, 40);
   const b = forward(spec, members[0].params, x, 40);
-  close(chosen.predictProba(x), a.map((v, k) => 0.75 * v + 0.25 * b[k]));
+  close(await chosen.predictProba(x), a.map((v, k) => 0.75 * v + 0.25 * b[k]));
   // A zero weight removes a member.
-  close(ensemble(members, { last: 2, weights: [0, 2] }).predictProba(x), a);
+  close(await ensemble(members, { last: 2, weights: [0, 2] }).predictProba(x), a);
   assert.equal(lastTwo.stackedParams.length, 2 * members[0].params.length);
   assert.deepEqual(lastTwo.stackedParams.subarray(members[0].params.length), members[4].params);
 });
 
-Deno.test("hard vote counts argmax votes, gives vote fractions and breaks ties to the lowest class", () => {
+Deno.test("hard vote counts argmax votes, gives vote fractions and breaks ties to the lowest class", async () => {
   const voters = [
     constantVoter(2, 4, 1),
     constantVoter(1, 4, 2),
@@ -88,19 +89,19 @@ Deno.test("hard vote counts argmax votes, gives vote fractions and breaks ties t
   ];
   const one = new Float32Array([0.3]);
   const hard = ensemble(voters, { vote: "hard" });
-  assert.deepEqual(Array.from(hard.predictProba(one)), [0, 0.5, 0.5, 0]);
-  assert.deepEqual(Array.from(hard.predict(one)), [1]); // tie between 1 and 2
+  assert.deepEqual(Array.from(await hard.predictProba(one)), [0, 0.5, 0.5, 0]);
+  assert.deepEqual(Array.from(await hard.predict(one)), [1]); // tie between 1 and 2
   const weighted = ensemble(voters, { vote: "hard", weights: [1, 1, 2, 0] });
-  close(weighted.predictProba(one), [0, 0.25, 0.75, 0]);
-  assert.deepEqual(Array.from(weighted.predict(one)), [2]);
-  assert.deepEqual(Array.from(ensemble(voters, { vote: "hard", last: 3 }).predict(one)), [1]);
+  close(await weighted.predictProba(one), [0, 0.25, 0.75, 0]);
+  assert.deepEqual(Array.from(await weighted.predict(one)), [2]);
+  assert.deepEqual(Array.from(await ensemble(voters, { vote: "hard", last: 3 }).predict(one)), [1]);
 });
 
-Deno.test("hard vote on real members equals a brute-force majority", () => {
+Deno.test("hard vote on real members equals a brute-force majority", async () => {
   const hard = ensemble(members, { vote: "hard" });
   const votes = members.map((s) => forward(spec, s.params, x, 40));
-  const predicted = hard.predict(x);
-  const fractions = hard.predictProba(x);
+  const predicted = await hard.predict(x);
+  const fractions = await hard.predictProba(x);
   for (let r = 0; r < 40; r++) {
     const count = [0, 0, 0];
     for (const p of votes) {
@@ -112,52 +113,52 @@ Deno.test("hard vote on real members equals a brute-force majority", () => {
   }
 });
 
-Deno.test("a linear head averages outputs and refuses classes and hard votes", () => {
+Deno.test("a linear head averages outputs and refuses classes and hard votes", async () => {
   const reg = mlp({ layers: [2, 6, 2], activation: "tanh", head: "linear" });
   const regs = snapshots(reg, 3, 5);
   const model = ensemble(regs);
   const outs = regs.map((s) => forward(reg, s.params, x, 40));
-  close(model.predictProba(x), outs[0].map((v, k) => (v + outs[1][k] + outs[2][k]) / 3));
-  assert.throws(() => model.predict(x), /Cannot predict classes: spec\.head must be "softmax"/);
+  close(await model.predictProba(x), outs[0].map((v, k) => (v + outs[1][k] + outs[2][k]) / 3));
+  await assert.rejects(model.predict(x), /Cannot predict classes: spec\.head must be "softmax"/);
   assert.throws(() => ensemble(regs, { vote: "hard" }), /vote must be "soft" for a "linear" head/);
-  assert.throws(() => ensembleSizeCurve(regs, { x, y: new Int32Array(40) }), /spec\.head/);
+  await assert.rejects(ensembleSizeCurve(regs, { x, y: new Int32Array(40) }), /spec\.head/);
 });
 
-Deno.test("soft vote does not depend on member order (property)", () => {
+Deno.test("soft vote does not depend on member order (property)", async () => {
   const small = snapshots(mlp({ layers: [3, 5, 4], activation: "sigmoid" }), 6, 3);
   const xs = inputs(11, 3);
-  fc.assert(
-    fc.property(
+  await fc.assert(
+    fc.asyncProperty(
       fc.shuffledSubarray([0, 1, 2, 3, 4, 5], { minLength: 6, maxLength: 6 }),
       fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 6, maxLength: 6 }),
-      (order, weights) => {
-        const reference = ensemble(small, { weights }).predictProba(xs);
-        const permuted = ensemble(order.map((i) => small[i]), {
+      async (order, weights) => {
+        const reference = await ensemble(small, { weights }).predictProba(xs);
+        const permuted = await ensemble(order.map((i) => small[i]), {
           weights: order.map((i) => weights[i]),
         }).predictProba(xs);
         assert.deepEqual(permuted, reference);
-        const byIndex = ensemble(small, { members: order }).predictProba(xs);
-        assert.deepEqual(byIndex, ensemble(small).predictProba(xs));
+        const byIndex = await ensemble(small, { members: order }).predictProba(xs);
+        assert.deepEqual(byIndex, await ensemble(small).predictProba(xs));
       },
     ),
     { seed: 2017, numRuns: 100 },
   );
 });
 
-Deno.test("ensembleSizeCurve backward and forward agree with ensembles built by hand", () => {
+Deno.test("ensembleSizeCurve backward and forward agree with ensembles built by hand", async () => {
   const y = Int32Array.from({ length: 40 }, (_, r) => (r * 5) % 3);
-  const backward = ensembleSizeCurve(members, { x, y });
-  const forwardCurve = ensembleSizeCurve(members, { x, y, direction: "forward" });
+  const backward = await ensembleSizeCurve(members, { x, y });
+  const forwardCurve = await ensembleSizeCurve(members, { x, y, direction: "forward" });
   assert.deepEqual(backward.map((p) => p.members), [1, 2, 3, 4, 5]);
   assert.deepEqual(backward.map((p) => p.singleIndex), [5, 4, 3, 2, 1]);
   assert.deepEqual(forwardCurve.map((p) => p.singleIndex), [1, 2, 3, 4, 5]);
   for (let k = 1; k <= 5; k++) {
     const single = forward(spec, members[5 - k].params, x, 40);
     assert.equal(backward[k - 1].singleAccuracy, accuracy(single, y));
-    const last = ensemble(members, { last: k }).predictProba(x);
+    const last = await ensemble(members, { last: k }).predictProba(x);
     assert.equal(backward[k - 1].ensembleAccuracy, accuracy(last, y));
     assert.ok(Math.abs(backward[k - 1].ensembleLogLoss - logLoss(last, y)) < 1e-5);
-    const first = ensemble(members, { members: [...Array(k).keys()] }).predictProba(x);
+    const first = await ensemble(members, { members: [...Array(k).keys()] }).predictProba(x);
     assert.equal(forwardCurve[k - 1].ensembleAccuracy, accuracy(first, y));
     assert.equal(
       forwardCurve[k - 1].singleAccuracy,
@@ -166,14 +167,14 @@ Deno.test("ensembleSizeCurve backward and forward agree with ensembles built by 
   }
   // Both directions end with the same full ensemble.
   assert.equal(backward[4].ensembleAccuracy, forwardCurve[4].ensembleAccuracy);
-  const hard = ensembleSizeCurve(members, { x, y, vote: "hard" });
+  const hard = await ensembleSizeCurve(members, { x, y, vote: "hard" });
   assert.equal(
     hard[2].ensembleAccuracy,
-    accuracy(ensemble(members, { last: 3, vote: "hard" }).predict(x), y),
+    accuracy(await ensemble(members, { last: 3, vote: "hard" }).predict(x), y),
   );
 });
 
-Deno.test("bad ensembles and inputs are rejected with every problem named", () => {
+Deno.test("bad ensembles and inputs are rejected with every problem named", async () => {
   const other = snapshots(mlp({ layers: [2, 4, 3] }), 1)[0];
   assert.throws(
     () => ensemble([...members, other], { vote: "mean" as never, last: 9, weights: [1] }),
@@ -200,19 +201,22 @@ Deno.test("bad ensembles and inputs are rejected with every problem named", () =
   assert.throws(() => ensemble(members, { members: [0, 0] }), /members must be distinct/);
   assert.throws(() => ensemble(members, { weights: [0, 0, 0, 0, 0] }), /not all zero/);
   const model = ensemble(members);
-  assert.throws(
-    () => model.predictProba(new Float32Array(5)),
+  await assert.rejects(
+    model.predictProba(new Float32Array(5)),
     /Cannot predict: x must hold whole rows of inDim = 2 values/,
   );
-  assert.throws(() => model.predictProba(x, 3), /x must hold n x inDim = 3 x 2 values/);
-  assert.throws(() => model.predict(new Float64Array(4) as never), /x must be a Float32Array/);
-  assert.throws(
-    () => ensembleSizeCurve(members, { x, y: [0, 1], direction: "sideways" as never }),
+  await assert.rejects(model.predictProba(x, 3), /x must hold n x inDim = 3 x 2 values/);
+  // The CPU's synchronous twins throw where the asynchronous methods reject.
+  assert.throws(() => model.predictProbaSync(x, 3), /x must hold n x inDim = 3 x 2 values/);
+  assert.throws(() => model.predictSync(new Float32Array(3)), /not a multiple of 2/);
+  await assert.rejects(model.predict(new Float64Array(4) as never), /x must be a Float32Array/);
+  await assert.rejects(
+    ensembleSizeCurve(members, { x, y: [0, 1], direction: "sideways" as never }),
     /Cannot compute ensemble-size curve: direction must be one of.*x must hold n x inDim = 2 x 2/,
   );
 });
 
-Deno.test("ensemble: non-finite inputs, ragged rows and misspelt options are rejected clearly", () => {
+Deno.test("ensemble: non-finite inputs, ragged rows and misspelt options are rejected clearly", async () => {
   const spec = mlp({ layers: [2, 4, 3] });
   const snapshots = [1, 2].map((index) => ({
     index,
@@ -223,15 +227,15 @@ Deno.test("ensemble: non-finite inputs, ragged rows and misspelt options are rej
     params: initParams(spec, { seed: index }),
   }));
   const predictor = ensemble(snapshots);
-  assert.throws(
-    () => predictor.predictProba(new Float32Array([0, 1, NaN, 2])),
+  await assert.rejects(
+    predictor.predictProba(new Float32Array([0, 1, NaN, 2])),
     /NaN or infinite, the first at row 1, column 0/,
   );
-  assert.throws(() => predictor.predictProba(new Float32Array(5)), /not a multiple of 2/);
+  await assert.rejects(predictor.predictProba(new Float32Array(5)), /not a multiple of 2/);
   assert.throws(() => ensemble(snapshots, { lastN: 1 } as never), /lastN is not an option/);
 });
 
-Deno.test("ensembleSizeCurve rejects labels outside the classes at its own door", () => {
+Deno.test("ensembleSizeCurve rejects labels outside the classes at its own door", async () => {
   const spec = mlp({ layers: [2, 4, 3] });
   const snapshots = [1, 2].map((index) => ({
     index,
@@ -241,8 +245,52 @@ Deno.test("ensembleSizeCurve rejects labels outside the classes at its own door"
     spec,
     params: initParams(spec, { seed: index }),
   }));
-  assert.throws(
-    () => ensembleSizeCurve(snapshots, { x: new Float32Array(4), y: [0, 3] }),
+  await assert.rejects(
+    ensembleSizeCurve(snapshots, { x: new Float32Array(4), y: [0, 3] }),
     /y\[1\] must be a class label in \[0, 3\): got 3/,
+  );
+});
+
+Deno.test("only an ensemble without a backend is typed with the synchronous twins", async () => {
+  const backend = createCpuBackend();
+  try {
+    const onBackend = ensemble(members, { backend, vote: "hard" });
+    // @ts-expect-error: an ensemble on a backend has no synchronous twins (a device cannot block)
+    assert.equal(onBackend.predictSync, undefined);
+    assert.deepEqual(
+      await onBackend.predict(x),
+      ensemble(members, { vote: "hard" }).predictSync(x),
+    );
+    assert.throws(
+      () => ensemble(members, { backend: { kind: "cpu" } as never }),
+      /Cannot build ensemble: backend must be a Backend/,
+    );
+  } finally {
+    backend.dispose();
+  }
+});
+
+Deno.test("regressionSizeCurve agrees with ensembles built by hand and refuses classifiers", async () => {
+  const reg = mlp({ layers: [2, 6, 2], activation: "tanh", head: "linear" });
+  const regs = snapshots(reg, 4, 9);
+  const targets = Float32Array.from({ length: 80 }, (_, k) => Math.sin(k)); // [40, 2]
+  const backward = await regressionSizeCurve(regs, { x, y: targets });
+  const forwardCurve = await regressionSizeCurve(regs, { x, y: targets, direction: "forward" });
+  assert.deepEqual(backward.map((p) => p.singleIndex), [4, 3, 2, 1]);
+  assert.deepEqual(forwardCurve.map((p) => p.singleIndex), [1, 2, 3, 4]);
+  for (let k = 1; k <= 4; k++) {
+    const last = await ensemble(regs, { last: k }).predictProba(x);
+    assert.ok(Math.abs(backward[k - 1].ensembleMse - meanSquaredErrorMetric(last, targets)) < 1e-6);
+    const single = forward(reg, regs[4 - k].params, x, 40);
+    assert.ok(Math.abs(backward[k - 1].singleMse - meanSquaredErrorMetric(single, targets)) < 1e-6);
+  }
+  assert.ok(Math.abs(backward[3].ensembleMse - forwardCurve[3].ensembleMse) < 1e-12);
+  await assert.rejects(
+    regressionSizeCurve(members, { x, y: targets }),
+    /Cannot compute regression size curve: spec\.head must be "linear"/,
+  );
+  await assert.rejects(
+    regressionSizeCurve(regs, { x, y: new Float32Array(3) }),
+    /y must be a Float32Array or Float64Array of finite \[n, 2\] targets/,
   );
 });

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { epochBatches, mlp, randomState, TrainingDivergedError } from "../mod.ts";
-import { constant, cosineAnnealing } from "../lib/schedules.ts";
+import { constant, cosineAnnealing } from "../lib/schedules/mod.ts";
 import type { RunPlan } from "../lib/train/config.ts";
 import type { TrainEvent } from "../lib/train/events.ts";
 import { completeCycleEnds } from "../lib/train/_cycles.ts";
@@ -305,9 +305,7 @@ Deno.test("policy: the table has a rule for every kind (a missing one fails deno
   assert.equal(Object.keys(incomplete).length, 3);
 });
 
-Deno.test("policy: complete cycle ends are the same whether cycleEnds lists the partial cycle or not", () => {
-  // Today cycleEnds(n) also lists n - 1 to close a partial cycle; the redesign lists complete
-  // cycles only. completeCycleEnds must give the same steps under both.
+Deno.test("policy: complete cycle ends are the cycles that end inside the run, streamed", () => {
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 300 }),
@@ -315,18 +313,16 @@ Deno.test("policy: complete cycle ends are the same whether cycleEnds lists the 
       fc.integer({ min: 1, max: 400 }),
       (totalSteps, cycles, run) => {
         fc.pre(cycles <= totalSteps);
-        const listing = cosineAnnealing({ lrMax: 0.1, totalSteps, cycles });
+        const schedule = cosineAnnealing({ lrMax: 0.1, totalSteps, cycles });
         const length = Math.floor(totalSteps / cycles);
-        const onlyComplete = Object.assign((step: number) => listing(step), {
-          spec: listing.spec,
-          cycleEnds: (n: number) =>
-            [...Array(Math.floor(n / length)).keys()].map((i) => (i + 1) * length - 1),
-        });
         const expected = [...Array(Math.floor(run / length)).keys()].map((i) =>
           (i + 1) * length - 1
         );
-        assert.deepEqual(completeCycleEnds(listing, run, 10_000), expected);
-        assert.deepEqual(completeCycleEnds(onlyComplete, run, 10_000), expected);
+        assert.deepEqual(completeCycleEnds(schedule, run, 10_000), expected);
+        assert.deepEqual(schedule.cycleEnds!(run), expected);
+        if (expected.length > 0) {
+          assert.equal(completeCycleEnds(schedule, run, expected.length - 1), undefined);
+        }
       },
     ),
     RUNS,

@@ -36,7 +36,7 @@ const spec = mlp({ layers: [2, 6, 3] });
 Deno.test("saveEnsemble then loadEnsemble round-trips, and leaves no temporary file", async () => {
   await withDir(async (dir) => {
     const members = snapshots(spec, 3);
-    const schedule = { name: "constant", options: { lr: 0.01 } };
+    const schedule = { name: "constant" as const, options: { lr: 0.01 } };
     await saveEnsemble(`${dir}/e.safetensors`, {
       snapshots: members,
       schedule,

@@ -33,6 +33,7 @@ import {
   sgd,
   sigmoid,
   stepsPerEpoch,
+  summary,
   tanh,
   validateInputs,
   validateMlp,
@@ -467,4 +468,27 @@ Deno.test("forward applies each dense layer's own activation, as the ACTIVATIONS
   const h2 = ACTIVATIONS.tanh.f(Math.fround(3 * Math.fround(h1) - 1));
   const out = forward(spec, params, new Float32Array([x]), 1);
   assert.ok(Math.abs(out[0] - (4 * h2 + 0.25)) < 1e-6, `${out[0]}`);
+});
+
+Deno.test("summary: layers, output widths, parameters and multiply-adds add up like Keras' summary", () => {
+  const spec = sequential({
+    inputs: 784,
+    layers: [dense(256), relu(), dropout(0.2), dense(64), tanh(), dense(10)],
+  });
+  const s = summary(spec);
+  assert.deepEqual(s.layers.map((l) => [l.name, l.kind, l.outputWidth, l.params, l.multiplyAdds]), [
+    ["dense", "dense", 256, 784 * 256 + 256, 784 * 256],
+    ["relu", "relu", 256, 0, 0],
+    ["dropout", "dropout", 256, 0, 0],
+    ["dense_1", "dense", 64, 256 * 64 + 64, 256 * 64],
+    ["tanh", "tanh", 64, 0, 0],
+    ["dense_2", "dense", 10, 64 * 10 + 10, 64 * 10],
+  ]);
+  assert.equal(s.totalParams, paramCount(spec));
+  assert.equal(s.paramBytes, 4 * paramCount(spec));
+  assert.equal(s.multiplyAdds, 784 * 256 + 256 * 64 + 64 * 10);
+  assert.match(s.text, /^Model: 784 inputs, softmax head/);
+  assert.match(s.text, /dense_2 +\[batch, 10\] +650 +640/);
+  assert.throws(() => summary({ inputs: 2, layers: [], head: "softmax" } as never), ConfigError);
+  assert.throws(() => summary(null as never), /Cannot summarise model/);
 });

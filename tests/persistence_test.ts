@@ -570,7 +570,7 @@ Deno.test("member records and the schedule are validated on decode", () => {
         name: "cosineAnnealing",
         options: { lrMax: -1, totalSteps: 600, cycles: 3 },
       }),
-    /snapfold\.schedule\.lrMax must be a positive finite number: got -1/,
+    /snapfold\.schedule\.options\.lrMax must be a positive finite number: got -1/,
   );
   rejects(
     file,
@@ -598,7 +598,7 @@ Deno.test("encode validates member records and the schedule, and never throws on
         "snapshots[0].index",
         "snapshots[0].step",
         "snapshots[1].replica",
-        "schedule.lr",
+        "schedule.options.lr",
       ]);
       return true;
     },

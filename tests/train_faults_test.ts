@@ -189,9 +189,9 @@ Deno.test("train door: a schedule sized for another run names both numbers and b
       train(config(backend, {
         epochs: 500,
         lrPer: undefined,
-        schedule: warmup(cosineAnnealing({ lrMax: 0.01, totalSteps: 500, cycles: 10 }), {
-          steps: 20,
-        }),
+        schedule: warmup({ steps: 20 })(
+          cosineAnnealing({ lrMax: 0.01, totalSteps: 500, cycles: 10 }),
+        ),
       })),
     /sized for 520 steps .* set totalSteps: 1980 inside the warmup, or totalSteps: 480 inside the warmup with lrPer: "epoch"/,
   );

@@ -31,6 +31,14 @@ export const DIST = "dist";
 export const BUNDLE = "snapfold.js";
 /** File name of the charts' bundle (`plots.ts`), which shares chunks with the core's. */
 export const PLOTS_BUNDLE: string = "snapfold_plots.js";
+/**
+ * The charting packages `renderSvg` loads by bare name on first use (plots.ts), bundled on their
+ * own: a page maps the names to these files in its import map, as the demo does.
+ */
+export const RENDERER_BUNDLES: Readonly<Record<string, string>> = {
+  "vega": "vega.js",
+  "vega-lite": "vega_lite.js",
+};
 /** The demo script's file name. */
 export const DEMO = "demo.js";
 /** The names the demo imports the library by; the page's import map points them at the bundle. */
@@ -97,7 +105,9 @@ export function checkBundle(text: string): void {
     );
   }
   if (!/@compute\s+@workgroup_size/.test(text)) {
-    problems.push("it has no WGSL kernels; regenerate lib/backend/webgpu/_shaders.ts (deno task shaders)");
+    problems.push(
+      "it has no WGSL kernels; regenerate lib/backend/webgpu/_shaders.ts (deno task shaders)",
+    );
   }
   if (problems.length > 0) {
     throw new Error(`Cannot accept the browser bundle: ${problems.join("; ")}`);
@@ -150,7 +160,14 @@ export async function buildBrowser(
       write: false,
     };
     const version = config.version as string;
-    const [library, demo] = await Promise.all([
+    const rendererEntries = await Promise.all(
+      Object.entries(RENDERER_BUNDLES).map(async ([name, file]) => {
+        const entry = join(deps, `${file.replace(/\.js$/, "")}_entry.js`);
+        await Deno.writeTextFile(entry, `export * from ${JSON.stringify(name)};\n`);
+        return { in: entry, out: file.replace(/\.js$/, "") };
+      }),
+    );
+    const [library, demo, renderer] = await Promise.all([
       // Two entries sharing chunks: the core (mod.ts) never loads the charting library, and the
       // charts (plots.ts) reuse the core's modules instead of carrying a second copy of them.
       esbuild.build({
@@ -162,6 +179,7 @@ export async function buildBrowser(
         outdir: outDir,
         splitting: true,
         chunkNames: "chunks/[name]-[hash]",
+        external: Object.keys(RENDERER_BUNDLES),
         banner: {
           js: `// snapfold ${version}: browser bundle (tools/build_browser.ts)`,
         },
@@ -173,8 +191,17 @@ export async function buildBrowser(
         external: [...PACKAGE_NAMES],
         banner: { js: `// snapfold ${version}: the demo page's script (examples/browser/main.ts)` },
       }),
+      // vega bundles whole; vega-lite imports vega by name, which the same import map resolves.
+      Promise.all(rendererEntries.map((entry) =>
+        esbuild.build({
+          ...common,
+          entryPoints: [entry],
+          outdir: outDir,
+          external: entry.out === "vega" ? [] : ["vega"],
+        })
+      )).then((builds) => ({ outputFiles: builds.flatMap((b) => b.outputFiles!) })),
     ]);
-    const files = [...library.outputFiles!, ...demo.outputFiles!];
+    const files = [...library.outputFiles!, ...demo.outputFiles!, ...renderer.outputFiles!];
     checkBundle(library.outputFiles!.map((f) => f.text).join("\n"));
     await Deno.mkdir(outDir, { recursive: true });
     for (const file of files) {

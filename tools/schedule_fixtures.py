@@ -11,8 +11,13 @@ CyclicLR and OneCycleLR get `cycle_momentum=False`: cycling momentum does not to
 and plain SGD without momentum could not take it anyway.
 
 The options of each case are written in snapfold's camelCase names, so that a test can pass them
-straight to the constructor of the same name. The cosineAnnealing cases come from the snapshot
-ensemble tutorial's formula (lrMin = 0), written out here in plain Python.
+straight to the constructor of the same name (a sequence's options are `{ phases }` of schedule specs,
+for scheduleFromSpec). The cosineAnnealing cases come from the snapshot ensemble tutorial's formula
+(lrMin = 0), and the fge cases from eq. 2 of Garipov et al. 2018, both written out in plain Python.
+
+The baselines: MultiStepLR, ExponentialLR, CosineAnnealingLR (recorded up to T_max, where snapfold's
+cosineDecay starts holding eta_min), SWALR (built while the optimizer's lr is startLr, stepped once per
+step) and SequentialLR (its schedulers share the optimizer's base lr, so each phase's spec uses it).
 """
 
 import json
@@ -21,6 +26,7 @@ import os
 import warnings
 
 import torch
+from torch.optim import lr_scheduler, swa_utils
 
 warnings.filterwarnings("ignore")  # torch warns when stepping the scheduler before the optimizer
 
@@ -113,6 +119,130 @@ def tutorial_cosine(lr_max, total_steps, cycles, steps):
     return {"kind": "cosineAnnealing", "options": options, "steps": steps, "lr": lrs}
 
 
+def multi_step(lr, milestones, gamma, steps):
+    lrs = record(lambda opt: lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=gamma), lr, steps)
+    options = {"lr": lr, "milestones": milestones, "gamma": gamma}
+    return {"kind": "multiStep", "options": options, "steps": steps, "lr": lrs}
+
+
+def exponential(lr, gamma, steps):
+    lrs = record(lambda opt: lr_scheduler.ExponentialLR(opt, gamma=gamma), lr, steps)
+    return {"kind": "exponentialDecay", "options": {"lr": lr, "gamma": gamma}, "steps": steps, "lr": lrs}
+
+
+def cosine_decay(lr_max, total_steps, lr_min):
+    # T_max + 1 steps: from lr_max at step 0 to eta_min at step T_max (torch would rise again after).
+    steps = total_steps + 1
+    lrs = record(
+        lambda opt: lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps, eta_min=lr_min), lr_max, steps
+    )
+    options = {"lrMax": lr_max, "totalSteps": total_steps, "lrMin": lr_min}
+    return {"kind": "cosineDecay", "options": options, "steps": steps, "lr": lrs}
+
+
+def swa(swa_lr, anneal_steps, strategy, start_lr, steps):
+    lrs = record(
+        lambda opt: swa_utils.SWALR(
+            opt, swa_lr=swa_lr, anneal_epochs=anneal_steps, anneal_strategy=strategy
+        ),
+        start_lr,
+        steps,
+    )
+    options = {
+        "swaLr": swa_lr,
+        "annealSteps": anneal_steps,
+        "annealStrategy": strategy,
+        "startLr": start_lr,
+    }
+    return {"kind": "swaLr", "options": options, "steps": steps, "lr": lrs}
+
+
+def sequential(lr, phases, steps):
+    """phases: (make_scheduler(opt), snapfold spec, steps or None for the last)."""
+    milestones = []
+    for _, _, n in phases[:-1]:
+        milestones.append((milestones[-1] if milestones else 0) + n)
+    lrs = record(
+        lambda opt: lr_scheduler.SequentialLR(
+            opt, schedulers=[make(opt) for make, _, _ in phases], milestones=milestones
+        ),
+        lr,
+        steps,
+    )
+    spec_phases = [
+        {"schedule": spec} if n is None else {"schedule": spec, "steps": n} for _, spec, n in phases
+    ]
+    return {"kind": "sequence", "options": {"phases": spec_phases}, "steps": steps, "lr": lrs}
+
+
+def fge(cycle, lr1, lr2, steps):
+    # Garipov et al. 2018, eq. 2, for the 1-based iteration i = step + 1.
+    lrs = []
+    for step in range(steps):
+        t = ((step + 1 - 1) % cycle + 1) / cycle
+        lrs.append((1 - 2 * t) * lr1 + 2 * t * lr2 if t <= 0.5 else (2 - 2 * t) * lr2 + (2 * t - 1) * lr1)
+    options = {"cycleLength": cycle, "lr1": lr1, "lr2": lr2}
+    return {"kind": "fge", "options": options, "steps": steps, "lr": lrs}
+
+
+def exp_spec(lr, gamma):
+    return {"name": "exponentialDecay", "options": {"lr": lr, "gamma": gamma}}
+
+
+def cos_spec(lr_max, total_steps, lr_min):
+    return {"name": "cosineDecay", "options": {"lrMax": lr_max, "totalSteps": total_steps, "lrMin": lr_min}}
+
+
+def multi_spec(lr, milestones, gamma):
+    return {"name": "multiStep", "options": {"lr": lr, "milestones": milestones, "gamma": gamma}}
+
+
+def baselines():
+    return [
+        multi_step(0.1, [30, 80], 0.1, 120),
+        multi_step(0.05, [1, 2, 3, 10], 0.5, 20),
+        multi_step(1.0, [0, 5], 0.3, 10),
+        multi_step(0.2, [7], 2.0, 15),
+        exponential(0.1, 0.95, 200),
+        exponential(1.0, 0.5, 60),
+        exponential(0.01, 1.0, 10),
+        cosine_decay(0.1, 100, 0.0),
+        cosine_decay(0.05, 37, 0.001),
+        cosine_decay(1.0, 1, 0.0),
+        cosine_decay(0.3, 500, 0.01),
+        swa(0.05, 10, "cos", 0.1, 30),
+        swa(0.01, 5, "linear", 0.2, 12),
+        swa(0.02, 0, "cos", 0.1, 5),
+        swa(0.5, 1, "cos", 0.1, 4),
+        swa(0.001, 100, "cos", 0.05, 130),
+        swa(0.05, 7, "linear", 0.0, 10),
+        sequential(
+            0.1,
+            [
+                (lambda opt: lr_scheduler.ExponentialLR(opt, gamma=0.9), exp_spec(0.1, 0.9), 5),
+                (
+                    lambda opt: lr_scheduler.CosineAnnealingLR(opt, T_max=20, eta_min=0.001),
+                    cos_spec(0.1, 20, 0.001),
+                    None,
+                ),
+            ],
+            26,
+        ),
+        sequential(
+            0.2,
+            [
+                (lambda opt: lr_scheduler.MultiStepLR(opt, milestones=[3], gamma=0.5), multi_spec(0.2, [3], 0.5), 6),
+                (lambda opt: lr_scheduler.ExponentialLR(opt, gamma=0.8), exp_spec(0.2, 0.8), 10),
+                (lambda opt: lr_scheduler.CosineAnnealingLR(opt, T_max=15), cos_spec(0.2, 15, 0.0), None),
+            ],
+            32,
+        ),
+        fge(4, 0.05, 0.0005, 20),
+        fge(10, 0.1, 0.001, 45),
+        fge(2, 0.03, 0.0, 9),
+    ]
+
+
 def main():
     cases = [
         warm_restarts(10, 1, 0.1, 0.0, 100),
@@ -148,6 +278,7 @@ def main():
         tutorial_cosine(0.01, 500, 10, 500),
         tutorial_cosine(0.1, 100, 3, 120),
         tutorial_cosine(0.5, 37, 5, 37),
+        *baselines(),
     ]
     out = {
         "generator": "tools/schedule_fixtures.py",

@@ -139,7 +139,7 @@ function finish(w: {
   const n = w.y.length;
   const stepsPerEpoch = Math.ceil(n / w.batchSize);
   const totalSteps = stepsPerEpoch * w.epochs;
-  const byStep = w.lrPer === "epoch" ? perEpoch(w.schedule, stepsPerEpoch) : w.schedule;
+  const byStep = w.lrPer === "epoch" ? perEpoch(stepsPerEpoch)(w.schedule) : w.schedule;
   // Float32, as the trainer hands rates to the backend.
   const lrs = new Float32Array(totalSteps);
   for (let s = 0; s < totalSteps; s++) lrs[s] = byStep(s);

@@ -200,8 +200,9 @@ async function run(): Promise<void> {
       }
     }
 
-    const curve = ensembleSizeCurve(snapshots, { x: test.x, y: test.y, direction: "backward" });
-    const byIndex = ensembleSizeCurve(snapshots, { x: test.x, y: test.y, direction: "forward" });
+    const scored = { x: test.x, y: test.y, backend };
+    const curve = await ensembleSizeCurve(snapshots, { ...scored, direction: "backward" });
+    const byIndex = await ensembleSizeCurve(snapshots, { ...scored, direction: "forward" });
     const singleMean = curve.reduce((a, p) => a + p.singleAccuracy, 0) / curve.length;
     const all = curve[curve.length - 1];
     statusLine.textContent = `Trained for ${settings.epochs} epochs in ${trainMs.toFixed(0)} ms ` +
@@ -219,7 +220,7 @@ async function run(): Promise<void> {
     await draw(
       "lr-chart",
       lrScheduleChart({
-        schedule: perEpoch(schedule, stepsPerEpoch),
+        schedule: perEpoch(stepsPerEpoch)(schedule),
         totalSteps: settings.epochs * stepsPerEpoch,
         snapshots,
       }),
@@ -230,7 +231,8 @@ async function run(): Promise<void> {
         x: test.x,
         y: test.y,
         nFeatures: 2,
-        predictor: ensemble(snapshots),
+        // The chart asks for the grid's classes synchronously: the CPU ensemble's twin.
+        predictor: { predict: ensemble(snapshots).predictSync },
         title: "Test blobs and the ensemble's decision regions",
       }),
     );

@@ -1,7 +1,7 @@
 /**
  * The door of every backend: the checks of a step plan, of session options and of prediction
- * options, shared by the CPU backend (lib/backend/cpu.ts) and the WebGPU backend
- * (lib/backend/webgpu.ts) so that both reject the same input with the same messages.
+ * options, shared by the CPU backend (lib/backend/cpu/) and the WebGPU backend
+ * (lib/backend/webgpu/) so that both reject the same input with the same messages.
  *
  * @module
  */

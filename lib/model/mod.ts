@@ -11,3 +11,4 @@ export * from "./spec.ts";
 export * from "./layout.ts";
 export * from "./init.ts";
 export * from "./forward.ts";
+export * from "./summary.ts";

@@ -89,7 +89,7 @@ export function activateRange(act: ActivationCode, z: FloatArray, end: number): 
 
 /**
  * `delta *= f'(z)` over `[0, end)` for tanh and sigmoid, written through the activation's output
- * `a = f(z)` (see lib/losses.ts). ReLU's derivative is applied in the backward kernels' stores.
+ * `a = f(z)` (see lib/ops/loss.ts). ReLU's derivative is applied in the backward kernels' stores.
  */
 function scaleByDerivative(
   act: ActivationCode,

@@ -254,7 +254,7 @@ export function countCorrect(args: CountCorrectArgs): number {
 }
 
 /**
- * Softmax cross-entropy and its gradient, as `softmaxCrossEntropy` in lib/losses.ts computes them
+ * Softmax cross-entropy and its gradient, as `softmaxCrossEntropy` in lib/ops/loss.ts computes them
  * (the same operations in the same order, so the same bits), fused with `countCorrect`: the row
  * max that stabilises the exponentials also finds the arg-max, so the logits are read once.
  *

@@ -14,7 +14,7 @@ import {
   valid,
   type Validation,
 } from "../validation.ts";
-import type { EnsembleSizePoint } from "../ensemble.ts";
+import type { EnsembleSizePoint } from "../ensemble/mod.ts";
 import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
 
 /**

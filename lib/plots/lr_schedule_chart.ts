@@ -16,7 +16,7 @@ import {
   valid,
   type Validation,
 } from "../validation.ts";
-import type { Schedule } from "../schedules.ts";
+import type { Schedule } from "../schedules/mod.ts";
 import type { Snapshot } from "../snapshot.ts";
 import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
 

@@ -7,7 +7,7 @@
 import { check, ConfigError, type ConfigIssue, type Validation, validation } from "../errors.ts";
 import { optimizerStateSize } from "../optimizers/mod.ts";
 import { restoreRandomState } from "../random.ts";
-import type { Schedule, ScheduleSpec } from "../schedules.ts";
+import type { Schedule, ScheduleSpec } from "../schedules/mod.ts";
 import { completeCycleEnds } from "./_cycles.ts";
 import type { Checkpoint, RunPlan, TrainConfig } from "./config.ts";
 
@@ -75,7 +75,7 @@ export function restartSteps(
   totalSteps: number,
   reset: boolean,
 ): Validation<ReadonlyArray<number>> {
-  if (!reset || schedule.cycleEnds === undefined) return validation([], []);
+  if (!reset || schedule.cycleEndsIn === undefined) return validation([], []);
   const ends = completeCycleEnds(schedule, totalSteps, LIMITS.snapshots);
   return ends === undefined
     ? validation([{

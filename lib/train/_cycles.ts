@@ -1,22 +1,20 @@
 /**
- * Cycle ends of a schedule within a run, listed in bounded work: only complete cycles (ending at
- * their minimum inside the run), and never more than a limit.
+ * Cycle ends of a schedule within a run, listed in bounded work: only complete cycles (the
+ * schedules list nothing else since they stream `cycleEndsIn`), and never more than a limit.
  *
  * @module
  */
-import type { Schedule } from "../schedules.ts";
+import type { Schedule } from "../schedules/mod.ts";
 
 /**
  * The last steps of the complete cycles of a schedule in a run of `totalSteps` steps, or
- * `undefined` when there are more than `limit` of them. A cycle is complete when it ends at its
- * minimum inside the run; the run's last step closes a cycle only if the schedule restarts after it.
- * Growing prefixes of the run are listed first, so a schedule with millions of cycles is refused
- * after listing about `limit` of them, never all.
+ * `undefined` when there are more than `limit` of them. The ends are streamed from the schedule's
+ * `cycleEndsIn`, so a schedule with millions of cycles is refused after `limit + 1` of them.
  *
  * @example
  * ```ts
  * import { completeCycleEnds } from "./_cycles.ts";
- * import { cosineAnnealing } from "../schedules.ts";
+ * import { cosineAnnealing } from "../schedules/mod.ts";
  * import assert from "node:assert/strict";
  *
  * const schedule = cosineAnnealing({ lrMax: 0.1, totalSteps: 53, cycles: 5 });
@@ -24,7 +22,7 @@ import type { Schedule } from "../schedules.ts";
  * assert.equal(completeCycleEnds(schedule, 53, 3), undefined);
  * ```
  *
- * @param schedule A schedule with `cycleEnds`.
+ * @param schedule A schedule with `cycleEndsIn`.
  * @param totalSteps Steps of the run.
  * @param limit The most cycle ends to list.
  * @returns The ascending last steps of the complete cycles, or `undefined` past the limit.
@@ -34,28 +32,16 @@ export function completeCycleEnds(
   totalSteps: number,
   limit: number,
 ): ReadonlyArray<number> | undefined {
-  const ends = schedule.cycleEnds!;
-  let listed: ReadonlyArray<number> = [];
-  for (let m = Math.min(totalSteps, 1024);; m = Math.min(totalSteps, m * 2)) {
-    listed = ends(m);
-    if (listed.length > limit + 1) return undefined;
-    if (m === totalSteps) break;
+  const ends: number[] = [];
+  for (const end of schedule.cycleEndsIn!(0, totalSteps)) {
+    if (ends.length === limit) return undefined;
+    ends.push(end);
   }
-  const last = totalSteps - 1;
-  const inside = listed.filter((s) => s < last);
-  // Whether the run's last step ends a cycle: the schedule says so for a longer run too.
-  const longer = ends(totalSteps + 1);
-  const closes = longer.length > 0 &&
-    (longer[longer.length - 1] === last || longer[longer.length - 2] === last);
-  const complete = closes ? [...inside, last] : inside;
-  return complete.length > limit ? undefined : complete;
+  return ends;
 }
 
-/** The first complete cycle's last step in a run longer than `after`, or undefined (none soon). */
+/** The first complete cycle's last step at or after `after`, or undefined (none before 2^53). */
 export function firstCycleEnd(schedule: Schedule, after: number): number | undefined {
-  for (let m = Math.max(2 * after, 2); m <= 2 ** 44; m *= 2) {
-    const listed = schedule.cycleEnds!(m);
-    if (listed.length >= 2 || (listed.length === 1 && listed[0] < m - 1)) return listed[0];
-  }
+  for (const end of schedule.cycleEndsIn!(after, Number.MAX_SAFE_INTEGER)) return end;
   return undefined;
 }

@@ -9,7 +9,7 @@ import { check, type ConfigIssue, type Validation, validation } from "../errors.
 import { type Init, type MlpSpec, paramCount, validateSequential } from "../model/mod.ts";
 import { type Optimizer, validateOptimizer } from "../optimizers/mod.ts";
 import { type RandomStateSnapshot, validateSeed } from "../random.ts";
-import { perEpoch, type Schedule } from "../schedules.ts";
+import { perEpoch, type Schedule } from "../schedules/mod.ts";
 import { validateTrainingData } from "../training_data.ts";
 import { atCycleEnds, planSnapshots, type SnapshotPolicy } from "./policy.ts";
 import {
@@ -356,7 +356,7 @@ function derivePlan(
     lrPer,
   });
   if (sizing.length > 0) return validation(sizing, undefined as never);
-  const schedule = lrPer === "epoch" ? perEpoch(c.schedule, stepsPerEpoch) : c.schedule;
+  const schedule = lrPer === "epoch" ? perEpoch(stepsPerEpoch)(c.schedule) : c.schedule;
   const run = { epochs: c.epochs, stepsPerEpoch, totalSteps, schedule, lrPer };
   const snapshots = planSnapshots(c.snapshots ?? atCycleEnds(), run, LIMITS.snapshots);
   if (snapshots._tag === "Left") return snapshots;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ScheduleSpec } from "../schedules.ts";
+import type { ScheduleSpec } from "../schedules/mod.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { Checkpoint } from "./config.ts";
 

@@ -114,7 +114,7 @@ export function initialState(
  * ```ts
  * import { initialState, nextSegment } from "./fold.ts";
  * import { epochBatches, randomState } from "../../mod.ts";
- * import { constant } from "../schedules.ts";
+ * import { constant } from "../schedules/mod.ts";
  * import assert from "node:assert/strict";
  *
  * const run = {
@@ -210,7 +210,7 @@ function firstNonFinite(values: Float32Array): number | undefined {
  * ```ts
  * import { foldSegment, initialState, nextSegment } from "./fold.ts";
  * import { epochBatches, randomState } from "../../mod.ts";
- * import { constant } from "../schedules.ts";
+ * import { constant } from "../schedules/mod.ts";
  * import assert from "node:assert/strict";
  *
  * const run = {

@@ -17,7 +17,7 @@
  * @module
  */
 import { check, type ConfigIssue, orThrow, type Validation, validation } from "../errors.ts";
-import type { Schedule } from "../schedules.ts";
+import type { Schedule } from "../schedules/mod.ts";
 import { completeCycleEnds, firstCycleEnd } from "./_cycles.ts";
 
 /** Snapshots at the last step of every complete cycle of the schedule (see {@linkcode atCycleEnds}). */
@@ -214,7 +214,7 @@ const AT_CYCLE_ENDS: PolicyRule<AtCycleEndsPolicy> = {
   plan(_policy, run, limit) {
     const { schedule, totalSteps, stepsPerEpoch } = run;
     const name = schedule.spec.name;
-    if (schedule.cycleEnds === undefined) {
+    if (schedule.cycleEndsIn === undefined) {
       return validation([], {
         steps: [],
         notes: [
@@ -239,7 +239,7 @@ const AT_CYCLE_ENDS: PolicyRule<AtCycleEndsPolicy> = {
         field: "schedule",
         message: `cannot produce a snapshot in ${totalSteps} steps (${run.epochs} epochs of ` +
           `${stepsPerEpoch} steps, lr per ${run.lrPer}): its first cycle ends after ` +
-          `${first === undefined ? `more than 2^44 steps` : `step ${first}`}; train longer, ` +
+          `${first === undefined ? `more than 2^53 steps` : `step ${first}`}; train longer, ` +
           `shorten its cycles, or check lrPer (or pass snapshots: none() for no snapshots)`,
       }], undefined as never);
     }
@@ -339,7 +339,7 @@ const KINDS = Object.keys(POLICY_RULES);
  * @example
  * ```ts
  * import { everyEpochs, planSnapshots } from "./policy.ts";
- * import { constant } from "../schedules.ts";
+ * import { constant } from "../schedules/mod.ts";
  * import assert from "node:assert/strict";
  *
  * const run = {

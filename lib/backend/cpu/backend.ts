@@ -16,6 +16,7 @@ import { inputDim, outputDim, paramCount, paramLayout } from "../../model/mod.ts
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";
 import { validatePredict, validateSession } from "../_validate.ts";
+import { combineRows } from "../../ops/combine.ts";
 import { CpuSession } from "./_session.ts";
 import { forwardRows, makeWorkspace, prepareInputs, sparseModeFor } from "./_workspace.ts";
 
@@ -184,38 +185,4 @@ function predictCpu(options: PredictOptions, x: Float32Array): Float32Array {
     }
   }
   return out;
-}
-
-/**
- * `out[to ...] (+)= weight * g(result)` for `rows` rows, where `g` is the softmax of each row (the
- * max-shifted form, as `softmaxRows`) or the identity; overwrites `result` with exponentials.
- */
-function combineRows(
-  result: Float32Array,
-  rows: number,
-  width: number,
-  softmax: boolean,
-  out: Float32Array,
-  to: number,
-  weight: number,
-  accumulate: boolean,
-): void {
-  for (let b = 0; b < rows; b++) {
-    const row = b * width;
-    const dst = to + row;
-    let scale = weight;
-    if (softmax) {
-      let max = -Infinity;
-      for (let c = 0; c < width; c++) if (result[row + c] > max) max = result[row + c];
-      let sum = 0;
-      for (let c = 0; c < width; c++) {
-        const e = Math.exp(result[row + c] - max);
-        result[row + c] = e;
-        sum += e;
-      }
-      scale = weight / sum;
-    }
-    if (accumulate) { for (let c = 0; c < width; c++) out[dst + c] += scale * result[row + c]; }
-    else for (let c = 0; c < width; c++) out[dst + c] = scale * result[row + c];
-  }
 }

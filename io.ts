@@ -1,6 +1,6 @@
 /**
- * Saving and loading files in Deno: ensembles and checkpoints (sealed safetensors) and text such
- * as SVG charts.
+ * Saving and loading files in Deno: ensembles and checkpoints (sealed safetensors), text such as
+ * SVG charts, and the serving exports (an ONNX model, a Triton model repository).
  *
  * This entry point uses `Deno.*` and is kept out of the core module, which stays browser-safe.
  * Every save writes a temporary file in the target's directory, flushes it to the disk and renames
@@ -35,7 +35,16 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeCheckpoint, encodeCheckpoint } from "./lib/checkpoint_file.ts";
-import { ConfigError, SnapfoldError } from "./lib/errors.ts";
+import { ConfigError, orThrow, SnapfoldError, validation } from "./lib/errors.ts";
+import type { ExportEnsemble } from "./lib/export/_layout.ts";
+import { onnxModel, type OnnxOptions, onnxSignature } from "./lib/export/_onnx_graph.ts";
+import { encodeOnnxModel, WIRE_MODULE } from "./lib/export/_onnx_proto.ts";
+import {
+  TRITON_MODEL_NAME,
+  tritonConfig,
+  tritonOptionIssues,
+  type TritonOptions,
+} from "./lib/export/triton.ts";
 import {
   type DecodedEnsemble,
   decodeEnsemble,
@@ -173,6 +182,111 @@ export async function loadCheckpoint(path: string | URL): Promise<Checkpoint> {
 }
 
 /** Suffix of snapfold's temporary files: `.<name>.<pid>.<random>.snapfold-tmp`. */
+
+/**
+ * Writes an ensemble as one ONNX model (see `toOnnx` in `@snapfold/snapfold/export`) atomically,
+ * like {@linkcode saveEnsemble}.
+ *
+ * @example
+ * ```ts
+ * import { ensemble, initParams, mlp } from "@snapfold/snapfold";
+ * import { saveOnnx } from "@snapfold/snapfold/io";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [2, 8, 3] });
+ * const snapshots = [{ index: 1, epoch: 0, step: 9, lr: 0.1, spec, params: initParams(spec, { seed: 1 }) }];
+ * const dir = await Deno.makeTempDir();
+ * await saveOnnx(`${dir}/model.onnx`, ensemble(snapshots), { memberOutputs: true });
+ * assert.ok((await Deno.stat(`${dir}/model.onnx`)).size > 4 * 59);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @param path Where to write (the directory must exist).
+ * @param ensemble The ensemble.
+ * @param options The ONNX export's options.
+ * @throws {ConfigError} for a bad ensemble or options (nothing is written); {@linkcode SnapfoldError}
+ * naming the missing `--allow-write` flag, or wrapping the file system's error.
+ */
+export async function saveOnnx(
+  path: string | URL,
+  ensemble: ExportEnsemble,
+  options: OnnxOptions = {},
+): Promise<void> {
+  await writeAtomic(path, await encodeOnnx(ensemble, options), "save ONNX model to");
+}
+
+/** Options of {@linkcode saveServingBundle}: the Triton options and the ONNX export's. */
+export interface ServingBundleOptions extends TritonOptions {
+  /** Options of the ONNX export (`memberOutputs` adds the second output to the config too). */
+  readonly onnx?: OnnxOptions;
+}
+
+/** The files {@linkcode saveServingBundle} wrote. */
+export interface ServingBundle {
+  /** `<dir>/<name>/1/model.onnx`. */
+  readonly model: string;
+  /** `<dir>/<name>/config.pbtxt`. */
+  readonly config: string;
+}
+
+/**
+ * Writes a Triton Inference Server model repository for an ensemble: `<dir>/<name>/1/model.onnx`
+ * (version 1 of the model) and `<dir>/<name>/config.pbtxt` (the ONNX Runtime backend, the input
+ * and output names, types and dims, dynamic batching on). Serve it with
+ * `tritonserver --model-repository=<dir>`.
+ *
+ * @example
+ * ```ts
+ * import { ensemble, initParams, mlp } from "@snapfold/snapfold";
+ * import { saveServingBundle } from "@snapfold/snapfold/io";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [2, 8, 3] });
+ * const snapshots = [{ index: 1, epoch: 0, step: 9, lr: 0.1, spec, params: initParams(spec, { seed: 1 }) }];
+ * const dir = await Deno.makeTempDir();
+ * const { config } = await saveServingBundle(dir, ensemble(snapshots), { name: "blobs" });
+ * assert.match(await Deno.readTextFile(config), /name: "blobs"/);
+ * assert.ok((await Deno.stat(`${dir}/blobs/1/model.onnx`)).isFile);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ *
+ * @param dir The model repository (created when missing).
+ * @param ensemble The ensemble.
+ * @param options The model's name, the largest batch, the instances and the ONNX options.
+ * @returns The paths written.
+ * @throws {ConfigError} for a bad ensemble or options (nothing is written); {@linkcode SnapfoldError}
+ * naming the missing `--allow-write` flag, or wrapping the file system's error.
+ */
+export async function saveServingBundle(
+  dir: string | URL,
+  ensemble: ExportEnsemble,
+  options: ServingBundleOptions = {},
+): Promise<ServingBundle> {
+  orThrow("Cannot save serving bundle", validation(tritonOptionIssues(options), null));
+  const { onnx = {}, ...triton } = options;
+  const bytes = await encodeOnnx(ensemble, onnx); // bad data throws before the file system is touched
+  const config = tritonConfig(onnxSignature(ensemble, onnx), triton);
+  const root = join(toPath(dir, "save serving bundle to"), options.name ?? TRITON_MODEL_NAME);
+  const paths = { model: join(root, "1", "model.onnx"), config: join(root, "config.pbtxt") };
+  try {
+    await Deno.mkdir(join(root, "1"), { recursive: true });
+  } catch (e) {
+    throw fileError(e, paths.model, "save serving bundle to", { needs: ["write"], where: root });
+  }
+  await writeAtomic(paths.model, bytes, "save ONNX model to");
+  await writeAtomic(paths.config, new TextEncoder().encode(config), "save Triton config to");
+  return paths;
+}
+
+// The protobuf encoder loads on first use, through a specifier Deno does not follow ahead of time:
+// its package is downloaded only by programs that write ONNX files (the main example's first run
+// fetches fp-ts alone; tests/first_run_test.ts). An npm module needs no --allow-read.
+async function encodeOnnx(ensemble: ExportEnsemble, options: OnnxOptions): Promise<Uint8Array> {
+  const model = onnxModel(ensemble, options); // validates before anything loads
+  const wire: typeof import("@bufbuild/protobuf/wire") = await import(WIRE_MODULE);
+  return encodeOnnxModel(model, new wire.BinaryWriter());
+}
+
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.snapfold-tmp$/;
 /** A temporary file this old is stale whoever owns it: no save takes an hour. */
 const STALE_AFTER_MS = 60 * 60 * 1000;

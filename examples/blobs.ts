@@ -61,7 +61,7 @@ const CLI = {
       max: 2 ** 32 - 1,
       help: "seed of the weights and batch order (the data is always randomState 2)",
     },
-    save: { kind: "path", help: "write the ensemble file and four SVG charts into DIR" },
+    save: { kind: "path", help: "write the ensemble file, its ONNX and four SVG charts into DIR" },
     json: { kind: "bool", help: "print one JSON object on stdout instead of the table" },
   },
 } as const satisfies CliSpec;
@@ -225,12 +225,16 @@ async function save(
     test: { x: Float32Array; y: Int32Array; n: number };
   },
 ): Promise<string[]> {
-  const { saveEnsemble, saveText } = await import("../io.ts");
+  const { saveEnsemble, saveOnnx, saveText } = await import("../io.ts");
   const plots = await import("../plots.ts");
   await Deno.mkdir(dir, { recursive: true });
   const file = (name: string) => join(dir, name);
   await saveEnsemble(file("blobs_ensemble.safetensors"), {
     snapshots: run.snapshots,
+    schedule: run.schedule.spec,
+  });
+  // All snapshots, soft vote: input "input" [batch, 2] float32, output "output" [batch, 3].
+  await saveOnnx(file("blobs_ensemble.onnx"), ensemble(run.snapshots), {
     schedule: run.schedule.spec,
   });
   const charts: [string, VegaLiteSpec][] = [
@@ -257,7 +261,7 @@ async function save(
     ],
   ];
   for (const [name, spec] of charts) await saveText(file(name), await plots.renderSvg(spec));
-  return ["blobs_ensemble.safetensors", ...charts.map(([name]) => name)].map(file);
+  return ["blobs_ensemble.safetensors", "blobs_ensemble.onnx", ...charts.map(([n]) => n)].map(file);
 }
 
 if (import.meta.main) await runCli(CLI, main);

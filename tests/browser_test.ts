@@ -19,6 +19,9 @@ import { checkBundle, npmPlan, parseNpmSpecifier } from "../tools/build_browser.
 import { serveDemo } from "../tools/serve_demo.ts";
 import type { DemoResult } from "../examples/browser/main.ts";
 
+// Children resolve with the dev lock, so a test run never grows the root deno.lock.
+const DEV_LOCK = `--lock=${new URL("../tools/dev.lock", import.meta.url).pathname}`;
+
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SCREENSHOT = Deno.env.get("SNAPFOLD_SCREENSHOT") ??
@@ -45,7 +48,7 @@ interface ExampleJson {
 
 async function referenceRun(): Promise<ExampleJson> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "examples/blobs.ts", "--json", "--backend", "cpu", "--seed", "1"],
+    args: ["run", DEV_LOCK, "examples/blobs.ts", "--json", "--backend", "cpu", "--seed", "1"],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

@@ -7,6 +7,9 @@ import { decodeEnsemble } from "../lib/persistence.ts";
 import { randomState } from "../lib/random.ts";
 import type { Snapshot } from "../lib/snapshot.ts";
 
+// Children resolve with the dev lock, so a test run never grows the root deno.lock.
+const DEV_LOCK = `--lock=${new URL("../tools/dev.lock", import.meta.url).pathname}`;
+
 function snapshots(spec: MlpSpec, m: number): Snapshot[] {
   return Array.from({ length: m }, (_, i) => ({
     index: i + 1,
@@ -151,6 +154,7 @@ for (const run of [() => saveText(${
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
+        DEV_LOCK,
         "--quiet",
         "--config",
         config,
@@ -316,7 +320,7 @@ catch (e) { console.log(e.name + ": " + e.message); }`,
     const repo = fileURLToPath(new URL("..", import.meta.url));
     const run = async (flags: string[]) => {
       const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--quiet", "--no-prompt", "--config", config, ...flags, script],
+        args: ["run", DEV_LOCK, "--quiet", "--no-prompt", "--config", config, ...flags, script],
         stdout: "piped",
         stderr: "piped",
       }).output();

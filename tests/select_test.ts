@@ -30,6 +30,14 @@ Deno.test("select: cpu and webgpu give what they name; the WebGPU adapter is des
   gpu.dispose();
 });
 
+Deno.test("select: wasm gives the WebAssembly backend, loaded on first use", async () => {
+  const wasm = await createBackend("wasm");
+  assert.equal(wasm.kind, "wasm");
+  assert.equal(wasm.readCost, "free");
+  assert.match(wasm.adapter ?? "", /^WebAssembly (relaxed )?SIMD, 1 thread$/);
+  wasm.dispose();
+});
+
 Deno.test("select: auto takes the CPU on a software adapter and WebGPU on a hardware one", async () => {
   const found = await describeAdapter();
   assert.ok(found, "a WebGPU adapter is required (CI has a software one)");
@@ -43,7 +51,7 @@ Deno.test("select: a bad choice is a ConfigError naming it", async () => {
     createBackend("gpu" as never),
     (e) =>
       e instanceof ConfigError &&
-      /choice must be one of "cpu", "webgpu", "auto": got "gpu"/.test(e.message),
+      /choice must be one of "cpu", "webgpu", "wasm", "auto": got "gpu"/.test(e.message),
   );
 });
 

@@ -8,6 +8,9 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
+// Children resolve with the dev lock, so a test run never grows the root deno.lock.
+const DEV_LOCK = `--lock=${new URL("../tools/dev.lock", import.meta.url).pathname}`;
+
 interface Replica {
   readonly summary: {
     readonly singleMean: number;
@@ -30,7 +33,16 @@ const SEEDS = [1, 2, 3, 4];
 
 async function runExample(seed: number): Promise<ExampleJson> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "examples/blobs.ts", "--json", "--backend", "cpu", "--seed", String(seed)],
+    args: [
+      "run",
+      DEV_LOCK,
+      "examples/blobs.ts",
+      "--json",
+      "--backend",
+      "cpu",
+      "--seed",
+      String(seed),
+    ],
     cwd: ROOT,
     env: { XDG_RUNTIME_DIR: "/tmp" },
   }).output();

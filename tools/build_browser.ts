@@ -1,6 +1,7 @@
 /**
  * `deno task build:browser`: bundles the library's browser entries with esbuild into ES modules,
- * `dist/snapfold.js` (the core, `mod.ts`) and `dist/snapfold_plots.js` (the charts, `plots.ts`),
+ * `dist/snapfold.js` (the core, `mod.ts`), `dist/snapfold_plots.js` (the charts, `plots.ts`) and
+ * `dist/snapfold_export.js` (the exports, `export.ts`),
  * which share their common code in `dist/chunks/`, and the demo page's script
  * (`examples/browser/main.ts`) into
  * `dist/demo.js`, which imports the library by its package names (`@snapfold/snapfold`, `/plots`)
@@ -39,6 +40,8 @@ export const RENDERER_BUNDLES: Readonly<Record<string, string>> = {
   "vega": "vega.js",
   "vega-lite": "vega_lite.js",
 };
+/** File name of the exports' bundle (`export.ts`: ONNX, TF.js, PyTorch formats). */
+export const EXPORT_BUNDLE: string = "snapfold_export.js";
 /** The demo script's file name. */
 export const DEMO = "demo.js";
 /** The names the demo imports the library by; the page's import map points them at the bundle. */
@@ -175,6 +178,7 @@ export async function buildBrowser(
         entryPoints: [
           { in: join(ROOT, "mod.ts"), out: BUNDLE.replace(/\.js$/, "") },
           { in: join(ROOT, "plots.ts"), out: PLOTS_BUNDLE.replace(/\.js$/, "") },
+          { in: join(ROOT, "export.ts"), out: EXPORT_BUNDLE.replace(/\.js$/, "") },
         ],
         outdir: outDir,
         splitting: true,

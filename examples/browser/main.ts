@@ -43,7 +43,7 @@ import {
 export type DemoResult =
   | {
     readonly status: "done";
-    readonly backend: "cpu" | "webgpu";
+    readonly backend: "cpu" | "webgpu" | "wasm";
     readonly adapter: string | null;
     /** Why WebGPU was not used, when the CPU ran although WebGPU was asked for. */
     readonly fallback: string | null;

@@ -1,7 +1,7 @@
 /**
  * The one small interface that every compute backend implements: `cpu` (plain TypeScript loops, the
- * oracle) and `webgpu` (WGSL compute shaders). The trainer and prediction see only this interface;
- * nothing outside `lib/backend/` touches a `GPUDevice`.
+ * oracle), `webgpu` (WGSL compute shaders) and `wasm` (WebAssembly SIMD kernels). The trainer and
+ * prediction see only this interface; nothing outside `lib/backend/` touches a `GPUDevice`.
  *
  * Data and parameters are uploaded once; {@linkcode TrainingSession.run} enqueues many steps and reads
  * nothing back; reading parameters, optimizer state or per-step statistics is explicit, asynchronous
@@ -13,7 +13,7 @@ import type { MlpSpec } from "../model/mod.ts";
 import type { Optimizer } from "../optimizers/mod.ts";
 
 /** Which backend to use: `"auto"` picks WebGPU on a hardware adapter and the CPU otherwise. */
-export type BackendChoice = "cpu" | "webgpu" | "auto";
+export type BackendChoice = "cpu" | "webgpu" | "wasm" | "auto";
 
 /** Training data, uploaded once per session. */
 export interface TrainingData {
@@ -124,8 +124,11 @@ export interface PredictOptions {
 /** A compute backend. */
 export interface Backend {
   /** Which implementation this is. */
-  readonly kind: "cpu" | "webgpu";
-  /** The adapter's description (WebGPU), or `null` on the CPU. */
+  readonly kind: "cpu" | "webgpu" | "wasm";
+  /**
+   * The adapter's description (WebGPU), the kernels' variant and threads (WebAssembly, e.g.
+   * `"WebAssembly relaxed SIMD, 1 thread"`), or `null` on the CPU.
+   */
   readonly adapter: string | null;
   /** True when the WebGPU adapter is a software fallback (llvmpipe, SwiftShader). */
   readonly softwareAdapter: boolean;

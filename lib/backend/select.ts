@@ -1,8 +1,9 @@
 /**
- * Choosing a backend: `"cpu"`, `"webgpu"`, or `"auto"`, which takes WebGPU on a hardware adapter and
- * the CPU when the adapter is a software fallback (llvmpipe, SwiftShader) or missing: there the CPU
- * backend is faster for the small networks snapfold trains (shared/PLATFORM.md: about 12 µs per
- * step of the tutorial's model on the CPU against about 0.5 ms of dispatches on llvmpipe).
+ * Choosing a backend: `"cpu"`, `"webgpu"`, `"wasm"` (WebAssembly SIMD, loaded on first use), or
+ * `"auto"`, which takes WebGPU on a hardware adapter and the CPU when the adapter is a software
+ * fallback (llvmpipe, SwiftShader) or missing: there the CPU backend is faster for the small
+ * networks snapfold trains (shared/PLATFORM.md: about 12 µs per step of the tutorial's model on the
+ * CPU against about 0.5 ms of dispatches on llvmpipe).
  *
  * @module
  */
@@ -64,18 +65,24 @@ export async function describeAdapter(): Promise<AdapterDescription | null> {
  * backend.dispose();
  * ```
  *
- * @param choice `"cpu"`, `"webgpu"` (fails with a clear error when no adapter exists) or `"auto"`
- *   (the default).
+ * @param choice `"cpu"`, `"webgpu"` (fails with a clear error when no adapter exists), `"wasm"`
+ *   (fails with a clear error without WebAssembly SIMD) or `"auto"` (the default).
  * @returns The backend.
  * @throws {ConfigError} when `choice` is none of these.
- * @throws {SnapfoldError} for `"webgpu"` when WebGPU is not available.
+ * @throws {SnapfoldError} for `"webgpu"` when WebGPU is not available, for `"wasm"` without
+ *   WebAssembly SIMD.
  */
 export async function createBackend(choice: BackendChoice = "auto"): Promise<Backend> {
   orThrow(
     "Cannot create a backend",
-    validation(check.oneOf("choice", choice, ["cpu", "webgpu", "auto"]), choice),
+    validation(check.oneOf("choice", choice, ["cpu", "webgpu", "wasm", "auto"]), choice),
   );
   if (choice === "cpu") return createCpuBackend();
+  if (choice === "wasm") {
+    // Imported on first use: the kernels' embedded binaries stay out of programs that never ask.
+    const { createWasmBackend } = await import("./wasm/backend.ts");
+    return await createWasmBackend();
+  }
   if (choice === "webgpu") return await createWebGpuBackend();
   const adapter = await requestAdapter();
   if (adapter === null || adapterFacts(adapter).software) return createCpuBackend();

@@ -117,7 +117,11 @@ export function snapshotIssues(
   const spec = snapshots[0]?.spec;
   if (!isModelSpec(spec)) {
     return {
-      issues: [{ field: "snapshots[0].spec", message: "must be an MLP spec", got: spec }],
+      issues: [{
+        field: "snapshots[0].spec",
+        message: "must be a model spec (see sequential or mlp)",
+        got: spec,
+      }],
       spec: null,
     };
   }

@@ -1,0 +1,354 @@
+/**
+ * A training session of the WebAssembly backend: the data, every replica's parameters and optimizer
+ * state, the gradient and the batch workspace live in one `WebAssembly.Memory`, uploaded once;
+ * each step gathers its batch (straight into sparse form when the data are mostly zeros), then per
+ * replica runs the forward pass, the loss, the backward pass and the update in WebAssembly. Reads
+ * copy out of the memory (free: host memory). With threads the memory is shared and the large
+ * kernels are split across Workers (`_threads.ts`), with the same results bit for bit.
+ *
+ * @module
+ */
+import { orThrow, SnapfoldError } from "../../errors.ts";
+import type { Optimizer } from "../../optimizers/mod.ts";
+import { ruleOf } from "../../optimizers/mod.ts";
+import type { StepPlan, StepStats, TrainingData, TrainingSession } from "../backend.ts";
+import { validatePlan } from "../_validate.ts";
+import {
+  backwardRows,
+  forwardRows,
+  makeWorkspace,
+  type SparseMode,
+  type Workspace,
+} from "./_forward.ts";
+import {
+  type CompiledKernels,
+  instantiateKernels,
+  WasmHeap,
+  type WasmKernels,
+} from "./_kernels.ts";
+import type { WasmLayout } from "./_layout.ts";
+import { splitKernels, ThreadPool } from "./_threads.ts";
+import { wasmUpdateOf } from "./_update.ts";
+
+/** Row width from which a batch row is gathered with one `copyWithin` rather than a loop. */
+const COPY_MIN = 32;
+
+function disposedError(what: string): SnapfoldError {
+  return new SnapfoldError(
+    `Cannot ${what}: the training session was disposed; create a new session`,
+  );
+}
+
+/** What a session is made from (already validated). */
+export interface WasmSessionSetup {
+  readonly layout: WasmLayout;
+  readonly softmax: boolean;
+  readonly optimizer: Optimizer;
+  readonly stateSize: number;
+  readonly params: Float32Array;
+  readonly state: Float32Array | undefined;
+  readonly data: TrainingData;
+  readonly replicas: number;
+  readonly sparse: SparseMode;
+  /** Nonzeros of `data.x` (counted once, by the backend's choice of the sparse path). */
+  readonly nonzeros: number;
+}
+
+/** Addresses of the session's resident buffers. */
+interface Resident {
+  readonly x: number; // [n, inDim] (dense data only)
+  /** The whole data set's nonzeros by row (mostly-zero data only). */
+  readonly csr:
+    | { readonly rowStart: number; readonly cols: number; readonly values: number }
+    | null;
+  readonly labels: number; // [n] i32 (softmax head)
+  readonly targets: number; // [n, outDim] (linear head)
+  readonly params: number; // [replicas, P]
+  readonly state: number; // [replicas, S]
+  readonly grad: number; // [P]
+}
+
+/** Addresses of the per-batch buffers (re-laid when a plan brings a larger batch). */
+interface Batch {
+  readonly indices: number; // [capacity] i32
+  readonly labels: number; // [capacity] i32
+  readonly targets: number; // [capacity, outDim]
+  readonly ws: Workspace;
+}
+
+/**
+ * Creates a session.
+ *
+ * @param compiled The kernels.
+ * @param setup What to train.
+ * @param onDispose Called once when the session is disposed.
+ * @returns The session.
+ */
+export async function createWasmSession(
+  compiled: CompiledKernels,
+  setup: WasmSessionSetup,
+  onDispose: (s: TrainingSession) => void,
+  threads = 1,
+): Promise<TrainingSession> {
+  const { layout, data, replicas, stateSize } = setup;
+  const P = layout.paramCount;
+  const sparse = setup.sparse !== "none";
+  const nonzeros = sparse ? setup.nonzeros : 0;
+  const heap = new WasmHeap(
+    4 * (data.x.length + data.y.length + replicas * (P + stateSize) + P) + (1 << 20),
+    compiled.shared,
+  );
+  const resident: Resident = {
+    x: heap.alloc(sparse ? 0 : data.x.length),
+    csr: sparse
+      ? {
+        rowStart: heap.alloc(data.n + 1),
+        cols: heap.alloc(nonzeros),
+        values: heap.alloc(nonzeros),
+      }
+      : null,
+    labels: heap.alloc(setup.softmax ? data.n : 0),
+    targets: heap.alloc(setup.softmax ? 0 : data.y.length),
+    params: heap.alloc(replicas * P),
+    state: heap.alloc(replicas * stateSize),
+    grad: heap.alloc(P),
+  };
+  if (setup.softmax) heap.i32(resident.labels, data.n).set(data.y as Int32Array);
+  else heap.f32(resident.targets, data.y.length).set(data.y as Float32Array);
+  heap.f32(resident.params, replicas * P).set(setup.params);
+  if (setup.state !== undefined) heap.f32(resident.state, replicas * stateSize).set(setup.state);
+  const own = await instantiateKernels(compiled, heap.memory);
+  const pool = compiled.shared && threads > 1
+    ? await ThreadPool.start(threads - 1, compiled.variant, heap.memory)
+    : null;
+  const kernels = pool === null ? own : splitKernels(own, pool, heap.memory);
+  if (resident.csr === null) heap.f32(resident.x, data.x.length).set(data.x);
+  else {
+    // The whole data set is compressed once, through a dense copy that the batch buffers reuse.
+    const mark = heap.top;
+    const dense = heap.alloc(data.x.length);
+    heap.f32(dense, data.x.length).set(data.x);
+    const { rowStart, cols, values } = resident.csr;
+    kernels.sparse.csr_rows(dense, layout.inDim, 0, data.n, rowStart, cols, values);
+    heap.release(mark);
+  }
+  return new WasmSession(setup, heap, kernels, resident, onDispose, pool);
+}
+
+class WasmSession implements TrainingSession {
+  readonly paramCount: number;
+  readonly replicas: number;
+  #setup: WasmSessionSetup;
+  #heap: WasmHeap;
+  #k: WasmKernels;
+  #resident: Resident;
+  #mark: number;
+  #batch: Batch;
+  #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
+  #statCorrect: Float32Array = new Float32Array(0);
+  #statSteps = 0;
+  #disposed = false;
+  #onDispose: (s: TrainingSession) => void;
+  #pool: ThreadPool | null;
+
+  constructor(
+    setup: WasmSessionSetup,
+    heap: WasmHeap,
+    kernels: WasmKernels,
+    resident: Resident,
+    onDispose: (s: TrainingSession) => void,
+    pool: ThreadPool | null,
+  ) {
+    this.#pool = pool;
+    this.paramCount = setup.layout.paramCount;
+    this.replicas = setup.replicas;
+    this.#setup = setup;
+    this.#heap = heap;
+    this.#k = kernels;
+    this.#resident = resident;
+    this.#mark = heap.top;
+    this.#batch = this.#layBatch(1);
+    this.#onDispose = onDispose;
+  }
+
+  #layBatch(capacity: number): Batch {
+    const heap = this.#heap;
+    heap.release(this.#mark);
+    const { layout, softmax, sparse } = this.#setup;
+    return {
+      indices: heap.alloc(capacity),
+      labels: heap.alloc(softmax ? capacity : 0),
+      targets: heap.alloc(softmax ? 0 : capacity * layout.outDim),
+      ws: makeWorkspace(heap, layout, capacity, sparse, true),
+    };
+  }
+
+  run(plan: StepPlan): void {
+    if (this.#disposed) throw disposedError("run steps");
+    const maxRows = orThrow("Cannot run steps", validatePlan(plan, this.#setup.data.n));
+    if (maxRows > this.#batch.ws.capacity) this.#batch = this.#layBatch(maxRows);
+    const steps = plan.lrs.length;
+    this.#reserveStats(steps);
+    const { layout, softmax, optimizer, stateSize: S } = this.#setup;
+    const R = this.replicas;
+    const P = this.paramCount;
+    const k = this.#k;
+    const res = this.#resident;
+    const batch = this.#batch;
+    const ws = batch.ws;
+    const memory = this.#heap.memory.buffer;
+    const f32 = new Float32Array(memory);
+    const i32 = new Int32Array(memory);
+    // The kind's WebAssembly update, or the rule's reference update on views of the memory.
+    const fast = wasmUpdateOf(optimizer);
+    const rule = ruleOf(optimizer);
+    const paramsView = this.#heap.f32(res.params, R * P);
+    const gradView = this.#heap.f32(res.grad, P);
+    const stateView = this.#heap.f32(res.state, R * S);
+    const target = { params: 0, grads: res.grad, state: 0, count: P, f32 };
+    const { indices, offsets, lrs, resets } = plan;
+    let statRow = this.#statSteps * R;
+    for (let s = 0; s < steps; s++) {
+      const start = offsets[s];
+      const rows = offsets[s + 1] - start;
+      this.#gather(f32, i32, indices, start, rows);
+      if (resets !== undefined && resets[s] !== 0) stateView.fill(0);
+      const lr = lrs[s];
+      for (let r = 0; r < R; r++) {
+        const params = res.params + 4 * r * P;
+        forwardRows(k, layout, ws, ws.acts[0], params, rows);
+        const depth = layout.layers.length;
+        const out = ws.acts[depth];
+        const delta = ws.deltas[depth];
+        if (softmax) {
+          this.#statLoss[statRow] = k.loss.softmax_xent(
+            out,
+            batch.labels,
+            rows,
+            layout.outDim,
+            delta,
+            ws.correct,
+          );
+          this.#statCorrect[statRow] = f32[ws.correct >>> 2];
+        } else {
+          this.#statLoss[statRow] = k.loss.mse(out, batch.targets, rows * layout.outDim, delta);
+          this.#statCorrect[statRow] = 0;
+        }
+        statRow++;
+        backwardRows(k, layout, ws, ws.acts[0], params, rows, res.grad);
+        if (fast !== undefined) {
+          target.params = params;
+          target.state = res.state + 4 * r * S;
+          fast(k, optimizer, target, lr);
+        } else {
+          rule.update(optimizer, paramsView, gradView, stateView, lr, r);
+        }
+      }
+    }
+    this.#statSteps += steps;
+  }
+
+  /** Copies the batch's rows (dense, or as nonzeros) and their labels or targets into the memory. */
+  #gather(f32: Float32Array, i32: Int32Array, indices: Int32Array, start: number, rows: number) {
+    const { layout, softmax } = this.#setup;
+    const res = this.#resident;
+    const batch = this.#batch;
+    const ws = batch.ws;
+    const inDim = layout.inDim;
+    const outDim = layout.outDim;
+    const idx = batch.indices >>> 2;
+    for (let b = 0; b < rows; b++) i32[idx + b] = indices[start + b];
+    const sparse = ws.sparse;
+    if (sparse !== null && res.csr !== null) {
+      const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
+      const from = res.csr;
+      const k = this.#k.sparse;
+      k.csr_gather(
+        from.rowStart,
+        from.cols,
+        from.values,
+        batch.indices,
+        rows,
+        rowStart,
+        cols,
+        values,
+      );
+      k.csr_to_csc(
+        rowStart,
+        cols,
+        values,
+        rows,
+        inDim,
+        colStart,
+        colRows,
+        colValues,
+      );
+    } else {
+      const x = res.x >>> 2;
+      const to = ws.acts[0] >>> 2;
+      for (let b = 0; b < rows; b++) {
+        const from = x + indices[start + b] * inDim;
+        const into = to + b * inDim;
+        // A call of copyWithin costs more than a short row's element loop (the tutorial's 2).
+        if (inDim < COPY_MIN) { for (let i = 0; i < inDim; i++) f32[into + i] = f32[from + i]; }
+        else f32.copyWithin(into, from, from + inDim);
+      }
+    }
+    if (softmax) {
+      const labels = res.labels >>> 2;
+      const into = batch.labels >>> 2;
+      for (let b = 0; b < rows; b++) i32[into + b] = i32[labels + indices[start + b]];
+    } else {
+      const targets = res.targets >>> 2;
+      const into = batch.targets >>> 2;
+      for (let b = 0; b < rows; b++) {
+        const from = targets + indices[start + b] * outDim;
+        for (let o = 0; o < outDim; o++) f32[into + b * outDim + o] = f32[from + o];
+      }
+    }
+  }
+
+  #reserveStats(steps: number): void {
+    const needed = (this.#statSteps + steps) * this.replicas;
+    if (needed <= this.#statLoss.length) return;
+    const capacity = Math.max(needed, 2 * this.#statLoss.length, 64 * this.replicas);
+    const loss = new Float32Array(capacity);
+    const correct = new Float32Array(capacity);
+    loss.set(this.#statLoss);
+    correct.set(this.#statCorrect);
+    this.#statLoss = loss;
+    this.#statCorrect = correct;
+  }
+
+  readStats(): Promise<StepStats> {
+    if (this.#disposed) return Promise.reject(disposedError("read statistics"));
+    const end = this.#statSteps * this.replicas;
+    const stats = { loss: this.#statLoss.slice(0, end), correct: this.#statCorrect.slice(0, end) };
+    this.#statSteps = 0;
+    return Promise.resolve(stats);
+  }
+
+  readParams(): Promise<Float32Array> {
+    if (this.#disposed) return Promise.reject(disposedError("read parameters"));
+    return Promise.resolve(
+      this.#heap.f32(this.#resident.params, this.replicas * this.paramCount).slice(),
+    );
+  }
+
+  readOptimizerState(): Promise<Float32Array> {
+    if (this.#disposed) return Promise.reject(disposedError("read the optimizer state"));
+    const count = this.replicas * this.#setup.stateSize;
+    return Promise.resolve(this.#heap.f32(this.#resident.state, count).slice());
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#pool?.dispose();
+    this.#pool = null;
+    // Drop the memory so it can be collected even if the session object lives on.
+    this.#heap = new WasmHeap();
+    this.#statLoss = this.#statCorrect = new Float32Array(0);
+    this.#onDispose(this);
+  }
+}

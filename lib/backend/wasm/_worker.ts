@@ -1,0 +1,47 @@
+/**
+ * The Worker of a threaded WebAssembly session (see `_threads.ts`): it instantiates the shared-memory
+ * kernels over the session's `WebAssembly.Memory`, says `"ready"`, then waits on its control block
+ * for commands (a kernel's name by index and its arguments), runs each, and signals it done.
+ *
+ * @module
+ */
+import { compileKernels, instantiateKernels, type WasmVariant } from "./_kernels.ts";
+import { ARG_OFFSET, ARGC, CONTROL_INTS, DONE, MAX_ARGS, OP, SEQ, SPLIT_OPS } from "./_protocol.ts";
+
+/** What the session posts once. */
+interface WorkerInit {
+  readonly variant: WasmVariant;
+  readonly memory: WebAssembly.Memory;
+  readonly control: SharedArrayBuffer;
+}
+
+const scope = globalThis as unknown as {
+  onmessage: ((event: MessageEvent<WorkerInit>) => void) | null;
+  postMessage(message: unknown): void;
+};
+
+scope.onmessage = async (event: MessageEvent<WorkerInit>) => {
+  scope.onmessage = null;
+  const { variant, memory, control } = event.data;
+  const k = await instantiateKernels(await compileKernels(variant, true), memory);
+  const all = { ...k.dense, ...k.sparse, ...k.loss, ...k.update } as unknown as Record<
+    string,
+    (...args: number[]) => number
+  >;
+  const ops = SPLIT_OPS.map((name) => all[name]);
+  const ctl = new Int32Array(control, 0, CONTROL_INTS);
+  const args = new Float64Array(control, ARG_OFFSET, MAX_ARGS);
+  scope.postMessage("ready");
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, SEQ, seen);
+    const seq = Atomics.load(ctl, SEQ);
+    if (seq === seen) continue;
+    seen = seq;
+    const op = ctl[OP];
+    if (op < 0) return; // stop
+    ops[op](...args.subarray(0, ctl[ARGC]));
+    Atomics.store(ctl, DONE, seq);
+    Atomics.notify(ctl, DONE);
+  }
+};

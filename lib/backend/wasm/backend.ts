@@ -1,0 +1,210 @@
+/**
+ * The WebAssembly backend: the whole training step (gather, dense or sparse first layer, the
+ * activations, the loss, the backward products, bias gradients and the optimizer update) and the
+ * stacked ensemble prediction run in WebAssembly SIMD kernels (`wasm/*.wat`, embedded by
+ * `deno task wasm` in `_wasm.ts`), behind the same session contract as the CPU backend, which is
+ * its oracle. Relaxed SIMD (`f32x4.relaxed_madd`, fused multiply-adds) where the runtime
+ * validates it, plain SIMD otherwise; both are tested. One thread by default; `threads: 2` or more
+ * splits each session's large products across Workers over a shared memory (`_threads.ts`).
+ *
+ * Browser-safe: no `Deno.*`; modules are compiled and instantiated asynchronously.
+ *
+ * @module
+ */
+import { check, orThrow, SnapfoldError, validation } from "../../errors.ts";
+import { paramCount } from "../../model/mod.ts";
+import { optimizerStateSize } from "../../optimizers/mod.ts";
+import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";
+import { SPARSE_MIN_ZEROS } from "../../ops/_dense_sparse.ts";
+import { validatePredict, validateSession } from "../_validate.ts";
+import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
+import { wasmLayout } from "./_layout.ts";
+import { makePredictArena, type PredictArena, predictWasm } from "./_predict.ts";
+import { createWasmSession } from "./_session.ts";
+import { threadsAvailable } from "./_threads.ts";
+
+/** The most threads a session may ask for. */
+const MAX_THREADS = 16;
+
+/** Options of {@linkcode createWasmBackend}. */
+export interface WasmBackendOptions {
+  /**
+   * Which kernels: `"relaxed"` (fused multiply-adds; fails where the runtime lacks relaxed SIMD),
+   * `"simd"` (plain SIMD), or `"auto"` (default): relaxed where `WebAssembly.validate` accepts it.
+   */
+  readonly simd?: "auto" | WasmVariant;
+  /**
+   * Threads of a training session (default 1): with 2 or more, each session's large products and
+   * updates are split across Workers over a shared `WebAssembly.Memory` where `SharedArrayBuffer`
+   * exists (Deno; cross-origin-isolated pages), and it runs one thread otherwise; the backend's
+   * `adapter` says which. Prediction runs on one thread.
+   */
+  readonly threads?: number;
+}
+
+/**
+ * Creates the WebAssembly SIMD backend.
+ *
+ * @example Train two replicas for a few steps, then predict with both
+ * ```ts
+ * import { createWasmBackend } from "./backend.ts";
+ * import { initParams, mlp, sgd } from "../../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const backend = await createWasmBackend();
+ * assert.equal(backend.kind, "wasm");
+ * const spec = mlp({ layers: [2, 8, 2] });
+ * const x = new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]); // [4, 2]
+ * const y = new Int32Array([0, 1, 1, 0]);
+ * const session = await backend.createSession({
+ *   spec,
+ *   optimizer: sgd({ momentum: 0.9 }),
+ *   params: initParams(spec, { seed: 1, replicas: 2 }),
+ *   replicas: 2,
+ *   data: { x, y, n: 4 },
+ * });
+ * const steps = 50;
+ * session.run({
+ *   indices: new Int32Array(steps * 4).map((_, k) => k % 4),
+ *   offsets: new Int32Array(steps + 1).map((_, s) => 4 * s),
+ *   lrs: new Float32Array(steps).fill(0.1),
+ * });
+ * const stats = await session.readStats(); // [steps, replicas]
+ * assert.ok(stats.loss[(steps - 1) * 2] < stats.loss[0]);
+ * const probs = await backend.predict({ spec, params: await session.readParams(), members: 2, x, n: 4 });
+ * assert.equal(probs.length, 8);
+ * backend.dispose();
+ * ```
+ *
+ * @param options Which SIMD variant, and how many threads a session runs.
+ * @returns A backend whose sessions train in WebAssembly.
+ * @throws {ConfigError} for an unknown `simd` choice or a bad thread count.
+ * @throws {SnapfoldError} when the runtime lacks WebAssembly SIMD (or relaxed SIMD, when asked).
+ */
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+  const { variant, threads, description } = resolveOptions(options);
+  const compiled = await compileKernels(variant);
+  const shared = threads > 1 ? await compileKernels(variant, true) : compiled;
+  const sessions = new Set<TrainingSession>();
+  let arena: Promise<PredictArena> | undefined; // made on the first prediction
+  let disposed = false;
+  const assertLive = (what: string) => {
+    if (disposed) {
+      throw new SnapfoldError(
+        `Cannot ${what}: the WebAssembly backend was disposed; create a new one with ` +
+          "createWasmBackend()",
+      );
+    }
+  };
+  return {
+    kind: "wasm",
+    readCost: "free",
+    adapter: description,
+    softwareAdapter: false,
+    readbacks: 0,
+    async createSession(options: SessionOptions): Promise<TrainingSession> {
+      assertLive("create a session");
+      const data = orThrow("Cannot create a training session", validateSession(options));
+      const { spec, optimizer, params, replicas = 1, optimizerState } = options;
+      const layout = wasmLayout(spec);
+      refuseDropout(layout.layers);
+      const nonzeros = countNonzeros(data.x, data.x.length);
+      const training = 1 - nonzeros / data.x.length >= SPARSE_MIN_ZEROS;
+      const session = await createWasmSession(
+        shared,
+        {
+          layout,
+          softmax: spec.head === "softmax",
+          optimizer,
+          stateSize: optimizerStateSize(optimizer, paramCount(spec)),
+          params,
+          state: optimizerState,
+          data,
+          replicas,
+          sparse: training ? "rows+columns" : "none",
+          nonzeros,
+        },
+        (s) => sessions.delete(s),
+        threads,
+      );
+      sessions.add(session);
+      return session;
+    },
+    async predict(options: PredictOptions): Promise<Float32Array> {
+      assertLive("predict");
+      const x = orThrow("Cannot predict", validatePredict(options));
+      const layout = wasmLayout(options.spec);
+      refuseDropout(layout.layers);
+      const count = options.n * layout.inDim;
+      const sparse = 1 - countNonzeros(x, count) / count >= SPARSE_MIN_ZEROS;
+      arena ??= makePredictArena(compiled);
+      return predictWasm(await arena, layout, options, x, sparse ? "rows" : "none");
+    },
+    dispose(): void {
+      if (disposed) return;
+      disposed = true;
+      arena = undefined;
+      for (const session of [...sessions]) session.dispose();
+    },
+  };
+}
+
+/** Checks the options and settles what runs: the variant, the threads and how to say both. */
+function resolveOptions(
+  options: WasmBackendOptions,
+): { variant: WasmVariant; threads: number; description: string } {
+  const choice = options?.simd ?? "auto";
+  const wanted = options?.threads ?? 1;
+  orThrow(
+    "Cannot create the WebAssembly backend",
+    validation([
+      ...check.oneOf("simd", choice, ["auto", "relaxed", "simd"]),
+      ...check.that(
+        Number.isInteger(wanted) && wanted >= 1 && wanted <= MAX_THREADS,
+        "threads",
+        `must be an integer from 1 to ${MAX_THREADS}`,
+        wanted,
+      ),
+    ], choice),
+  );
+  const support = wasmSupport();
+  if (!support.simd || (choice === "relaxed" && !support.relaxed)) {
+    throw new SnapfoldError(
+      `Cannot create the WebAssembly backend: this runtime lacks WebAssembly ${
+        support.simd ? "relaxed SIMD" : "SIMD"
+      }; use createBackend("cpu")`,
+    );
+  }
+  const variant: WasmVariant = choice === "auto" ? (support.relaxed ? "relaxed" : "simd") : choice;
+  const threads = wanted > 1 && threadsAvailable() ? wanted : 1;
+  const threadNote = threads > 1
+    ? `${threads} threads (Workers over a shared memory)`
+    : wanted > 1
+    ? "1 thread (no SharedArrayBuffer here)"
+    : "1 thread";
+  const simdName = variant === "relaxed" ? "relaxed SIMD" : "SIMD";
+  return { variant, threads, description: `WebAssembly ${simdName}, ${threadNote}` };
+}
+
+/**
+ * Nonzeros among the first `count` values (NaN counts, as in wasm/sparse.wat's csr_rows); the
+ * sparse first layer is taken from {@linkcode SPARSE_MIN_ZEROS} zeros on, as on the CPU.
+ */
+function countNonzeros(x: Float32Array, count: number): number {
+  let nonzeros = 0;
+  for (let k = 0; k < count; k++) if (x[k] !== 0) nonzeros++;
+  return nonzeros;
+}
+
+/** Dropout masks are not drawn in WebAssembly yet: such a model is refused rather than mis-trained. */
+function refuseDropout(
+  layers: ReadonlyArray<{ readonly index: number; readonly dropout: number }>,
+) {
+  const layer = layers.find((l) => l.dropout > 0);
+  if (layer !== undefined) {
+    throw new SnapfoldError(
+      `Cannot run on the WebAssembly backend: dropout is not implemented there yet: layer ` +
+        `${layer.index} has dropout ${layer.dropout}; use createBackend("cpu")`,
+    );
+  }
+}

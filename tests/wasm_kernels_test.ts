@@ -1,0 +1,481 @@
+/**
+ * Every WebAssembly kernel of `wasm/` (both variants: relaxed and plain SIMD) against its TypeScript
+ * reference: the CPU backend's kernels (lib/ops/_dense_blocked.ts, _dense_sparse.ts, accumulating in float64),
+ * the losses of lib/ops/loss.ts and the optimizers' reference updates, on a sweep of shapes that includes
+ * sizes not divisible by the 4 x 8 tiles and the 32-wide sparse blocks, batch 1, zero rows and
+ * columns. Products are compared within float tolerance (float32 accumulation, fused multiply-adds);
+ * the losses and updates are the same operations in the same order, so they must give the same bits.
+ */
+import assert from "node:assert/strict";
+import {
+  forwardDense,
+  LINEAR,
+  RELU,
+  SIGMOID,
+  TANH,
+  weightGradDense,
+} from "../lib/ops/_dense_blocked.ts";
+import { assertClose } from "./_backend_cases.ts";
+import {
+  backpropDense,
+  compressGathered,
+  compressRows,
+  forwardSparse,
+  makeSparseRows,
+  type SparseRows,
+  transposeRows,
+  weightGradSparse,
+} from "../lib/ops/_dense_sparse.ts";
+import { softmaxLossRows } from "../lib/ops/loss.ts";
+import {
+  compileKernels,
+  instantiateKernels,
+  WasmHeap,
+  type WasmKernels,
+  type WasmVariant,
+} from "../lib/backend/wasm/_kernels.ts";
+import {
+  adam,
+  adamw,
+  applyUpdate,
+  meanSquaredError,
+  type Optimizer,
+  randomState,
+  sgd,
+} from "../mod.ts";
+import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
+import { SnapfoldError } from "../lib/errors.ts";
+
+/** The CPU kernels' activation code of each wasm code (linear 0, relu 1, tanh 2, sigmoid 3). */
+const CPU_CODE = [LINEAR, RELU, TANH, SIGMOID];
+
+const ROWS = [1, 3, 4, 5, 9];
+const IN_DIMS = [1, 2, 3, 7, 13, 33];
+const OUT_DIMS = [1, 3, 4, 5, 8, 9, 12, 17, 33, 40];
+
+interface Harness {
+  readonly k: WasmKernels;
+  readonly heap: WasmHeap;
+  put(values: Float32Array | Int32Array): number;
+  f32(at: number, count: number): Float32Array;
+  i32(at: number, count: number): Int32Array;
+  reset(): void;
+}
+
+async function harness(variant: WasmVariant): Promise<Harness> {
+  const heap = new WasmHeap(1 << 20);
+  const k = await instantiateKernels(await compileKernels(variant), heap.memory);
+  const start = heap.top;
+  return {
+    k,
+    heap,
+    put(values) {
+      const at = heap.alloc(values.length);
+      if (values instanceof Float32Array) heap.f32(at, values.length).set(values);
+      else heap.i32(at, values.length).set(values);
+      return at;
+    },
+    f32: (at, count) => heap.f32(at, count).slice(),
+    i32: (at, count) => heap.i32(at, count).slice(),
+    reset: () => heap.release(start),
+  };
+}
+
+function randomFloats(seed: number, count: number, zeros = 0): Float32Array {
+  const random = randomState(seed);
+  const out = new Float32Array(count);
+  for (let k = 0; k < count; k++) {
+    out[k] = random.uniform(0, 1) < zeros ? 0 : random.uniform(-1, 1);
+  }
+  return out;
+}
+
+const TOL = { rel: 1e-5, abs: 2e-5 };
+
+for (const variant of ["relaxed", "simd"] as const) {
+  Deno.test(`wasm kernels (${variant}): gemm is forwardDense for every activation and shape`, async () => {
+    const h = await harness(variant);
+    let seed = 1;
+    for (const rows of ROWS) {
+      for (const inDim of IN_DIMS) {
+        for (const outDim of OUT_DIMS) {
+          const x = randomFloats(seed++, rows * inDim, 0.2);
+          const params = randomFloats(seed++, inDim * outDim + outDim);
+          for (let act = 0; act < 4; act++) {
+            h.reset();
+            const px = h.put(x);
+            const pp = h.put(params);
+            const out = h.heap.alloc(rows * outDim);
+            h.k.dense.gemm(px, rows, inDim, pp, pp + 4 * inDim * outDim, outDim, out, act);
+            const expected = new Float32Array(rows * outDim);
+            forwardDense(
+              x,
+              rows,
+              params,
+              0,
+              inDim * outDim,
+              inDim,
+              outDim,
+              expected,
+              CPU_CODE[act],
+            );
+            const label = `gemm ${rows}x${inDim}x${outDim} act ${act}`;
+            assertClose(h.f32(out, rows * outDim), expected, { ...TOL, label });
+          }
+          // Without a bias (address 0): the plain product.
+          h.reset();
+          const out = h.heap.alloc(rows * outDim);
+          h.k.dense.gemm(h.put(x), rows, inDim, h.put(params), 0, outDim, out, 0);
+          const zeroBias = params.slice();
+          zeroBias.fill(0, inDim * outDim);
+          const expected = new Float32Array(rows * outDim);
+          forwardDense(x, rows, zeroBias, 0, inDim * outDim, inDim, outDim, expected, LINEAR);
+          assertClose(h.f32(out, rows * outDim), expected, { ...TOL, label: "gemm without bias" });
+        }
+      }
+    }
+  });
+
+  Deno.test(`wasm kernels (${variant}): gemm_tn and bias_grad are weightGradDense`, async () => {
+    const h = await harness(variant);
+    let seed = 100;
+    for (const rows of ROWS) {
+      for (const inDim of IN_DIMS) {
+        for (const outDim of OUT_DIMS) {
+          h.reset();
+          const x = randomFloats(seed++, rows * inDim, 0.2);
+          const delta = randomFloats(seed++, rows * outDim);
+          const grad = h.heap.alloc(inDim * outDim + outDim);
+          const px = h.put(x);
+          const pd = h.put(delta);
+          h.k.dense.gemm_tn(px, rows, inDim, pd, outDim, grad);
+          h.k.dense.bias_grad(pd, rows, outDim, grad + 4 * inDim * outDim);
+          const expected = new Float32Array(inDim * outDim + outDim);
+          weightGradDense(x, delta, rows, inDim, outDim, expected, 0, inDim * outDim);
+          const label = `weight gradient ${rows}x${inDim}x${outDim}`;
+          assertClose(h.f32(grad, expected.length), expected, { ...TOL, label });
+        }
+      }
+    }
+  });
+
+  Deno.test(`wasm kernels (${variant}): backprop is backpropDense for every activation`, async () => {
+    const h = await harness(variant);
+    let seed = 200;
+    for (const rows of ROWS) {
+      for (const inDim of IN_DIMS) {
+        for (const outDim of OUT_DIMS) {
+          const delta = randomFloats(seed++, rows * outDim);
+          const w = randomFloats(seed++, inDim * outDim);
+          const z = randomFloats(seed++, rows * inDim);
+          for (let act = 0; act < 4; act++) {
+            h.reset();
+            // The layer's inputs are the previous layer's activations a = f(z).
+            const a = z.map((v) =>
+              act === 1
+                ? Math.max(v, 0)
+                : act === 2
+                ? Math.tanh(v)
+                : act === 3
+                ? 1 / (1 + Math.exp(-v))
+                : v
+            );
+            const prev = h.heap.alloc(rows * inDim);
+            const scratch = h.heap.alloc(inDim * outDim);
+            h.k.dense.backprop(
+              h.put(delta),
+              rows,
+              outDim,
+              h.put(w),
+              inDim,
+              h.put(a),
+              act,
+              prev,
+              scratch,
+            );
+            const expected = new Float32Array(rows * inDim);
+            backpropDense(delta, rows, w, 0, inDim, outDim, a, CPU_CODE[act], expected);
+            const label = `backprop ${rows}x${inDim}x${outDim} act ${act}`;
+            assertClose(h.f32(prev, rows * inDim), expected, { ...TOL, label });
+          }
+        }
+      }
+    }
+  });
+
+  Deno.test(`wasm kernels (${variant}): the sparse first layer matches the CPU's, exactly where it is exact`, async () => {
+    const h = await harness(variant);
+    let seed = 300;
+    for (const rows of ROWS) {
+      for (const width of [1, 3, 4, 9, 37, 70]) {
+        for (const outDim of [1, 3, 4, 7, 32, 33, 45, 70]) {
+          h.reset();
+          const n = rows + 3;
+          const x = randomFloats(seed++, n * width, 0.8);
+          x.fill(0, 0, width); // a row of zeros
+          for (let b = 0; b < n; b++) x[b * width + (width - 1)] = 0; // a column of zeros
+          if (width > 2) x[width + 1] = -0; // -0 counts as a zero
+          const indices = Int32Array.from({ length: rows }, (_, b) => (b * 5 + 2) % n);
+          const sparse = makeSparseRows<Float32Array>(width, rows, true, Float32Array);
+          compressGathered(x, indices, 0, rows, sparse);
+          transposeRows(sparse, rows);
+          const size = rows * width;
+          const at = {
+            x: h.put(x),
+            idx: h.put(indices),
+            rowStart: h.heap.alloc(rows + 1),
+            cols: h.heap.alloc(size),
+            values: h.heap.alloc(size),
+            colStart: h.heap.alloc(width + 1),
+            colRows: h.heap.alloc(size),
+            colValues: h.heap.alloc(size),
+          };
+          const nnz = h.k.sparse.csr_rows(
+            at.x,
+            width,
+            at.idx,
+            rows,
+            at.rowStart,
+            at.cols,
+            at.values,
+          );
+          const label = `sparse ${rows}x${width}x${outDim}`;
+          assert.equal(nnz, sparse.rowStart[rows], `${label}: nonzeros`);
+          assert.deepEqual(h.i32(at.rowStart, rows + 1), sparse.rowStart.slice(0, rows + 1));
+          assert.deepEqual(h.i32(at.cols, nnz), sparse.cols.slice(0, nnz));
+          assert.deepEqual(h.f32(at.values, nnz), sparse.values.slice(0, nnz));
+          // The same batch gathered from the whole set compressed once.
+          const all = {
+            rowStart: h.heap.alloc(n + 1),
+            cols: h.heap.alloc(n * width),
+            values: h.heap.alloc(n * width),
+          };
+          h.k.sparse.csr_rows(at.x, width, 0, n, all.rowStart, all.cols, all.values);
+          const batch = {
+            rowStart: h.heap.alloc(rows + 1),
+            cols: h.heap.alloc(size),
+            values: h.heap.alloc(size),
+          };
+          const gathered = h.k.sparse.csr_gather(
+            all.rowStart,
+            all.cols,
+            all.values,
+            at.idx,
+            rows,
+            batch.rowStart,
+            batch.cols,
+            batch.values,
+          );
+          assert.equal(gathered, nnz, `${label}: gathered nonzeros`);
+          assert.deepEqual(h.i32(batch.rowStart, rows + 1), sparse.rowStart.slice(0, rows + 1));
+          assert.deepEqual(h.i32(batch.cols, nnz), sparse.cols.slice(0, nnz));
+          assert.deepEqual(h.f32(batch.values, nnz), sparse.values.slice(0, nnz));
+          h.k.sparse.csr_to_csc(
+            at.rowStart,
+            at.cols,
+            at.values,
+            rows,
+            width,
+            at.colStart,
+            at.colRows,
+            at.colValues,
+          );
+          assert.deepEqual(h.i32(at.colStart, width + 1), sparse.colStart, `${label}: colStart`);
+          assert.deepEqual(h.i32(at.colRows, nnz), sparse.colRows.slice(0, nnz));
+          assert.deepEqual(h.f32(at.colValues, nnz), sparse.colValues.slice(0, nnz));
+          const params = randomFloats(seed++, width * outDim + outDim);
+          const pp = h.put(params);
+          const bias = pp + 4 * width * outDim;
+          for (let act = 0; act < 4; act++) {
+            const out = h.heap.alloc(rows * outDim);
+            h.k.sparse.csr_forward(
+              at.rowStart,
+              at.cols,
+              at.values,
+              rows,
+              pp,
+              bias,
+              outDim,
+              out,
+              act,
+            );
+            const expected = new Float32Array(rows * outDim);
+            forwardSparse(sparse, rows, params, 0, width * outDim, outDim, expected, CPU_CODE[act]);
+            assertClose(h.f32(out, rows * outDim), expected, {
+              ...TOL,
+              label: `${label} act ${act}`,
+            });
+          }
+          const delta = randomFloats(seed++, rows * outDim);
+          const gw = h.heap.alloc(width * outDim);
+          h.k.sparse.csc_grad(
+            at.colStart,
+            at.colRows,
+            at.colValues,
+            width,
+            h.put(delta),
+            outDim,
+            gw,
+          );
+          const expected = new Float32Array(width * outDim + outDim);
+          weightGradSparse(sparse, delta, rows, outDim, expected, 0, width * outDim);
+          assertClose(h.f32(gw, width * outDim), expected.subarray(0, width * outDim), {
+            ...TOL,
+            label: `${label} weight gradient`,
+          });
+        }
+      }
+    }
+    // Without indices the rows are taken in order (prediction): compressRows.
+    h.reset();
+    const x = randomFloats(7, 5 * 11, 0.7);
+    const sparse: SparseRows<Float32Array> = makeSparseRows(11, 5, false, Float32Array);
+    compressRows(x, 5, sparse);
+    const rowStart = h.heap.alloc(6);
+    const cols = h.heap.alloc(55);
+    const values = h.heap.alloc(55);
+    const nnz = h.k.sparse.csr_rows(h.put(x), 11, 0, 5, rowStart, cols, values);
+    assert.deepEqual(h.i32(rowStart, 6), sparse.rowStart);
+    assert.deepEqual(h.i32(cols, nnz), sparse.cols.slice(0, nnz));
+  });
+
+  Deno.test(`wasm kernels (${variant}): softmax cross-entropy and MSE give the CPU's bits`, async () => {
+    const h = await harness(variant);
+    for (const rows of ROWS) {
+      for (const classes of [1, 2, 3, 10, 17]) {
+        h.reset();
+        const logits = randomFloats(rows * 31 + classes, rows * classes).map((v) => 6 * v);
+        if (classes > 2) logits[1] = logits[0]; // a tie: the first maximum counts
+        const labels = Int32Array.from({ length: rows }, (_, b) => (b * 7) % classes);
+        const grad = h.heap.alloc(rows * classes);
+        const correct = h.heap.alloc(1);
+        const loss = h.k.loss.softmax_xent(
+          h.put(logits),
+          h.put(labels),
+          rows,
+          classes,
+          grad,
+          correct,
+        );
+        const expectedGrad = new Float32Array(rows * classes);
+        const hits = new Float64Array(1);
+        const expected = softmaxLossRows(logits, labels, rows, classes, expectedGrad, hits, 0);
+        const label = `softmax ${rows}x${classes}`;
+        assert.equal(loss, expected, `${label}: loss`);
+        assert.deepEqual(h.f32(grad, rows * classes), expectedGrad, `${label}: gradient`);
+        assert.equal(h.f32(correct, 1)[0], hits[0], `${label}: correct`);
+
+        const targets = randomFloats(classes, rows * classes);
+        const mseGrad = h.heap.alloc(rows * classes);
+        const mse = h.k.loss.mse(h.put(logits), h.put(targets), rows * classes, mseGrad);
+        const g = new Float32Array(rows * classes);
+        const expectedMse = meanSquaredError({
+          outputs: logits,
+          targets,
+          rows,
+          dim: classes,
+          grad: g,
+        });
+        assert.equal(mse, expectedMse, `mse ${rows}x${classes}`);
+        assert.deepEqual(h.f32(mseGrad, rows * classes), g);
+      }
+    }
+  });
+
+  Deno.test(`wasm kernels (${variant}): combine is the weighted softmax (or identity) sum`, async () => {
+    const h = await harness(variant);
+    for (const softmax of [0, 1]) {
+      for (const [rows, width] of [[1, 1], [3, 10], [5, 3]]) {
+        h.reset();
+        const result = randomFloats(rows + width, rows * width).map((v) => 4 * v);
+        const start = randomFloats(9, rows * width);
+        const out = h.put(start);
+        h.k.loss.combine(h.put(result), rows, width, softmax, out, 0.25, 1);
+        const expected = new Float64Array(rows * width);
+        for (let b = 0; b < rows; b++) {
+          const row = Array.from(result.subarray(b * width, (b + 1) * width));
+          const max = Math.max(...row);
+          const e = row.map((v) => softmax ? Math.exp(v - max) : v);
+          const sum = softmax ? e.reduce((s, v) => s + v, 0) : 1;
+          e.forEach((v, c) => expected[b * width + c] = start[b * width + c] + 0.25 * v / sum);
+        }
+        assertClose(h.f32(out, rows * width), expected, { rel: 1e-6, abs: 1e-7, label: "combine" });
+        const fresh = h.heap.alloc(rows * width);
+        h.k.loss.combine(h.put(result), rows, width, softmax, fresh, 0.25, 0);
+        const alone = expected.map((v, k) => v - start[k]);
+        assertClose(h.f32(fresh, rows * width), alone, {
+          rel: 1e-6,
+          abs: 1e-6,
+          label: "combine store",
+        });
+      }
+    }
+  });
+
+  Deno.test(`wasm kernels (${variant}): SGD, Adam and AdamW updates give the reference's bits`, async () => {
+    const h = await harness(variant);
+    const optimizers: Optimizer[] = [
+      sgd(),
+      sgd({ weightDecay: 0.01 }),
+      sgd({ momentum: 0.9 }),
+      sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-3 }),
+      sgd({ momentum: 0.8, convention: "pytorch", weightDecay: 1e-3 }),
+      sgd({ momentum: 0.8, convention: "pytorch", nesterov: true }),
+      adam(),
+      adam({ weightDecay: 1e-2, beta1: 0.5 }),
+      adamw(),
+      adamw({ weightDecay: 0.1, epsilon: 1e-3 }),
+    ];
+    for (const optimizer of optimizers) {
+      for (const count of [1, 2, 7, 10]) {
+        const replicas = 2;
+        const stateSize = optimizer.kind === "adam"
+          ? 2 * count + 1
+          : optimizer.momentum === 0
+          ? 0
+          : count;
+        const params = randomFloats(count, replicas * count);
+        const expectedParams = params.slice();
+        const expectedState = new Float32Array(replicas * stateSize);
+        h.reset();
+        const pp = h.put(params);
+        const ps = h.put(expectedState);
+        const pg = h.heap.alloc(count);
+        const f32 = new Float32Array(h.heap.memory.buffer);
+        const update = WASM_UPDATES[optimizer.kind]! as (
+          k: WasmKernels,
+          o: Optimizer,
+          at: { params: number; grads: number; state: number; count: number; f32: Float32Array },
+          lr: number,
+        ) => void;
+        for (let step = 0; step < 4; step++) {
+          const grads = randomFloats(50 + step, count);
+          h.heap.f32(pg, count).set(grads);
+          const lr = Math.fround(0.1 / (step + 1));
+          for (let r = 0; r < replicas; r++) {
+            const at = {
+              params: pp + 4 * r * count,
+              grads: pg,
+              state: ps + 4 * r * stateSize,
+              count,
+              f32,
+            };
+            update(h.k, optimizer, at, lr);
+            applyUpdate(optimizer, expectedParams, grads, expectedState, lr, r);
+          }
+        }
+        const label = `${JSON.stringify(optimizer)} count ${count}`;
+        assert.deepEqual(h.f32(pp, replicas * count), expectedParams, `${label}: params`);
+        assert.deepEqual(h.f32(ps, replicas * stateSize), expectedState, `${label}: state`);
+      }
+    }
+  });
+}
+
+Deno.test("wasm kernels: a heap past wasm32's 4 GiB is a SnapfoldError, not a RangeError", () => {
+  const heap = new WasmHeap();
+  assert.throws(
+    () => heap.alloc(2 ** 30 + 1),
+    (e) => e instanceof SnapfoldError && /4 GiB/.test(String(e)),
+  );
+});

@@ -1,0 +1,152 @@
+/**
+ * The WebAssembly backend passes every shared backend case (tests/_backend_cases.ts) in both of its
+ * variants, relaxed SIMD and plain SIMD.
+ */
+import assert from "node:assert/strict";
+import { assertClose, registerBackendCases } from "./_backend_cases.ts";
+import { adam, type Backend, createCpuBackend, initParams, mlp, sgd } from "../mod.ts";
+import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
+import { createWasmBackend } from "../lib/backend/wasm/backend.ts";
+import { wasmSupport } from "../lib/backend/wasm/_kernels.ts";
+
+registerBackendCases("wasm relaxed", () => createWasmBackend({ simd: "relaxed" }));
+registerBackendCases("wasm simd", () => createWasmBackend({ simd: "simd" }));
+registerBackendCases("wasm 2 threads", () => createWasmBackend({ threads: 2 }));
+
+Deno.test("wasm: this runtime validates both variants, and auto takes relaxed SIMD", async () => {
+  assert.deepEqual(wasmSupport(), { simd: true, relaxed: true });
+  const backend = await createWasmBackend();
+  assert.equal(backend.kind, "wasm");
+  assert.equal(backend.readCost, "free");
+  assert.match(backend.adapter ?? "", /relaxed SIMD, 1 thread/);
+  backend.dispose();
+  await assert.rejects(() => createWasmBackend({ simd: "avx" as "simd" }), /simd must be one of/);
+});
+
+Deno.test("wasm: a kind without a WebAssembly update trains with its rule's reference update", async () => {
+  const spec = mlp({ layers: [4, 9, 3], activation: "tanh" });
+  const n = 24;
+  const x = Float32Array.from({ length: n * 4 }, (_, k) => Math.sin(k * 1.3));
+  const y = Int32Array.from({ length: n }, (_, b) => b % 3);
+  const steps = 12;
+  const plan = {
+    indices: Int32Array.from({ length: steps * 8 }, (_, k) => (k * 5) % n),
+    offsets: Int32Array.from({ length: steps + 1 }, (_, s) => 8 * s),
+    lrs: new Float32Array(steps).fill(0.01),
+  };
+  const options = {
+    spec,
+    optimizer: adam(),
+    params: initParams(spec, { seed: 4, replicas: 2 }),
+    replicas: 2,
+    data: { x, y, n },
+  };
+  const trained = async (backend: Backend) => {
+    const session = await backend.createSession(options);
+    session.run(plan);
+    const out = { params: await session.readParams(), state: await session.readOptimizerState() };
+    backend.dispose();
+    return out;
+  };
+  const expected = await trained(createCpuBackend());
+  const table = WASM_UPDATES as Record<string, unknown>;
+  const kept = table.adam;
+  delete table.adam;
+  try {
+    const got = await trained(await createWasmBackend());
+    assertClose(got.params, expected.params, { rel: 1e-5, abs: 1e-6, label: "params" });
+    assertClose(got.state, expected.state, { rel: 1e-5, abs: 1e-6, label: "state" });
+  } finally {
+    table.adam = kept;
+  }
+  assert.equal(typeof WASM_UPDATES.adam, "function");
+});
+
+Deno.test("wasm: mostly-zero inputs take the sparse first layer and train as on the CPU", async () => {
+  // MNIST-like rows: about 80% zeros, so both backends take their sparse first-layer path.
+  const spec = mlp({ layers: [50, 37, 10] });
+  const n = 40;
+  const x = Float32Array.from(
+    { length: n * 50 },
+    (_, k) => (k * 7919) % 5 === 0 ? (k % 13) / 13 : 0,
+  );
+  const y = Int32Array.from({ length: n }, (_, b) => b % 10);
+  const steps = 20;
+  const plan = {
+    indices: Int32Array.from({ length: steps * 9 }, (_, k) => (k * 11) % n),
+    offsets: Int32Array.from({ length: steps + 1 }, (_, s) => 9 * s),
+    lrs: new Float32Array(steps).fill(0.1),
+  };
+  const options = {
+    spec,
+    optimizer: sgd({ momentum: 0.9 }),
+    params: initParams(spec, { seed: 2 }),
+    data: { x, y, n },
+  };
+  const results = [];
+  for (const backend of [createCpuBackend(), await createWasmBackend()]) {
+    const session = await backend.createSession(options);
+    session.run(plan);
+    const stats = await session.readStats();
+    const params = await session.readParams();
+    const probs = await backend.predict({ spec, params, x, n });
+    results.push({ stats, params, probs });
+    backend.dispose();
+  }
+  const [cpu, wasm] = results;
+  assertClose(wasm.stats.loss, cpu.stats.loss, { rel: 1e-4, abs: 1e-6, label: "losses" });
+  assertClose(wasm.params, cpu.params, { rel: 1e-4, abs: 1e-6, label: "params" });
+  assertClose(wasm.probs, cpu.probs, { rel: 1e-4, abs: 1e-6, label: "probabilities" });
+  assert.ok(cpu.stats.loss[steps - 1] < cpu.stats.loss[0]);
+});
+
+Deno.test("wasm: two threads over a shared memory give exactly the bits of one", async () => {
+  // Wide enough that every split kernel is split: batches of 40 rows, 12210 parameters, sparse
+  // first layer, a dense hidden layer.
+  const spec = mlp({ layers: [50, 200, 40, 10] });
+  const n = 80;
+  const x = Float32Array.from(
+    { length: n * 50 },
+    (_, k) => (k * 7919) % 5 === 0 ? (k % 13) / 13 : 0,
+  );
+  const y = Int32Array.from({ length: n }, (_, b) => b % 10);
+  const steps = 6;
+  const plan = {
+    indices: Int32Array.from({ length: steps * 40 }, (_, k) => (k * 11) % n),
+    offsets: Int32Array.from({ length: steps + 1 }, (_, s) => 40 * s),
+    lrs: new Float32Array(steps).fill(0.05),
+  };
+  const results = [];
+  for (const threads of [1, 2]) {
+    for (const optimizer of [sgd({ momentum: 0.9 }), adam()]) {
+      const backend = await createWasmBackend({ threads });
+      assert.match(backend.adapter ?? "", threads === 1 ? /1 thread$/ : /2 threads \(Workers/);
+      const session = await backend.createSession({
+        spec,
+        optimizer,
+        params: initParams(spec, { seed: 3, replicas: 2 }),
+        replicas: 2,
+        data: { x, y, n },
+      });
+      session.run(plan);
+      results.push({
+        loss: (await session.readStats()).loss,
+        params: await session.readParams(),
+        state: await session.readOptimizerState(),
+      });
+      backend.dispose();
+    }
+  }
+  // Compared bit for bit, element by element (a failing deepEqual would print every element).
+  for (const [label, one, two] of [["sgd", 0, 2], ["adam", 1, 3]] as const) {
+    for (const field of ["loss", "params", "state"] as const) {
+      const a = new Uint32Array(results[one][field].buffer);
+      const b = new Uint32Array(results[two][field].buffer);
+      const at = a.findIndex((v, k) => v !== b[k]);
+      assert.ok(a.length === b.length && at < 0, `${label} ${field}: element ${at} differs`);
+    }
+  }
+  assert.ok(results[0].loss.every(Number.isFinite));
+  assert.notDeepEqual(results[0].params, initParams(spec, { seed: 3, replicas: 2 }));
+  await assert.rejects(() => createWasmBackend({ threads: 0 }), /threads must be an integer/);
+});

@@ -27,14 +27,15 @@ function ensemble(members: number, seed: number): EnsembleData {
   };
 }
 
+// Children resolve with the dev lock, so a test run never grows the root deno.lock.
+const DEV_LOCK = `--lock=${new URL("../tools/dev.lock", import.meta.url).pathname}`;
+
 const CHILD = `
 import { saveEnsemble } from ${JSON.stringify(new URL("../io.ts", import.meta.url).href)};
 import { initParams, mlp } from ${
   JSON.stringify(new URL("../lib/model/mod.ts", import.meta.url).href)
 };
 
-// Children resolve with the dev lock, so a test run never grows the root deno.lock.
-const DEV_LOCK = `--lock=${new URL("../tools/dev.lock", import.meta.url).pathname}`;
 const spec = mlp({ layers: [256, 512, 10] });
 const ensemble = (members, seed) => ({
   snapshots: Array.from({ length: members }, (_, i) => ({
@@ -85,7 +86,7 @@ Deno.test("kill -9 during saves leaves the complete old or new file; the next sa
       const child = new Deno.Command(Deno.execPath(), {
         args: [
           "run",
-        DEV_LOCK,
+          DEV_LOCK,
           "--quiet",
           "--no-check",
           "--config",

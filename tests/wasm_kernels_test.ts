@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  backpropDense,
   forwardDense,
   LINEAR,
   RELU,
@@ -17,7 +18,6 @@ import {
 } from "../lib/ops/_dense_blocked.ts";
 import { assertClose } from "./_backend_cases.ts";
 import {
-  backpropDense,
   compressGathered,
   compressRows,
   forwardSparse,

@@ -15,15 +15,26 @@ export * from "./lib/persistence.ts";
 export * from "./lib/schedules/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/ops/activation.ts";
-export * from "./lib/losses.ts";
+export {
+  activate,
+  activationDerivative,
+  countCorrect,
+  type CountCorrectArgs,
+  type FloatArray,
+  meanSquaredError,
+  type MeanSquaredErrorArgs,
+  softmaxCrossEntropy,
+  type SoftmaxCrossEntropyArgs,
+  softmaxRows,
+} from "./lib/ops/loss.ts";
 export * from "./lib/optimizers/mod.ts";
 export * from "./lib/batches.ts";
 export * from "./lib/training_data.ts";
 export * from "./lib/backend/backend.ts";
-export * from "./lib/backend/cpu.ts";
+export * from "./lib/backend/cpu/backend.ts";
 export * from "./lib/train/mod.ts";
 export * from "./lib/datasets.ts";
 export * from "./lib/ensemble/mod.ts";
-export * from "./lib/backend/webgpu.ts";
+export * from "./lib/backend/webgpu/backend.ts";
 export * from "./lib/backend/select.ts";
 export * from "./lib/snapshot.ts";

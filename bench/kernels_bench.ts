@@ -31,10 +31,10 @@ import {
   type StepPlan,
   toFloat32,
 } from "../mod.ts";
-import { createBufferSet, USAGE, writeBuffer } from "../lib/backend/_buffers.ts";
-import { createPipelineCache, STEP_RECORD_BYTES } from "../lib/backend/_pipeline_cache.ts";
-import type { ShaderName } from "../lib/backend/_shaders.ts";
-import { adapterFacts } from "../lib/backend/_webgpu_quirks.ts";
+import { createBufferSet, USAGE, writeBuffer } from "../lib/backend/webgpu/_buffers.ts";
+import { createPipelineCache, STEP_RECORD_BYTES } from "../lib/backend/webgpu/_pipeline_cache.ts";
+import type { ShaderName } from "../lib/backend/webgpu/_shaders.ts";
+import { adapterFacts } from "../lib/backend/webgpu/_quirks.ts";
 
 const adapter = await navigator.gpu?.requestAdapter();
 if (!adapter) {

@@ -28,6 +28,8 @@ import {
   type Validation,
 } from "./validation.ts";
 
+import { N, seedKey, seedKeyByArray, twist } from "./_mt19937.ts";
+
 /** A JSON-serializable copy of a generator's whole state (NumPy's `get_state()` in camelCase). */
 export interface RandomStateSnapshot {
   /** The 624 words of the MT19937 state, each an integer in `[0, 2^32 - 1]`. */
@@ -74,13 +76,6 @@ export interface RandomState {
   snapshot(): RandomStateSnapshot;
 }
 
-/** Words in the MT19937 state. */
-const N = 624;
-/** The middle word offset of the recurrence. */
-const M = 397;
-const MATRIX_A = 0x9908b0df;
-const UPPER_MASK = 0x80000000;
-const LOWER_MASK = 0x7fffffff;
 const MAX_UINT32 = 0xffffffff;
 
 /**
@@ -212,60 +207,6 @@ function validateSnapshot(snapshot: unknown): Validation<RandomStateSnapshot> {
     hasGauss: field<boolean>("hasGauss", s.hasGauss, check.boolean),
     gauss: field<number>("gauss", s.gauss, check.finite),
   });
-}
-
-/** MT19937 `init_genrand`: fills the key from one 32-bit seed (Knuth's multiplier 1812433253). */
-function seedKey(key: Uint32Array, seed: number): void {
-  key[0] = seed >>> 0;
-  for (let i = 1; i < N; i++) {
-    const prev = key[i - 1];
-    key[i] = (Math.imul(1812433253, prev ^ (prev >>> 30)) + i) >>> 0;
-  }
-}
-
-/** MT19937 `init_by_array` (the 2002 reference code), which NumPy uses for array seeds. */
-function seedKeyByArray(key: Uint32Array, initKey: ReadonlyArray<number>): void {
-  seedKey(key, 19650218);
-  const length = initKey.length;
-  let i = 1;
-  let j = 0;
-  for (let k = Math.max(N, length); k > 0; k--) {
-    const prev = key[i - 1];
-    key[i] = ((key[i] ^ Math.imul(prev ^ (prev >>> 30), 1664525)) + initKey[j] + j) >>> 0;
-    i++;
-    j++;
-    if (i >= N) {
-      key[0] = key[N - 1];
-      i = 1;
-    }
-    if (j >= length) j = 0;
-  }
-  for (let k = N - 1; k > 0; k--) {
-    const prev = key[i - 1];
-    key[i] = ((key[i] ^ Math.imul(prev ^ (prev >>> 30), 1566083941)) - i) >>> 0;
-    i++;
-    if (i >= N) {
-      key[0] = key[N - 1];
-      i = 1;
-    }
-  }
-  // The most significant bit is set so that the state is never all zeros.
-  key[0] = 0x80000000;
-}
-
-/** Refills the whole block of 624 words (the MT19937 recurrence). */
-function twist(key: Uint32Array): void {
-  let i = 0;
-  for (; i < N - M; i++) {
-    const y = (key[i] & UPPER_MASK) | (key[i + 1] & LOWER_MASK);
-    key[i] = key[i + M] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
-  }
-  for (; i < N - 1; i++) {
-    const y = (key[i] & UPPER_MASK) | (key[i + 1] & LOWER_MASK);
-    key[i] = key[i + M - N] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
-  }
-  const y = (key[N - 1] & UPPER_MASK) | (key[0] & LOWER_MASK);
-  key[N - 1] = key[M - 1] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
 }
 
 class MersenneTwister implements RandomState {

@@ -18,7 +18,7 @@
 //            and LOG_BETA2 (ln of each beta, from the host in float64; a large negative number for
 //            a beta of 0), EPSILON, WEIGHT_DECAY, DECOUPLED (0 Adam, 1 AdamW).
 // Dispatch:  one invocation per parameter of every replica, 64 per workgroup, over x and y.
-// Mirrors:   lib/optimizers/adam.ts#update (Kingma and Ba 2015; Loshchilov and
+// Mirrors:   lib/optimizers/adam.ts#ADAM.update (Kingma and Ba 2015; Loshchilov and
 //            Hutter 2019 for the decoupled decay).
 
 struct Step {

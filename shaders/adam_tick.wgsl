@@ -7,7 +7,7 @@
 // Overrides: STATE_STRIDE, COUNT_OFF (2 * paramCount), REPLICAS.
 // Dispatch:  (ceil(replicas / 64)). A separate dispatch because the adam kernel's invocations all
 //            read the counter: one of them advancing it would race with the others.
-// Mirrors:   the `t += 1` of lib/optimizers/adam.ts#update.
+// Mirrors:   the `t += 1` of lib/optimizers/adam.ts#ADAM.update.
 
 struct Step {
   step: u32,

@@ -7,7 +7,7 @@
 // Overrides: OUT_DIM, B_OFF, PARAM_STRIDE, REPLICAS.
 // Dispatch:  (ceil(OUT_DIM / 64), 1, replicas): one invocation per output unit, looping over the
 //            batch in row order (the order the CPU sums in).
-// Mirrors:   the bias-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
+// Mirrors:   the bias part of lib/ops/dense.ts#denseWeightGradRef.
 
 struct Step {
   step: u32,

@@ -8,7 +8,7 @@
 // Overrides: OUT_DIM, STRIDE (floats per member in p), MEMBERS.
 // Dispatch:  one invocation per element of out, 64 per workgroup, over x and y; members summed in
 //            order.
-// Mirrors:   the `"mean"` combine of the CPU backend's predict (lib/backend/cpu.ts).
+// Mirrors:   lib/ops/combine.ts#combineMeanRef.
 
 struct Step {
   step: u32,

@@ -15,8 +15,7 @@
 // Dispatch:  (ceil(ceil(OUT_DIM / 4) / WG_X), ceil(ceil(batch / 4) / WG_Y), replicas). Each
 //            invocation computes a 4x4 block of out in registers: the register blocking that runs
 //            fast on llvmpipe, where workgroup barriers are slow (see shared/PLATFORM.md).
-// Mirrors:   the dense forward loop of the CPU backend (lib/backend/cpu.ts) and `forward` in
-//            lib/model/forward.ts.
+// Mirrors:   lib/ops/dense.ts#denseForwardRef (and so `forward` in lib/model/forward.ts).
 
 struct Step {
   step: u32,

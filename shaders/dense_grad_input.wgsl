@@ -13,7 +13,7 @@
 //            WG_X, WG_Y (WG_X * WG_Y = 64).
 // Dispatch:  (ceil(ceil(IN_DIM / 4) / WG_X), ceil(ceil(batch / 4) / WG_Y), replicas); a 4x4 block
 //            of dz_prev per invocation, accumulated in registers over OUT_DIM.
-// Mirrors:   the input-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
+// Mirrors:   lib/ops/dense.ts#denseBackpropRef.
 
 struct Step {
   step: u32,

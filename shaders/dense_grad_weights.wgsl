@@ -9,7 +9,7 @@
 //            the shared gathered batch), REPLICAS, WG_X, WG_Y (WG_X * WG_Y = 64).
 // Dispatch:  (ceil(ceil(OUT_DIM / 4) / WG_X), ceil(ceil(IN_DIM / 4) / WG_Y), replicas); each
 //            invocation accumulates a 4x4 block of dW in registers over the batch (no barriers).
-// Mirrors:   the weight-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
+// Mirrors:   the weight part of lib/ops/dense.ts#denseWeightGradRef.
 
 struct Step {
   step: u32,

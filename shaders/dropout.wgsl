@@ -15,7 +15,7 @@
 // Dispatch:  one invocation per element, 64 per workgroup, spread over x and y so that
 //            batch * REPLICAS * WIDTH may exceed 65,535 workgroups.
 // Mirrors:   lib/ops/dropout.ts#dropoutBits (the hash) and #fillDropoutMask (the mask), as the CPU
-//            backend applies them (lib/backend/cpu.ts, forwardRows and backwardRows).
+//            backend applies them (lib/backend/cpu/_workspace.ts, forwardRows and backwardRows).
 
 struct Step {
   step: u32,

@@ -7,7 +7,7 @@
 // Overrides: IN_DIM (input width).
 // Dispatch:  one invocation per element of xb, 64 per workgroup, spread over x and y so that
 //            batch * IN_DIM may exceed 65,535 workgroups.
-// Mirrors:   the batch gather of the CPU backend (lib/backend/cpu.ts), which reads x by index.
+// Mirrors:   lib/ops/gather.ts#gatherRef.
 
 struct Step {
   step: u32, // index of the step in the plan (selects its lr)

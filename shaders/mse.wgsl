@@ -11,7 +11,7 @@
 // Uniforms:  cur.start, cur.batch, cur.row.
 // Overrides: OUT_DIM, REPLICAS.
 // Dispatch:  (1, 1, replicas): one workgroup of 64 per replica, one barrier to join partial sums.
-// Mirrors:   the mean squared error of lib/losses.ts as the CPU backend runs it.
+// Mirrors:   lib/ops/loss.ts#meanSquaredError as the CPU backend runs it.
 
 struct Step {
   step: u32,

@@ -7,7 +7,7 @@
 // Overrides: TOTAL (replicas * stateSize).
 // Dispatch:  one invocation per float, 64 per workgroup, over x and y; encoded only before the
 //            steps whose reset flag is set.
-// Mirrors:   the reset of the CPU backend's run loop (lib/backend/cpu.ts).
+// Mirrors:   lib/ops/optimizer_reset.ts#optimizerResetRef.
 
 struct Step {
   step: u32,

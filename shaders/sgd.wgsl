@@ -13,7 +13,7 @@
 // Overrides: PARAM_COUNT, STATE_STRIDE, MOMENTUM, NESTEROV (0 or 1), PYTORCH (0 keras, 1 pytorch),
 //            WEIGHT_DECAY.
 // Dispatch:  one invocation per parameter of every replica, 64 per workgroup, over x and y.
-// Mirrors:   lib/optimizers/sgd.ts#update (see its module docs for the formulas).
+// Mirrors:   lib/optimizers/sgd.ts#SGD.update (see its module docs for the formulas).
 
 struct Step {
   step: u32,

@@ -6,7 +6,7 @@
 // Uniforms:  cur.batch (rows).
 // Overrides: OUT_DIM (classes), STRIDE (floats per member).
 // Dispatch:  (ceil(batch / 64), 1, members): one invocation per row.
-// Mirrors:   the softmax of the CPU backend's predict (lib/backend/cpu.ts).
+// Mirrors:   lib/ops/loss.ts#softmaxRows.
 
 struct Step {
   step: u32,

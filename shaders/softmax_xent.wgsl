@@ -15,7 +15,7 @@
 // Dispatch:  (1, 1, replicas): one workgroup of 64 per replica; each invocation takes every 64th
 //            row, and one barrier joins the 64 partial sums (a single barrier is cheap even on
 //            llvmpipe; per-row work is tiny).
-// Mirrors:   the softmax cross-entropy of lib/losses.ts as the CPU backend runs it.
+// Mirrors:   lib/ops/loss.ts#softmaxCrossEntropy and lib/ops/loss.ts#countCorrect.
 
 struct Step {
   step: u32,

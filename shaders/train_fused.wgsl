@@ -37,10 +37,10 @@
 //            BATCH_CAP each), BATCH_CAP (largest batch the layout holds).
 // Dispatch:  (replicas, 1, 1), several times per plan: the host splits the steps so that no
 //            invocation runs more loop iterations than llvmpipe allows (it silently stops loops
-//            after 65,535 iterations per invocation; lib/backend/_fused.ts counts them). Each
+//            after 65,535 iterations per invocation; lib/backend/webgpu/_loop_budget.ts counts them). Each
 //            phase of a step is a strided loop over its outputs followed by one workgroup barrier.
-// Mirrors:   one step of the per-kernel path (the kernels named above), hence `lossAndGradient`
-//            and `applyUpdate` of the CPU backend (lib/backend/cpu.ts, lib/optimizers.ts).
+// Mirrors:   one step of the per-kernel path (the kernels named above), hence
+//            lib/backend/cpu/_workspace.ts#lossAndGradient and lib/optimizers/mod.ts#applyUpdate.
 
 struct Step {
   step: u32,

@@ -7,7 +7,7 @@ import {
   type Vote,
   VOTES,
 } from "../lib/ops/combine.ts";
-import { softmaxRows } from "../lib/losses.ts";
+import { softmaxRows } from "../lib/ops/loss.ts";
 
 // Type-level tests: `deno test` type-checks this file, and an unused `@ts-expect-error` is itself an
 // error, so these lines prove that an incomplete rule table fails `deno check`.

@@ -1,29 +1,32 @@
 /**
- * The CPU backend's blocked and sparse kernels (lib/backend/_cpu_kernels.ts) against naive float64
- * loops written here, on a sweep of shapes that includes sizes not divisible by the 4 x 4 and 8-wide
- * blocks, batch 1, rows and columns of zeros, and NaN; then the backend's sparse path end to end
+ * The CPU backend's blocked and sparse kernels (lib/ops/_dense_blocked.ts, _dense_sparse.ts)
+ * against the float64 reference loops of lib/ops/dense.ts, on a sweep of shapes that includes
+ * sizes not divisible by the 4 x 4 and 8-wide blocks, batch 1, rows and columns of zeros, and NaN; then the backend's sparse path end to end
  * (finite differences, a training step, fused prediction across row blocks).
  */
 import assert from "node:assert/strict";
-import type { ActivationCode } from "../lib/ops/activation.ts";
+import { type ActivationCode, ACTIVATIONS } from "../lib/ops/activation.ts";
+import { denseBackpropRef, denseForwardRef, denseWeightGradRef } from "../lib/ops/dense.ts";
 import fc from "fast-check";
 import { assertClose } from "./_backend_cases.ts";
 import {
   backpropDense,
-  compressGathered,
-  compressRows,
   forwardDense,
-  forwardSparse,
   LINEAR,
-  makeSparseRows,
   RELU,
   SIGMOID,
-  softmaxLossRows,
   TANH,
-  transposeRows,
   weightGradDense,
+} from "../lib/ops/_dense_blocked.ts";
+import {
+  compressGathered,
+  compressRows,
+  forwardSparse,
+  makeSparseRows,
+  transposeRows,
   weightGradSparse,
-} from "../lib/backend/_cpu_kernels.ts";
+} from "../lib/ops/_dense_sparse.ts";
+import { softmaxLossRows } from "../lib/ops/loss.ts";
 import {
   adam,
   applyUpdate,
@@ -40,40 +43,9 @@ import {
 
 const CODES: ActivationCode[] = [RELU, TANH, SIGMOID, LINEAR];
 
-function f(code: number, z: number): number {
-  if (code === RELU) return z < 0 ? 0 : z;
-  if (code === TANH) return Math.tanh(z);
-  if (code === SIGMOID) return 1 / (1 + Math.exp(-z));
-  return z;
-}
-
-function fPrime(code: number, a: number): number {
-  if (code === RELU) return a > 0 ? 1 : 0;
-  if (code === TANH) return 1 - a * a;
-  if (code === SIGMOID) return a * (1 - a);
-  return 1;
-}
-
-/** Naive `act(x W + b)`: W at params[wOff] [inDim, outDim], b at params[bOff]. */
-function naiveForward(
-  x: ArrayLike<number>,
-  rows: number,
-  params: ArrayLike<number>,
-  wOff: number,
-  bOff: number,
-  inDim: number,
-  outDim: number,
-  act: ActivationCode,
-): Float64Array {
-  const out = new Float64Array(rows * outDim);
-  for (let b = 0; b < rows; b++) {
-    for (let o = 0; o < outDim; o++) {
-      let s = params[bOff + o];
-      for (let i = 0; i < inDim; i++) s += x[b * inDim + i] * params[wOff + i * outDim + o];
-      out[b * outDim + o] = f(act, s);
-    }
-  }
-  return out;
+/** The activation function of a kernel code (lib/ops/activation.ts). */
+function activationOf(code: ActivationCode): (z: number) => number {
+  return Object.values(ACTIVATIONS).find((d) => d.code === code)!.f;
 }
 
 /** A shape and data: inputs with zero rows and sparse entries, weights at nonzero offsets. */
@@ -119,7 +91,7 @@ const RUNS = { seed: 20260205, numRuns: 300 };
 Deno.test("cpu kernels: blocked and sparse forward match the naive loop", () => {
   fc.assert(
     fc.property(caseArb, (c) => {
-      const expected = naiveForward(
+      const expected = denseForwardRef(
         c.x,
         c.rows,
         c.params,
@@ -147,17 +119,7 @@ Deno.test("cpu kernels: blocked and sparse weight gradients match the naive loop
     fc.property(caseArb, (c) => {
       const { rows, inDim, outDim, x, delta } = c;
       const size = inDim * outDim + outDim;
-      const expected = new Float64Array(size);
-      for (let i = 0; i < inDim; i++) {
-        for (let o = 0; o < outDim; o++) {
-          let s = 0;
-          for (let b = 0; b < rows; b++) s += x[b * inDim + i] * delta[b * outDim + o];
-          expected[i * outDim + o] = s;
-        }
-      }
-      for (let o = 0; o < outDim; o++) {
-        for (let b = 0; b < rows; b++) expected[inDim * outDim + o] += delta[b * outDim + o];
-      }
+      const expected = denseWeightGradRef(x, delta, rows, inDim, outDim);
       // Garbage in the output first: the kernels must overwrite, not accumulate.
       const dense = new Float64Array(size).fill(7);
       weightGradDense(x, delta, rows, inDim, outDim, dense, 0, inDim * outDim);
@@ -178,17 +140,8 @@ Deno.test("cpu kernels: the blocked backward product matches the naive loop", ()
     fc.property(caseArb, (c) => {
       const { rows, inDim, outDim, act, params, wOff, delta } = c;
       // The previous layer's activations: f of something, with zeros where relu cuts.
-      const a = c.x.map((v) => f(act, v));
-      const expected = new Float64Array(rows * inDim);
-      for (let b = 0; b < rows; b++) {
-        for (let i = 0; i < inDim; i++) {
-          let s = 0;
-          for (let o = 0; o < outDim; o++) {
-            s += delta[b * outDim + o] * params[wOff + i * outDim + o];
-          }
-          expected[b * inDim + i] = s * fPrime(act, a[b * inDim + i]);
-        }
-      }
+      const a = c.x.map(activationOf(act));
+      const expected = denseBackpropRef(delta, rows, params, wOff, inDim, outDim, a, act);
       const prev = new Float64Array(rows * inDim).fill(NaN);
       backpropDense(delta, rows, params, wOff, inDim, outDim, a, act, prev);
       assertClose(prev, expected, { ...TOL, label: "backpropDense" });
@@ -361,8 +314,8 @@ Deno.test("cpu: fused prediction on mostly-zero inputs matches per-member softma
   const expected = new Float64Array(n * 5);
   for (let m = 0; m < members; m++) {
     const p = params.subarray(m * P);
-    const h = naiveForward(x, n, p, 0, 20 * 11, 20, 11, TANH);
-    const z = naiveForward(h, n, p, 20 * 11 + 11, 20 * 11 + 11 + 11 * 5, 11, 5, LINEAR);
+    const h = denseForwardRef(x, n, p, 0, 20 * 11, 20, 11, TANH);
+    const z = denseForwardRef(h, n, p, 20 * 11 + 11, 20 * 11 + 11 + 11 * 5, 11, 5, LINEAR);
     for (let b = 0; b < n; b++) {
       const row = z.subarray(b * 5, b * 5 + 5);
       const max = Math.max(...row);
@@ -376,50 +329,6 @@ Deno.test("cpu: fused prediction on mostly-zero inputs matches per-member softma
   }
   assertClose(mean, expected, { rel: 1e-5, abs: 1e-6, label: "weighted mean" });
 });
-
-/** Naive `gW = x^T delta` [inDim, outDim] followed by `gb = column sums of delta` [outDim]. */
-function naiveWeightGrad(
-  x: ArrayLike<number>,
-  delta: ArrayLike<number>,
-  rows: number,
-  inDim: number,
-  outDim: number,
-): Float64Array {
-  const out = new Float64Array(inDim * outDim + outDim);
-  for (let i = 0; i < inDim; i++) {
-    for (let o = 0; o < outDim; o++) {
-      for (let b = 0; b < rows; b++) {
-        out[i * outDim + o] += x[b * inDim + i] * delta[b * outDim + o];
-      }
-    }
-  }
-  for (let o = 0; o < outDim; o++) {
-    for (let b = 0; b < rows; b++) out[inDim * outDim + o] += delta[b * outDim + o];
-  }
-  return out;
-}
-
-/** Naive `(delta W^T) * f'(a)` [rows, inDim]. */
-function naiveBackprop(
-  delta: ArrayLike<number>,
-  rows: number,
-  params: ArrayLike<number>,
-  wOff: number,
-  inDim: number,
-  outDim: number,
-  a: ArrayLike<number>,
-  act: ActivationCode,
-): Float64Array {
-  const out = new Float64Array(rows * inDim);
-  for (let b = 0; b < rows; b++) {
-    for (let i = 0; i < inDim; i++) {
-      let s = 0;
-      for (let o = 0; o < outDim; o++) s += delta[b * outDim + o] * params[wOff + i * outDim + o];
-      out[b * inDim + i] = s * fPrime(act, a[b * inDim + i]);
-    }
-  }
-  return out;
-}
 
 Deno.test("cpu kernels: every narrow shape (widths 1..6, rows 1..9) matches the naive loops", () => {
   // Every leftover path of the 4 x 4 tiles and the narrow specialisations (two inputs, three
@@ -443,18 +352,18 @@ Deno.test("cpu kernels: every narrow shape (widths 1..6, rows 1..9) matches the 
           const label = `rows ${rows}, ${inDim} -> ${outDim}, activation ${act}`;
           const out = new Float64Array(rows * outDim).fill(NaN);
           forwardDense(x, rows, params, wOff, bOff, inDim, outDim, out, act);
-          const expected = naiveForward(x, rows, params, wOff, bOff, inDim, outDim, act);
+          const expected = denseForwardRef(x, rows, params, wOff, bOff, inDim, outDim, act);
           assertClose(out, expected, { ...TOL, label: `forwardDense ${label}` });
           const grad = new Float64Array(inDim * outDim + outDim).fill(7);
           weightGradDense(x, delta, rows, inDim, outDim, grad, 0, inDim * outDim);
-          assertClose(grad, naiveWeightGrad(x, delta, rows, inDim, outDim), {
+          assertClose(grad, denseWeightGradRef(x, delta, rows, inDim, outDim), {
             ...TOL,
             label: `weightGradDense ${label}`,
           });
-          const a = x.map((v) => f(act, v));
+          const a = x.map(activationOf(act));
           const prev = new Float64Array(rows * inDim).fill(NaN);
           backpropDense(delta, rows, params, wOff, inDim, outDim, a, act, prev);
-          assertClose(prev, naiveBackprop(delta, rows, params, wOff, inDim, outDim, a, act), {
+          assertClose(prev, denseBackpropRef(delta, rows, params, wOff, inDim, outDim, a, act), {
             ...TOL,
             label: `backpropDense ${label}`,
           });

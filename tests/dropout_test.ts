@@ -40,7 +40,7 @@ import {
   fillDropoutMask,
   mix32,
 } from "../lib/ops/dropout.ts";
-import { createPipelineCache, STEP_RECORD_BYTES } from "../lib/backend/_pipeline_cache.ts";
+import { createPipelineCache, STEP_RECORD_BYTES } from "../lib/backend/webgpu/_pipeline_cache.ts";
 
 async function requireDevice(): Promise<GPUDevice> {
   const adapter = await navigator.gpu.requestAdapter();

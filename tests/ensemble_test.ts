@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ensemble, ensembleSizeCurve, regressionSizeCurve } from "../lib/ensemble/mod.ts";
-import { createCpuBackend } from "../lib/backend/cpu.ts";
+import { createCpuBackend } from "../lib/backend/cpu/backend.ts";
 import { ConfigError } from "../lib/errors.ts";
 import { accuracy, logLoss, meanSquaredErrorMetric } from "../lib/metrics.ts";
 import { forward, initParams, mlp, type MlpSpec } from "../lib/model/mod.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ConfigError, createBackend, describeAdapter, SnapfoldError } from "../mod.ts";
-import { adapterFacts } from "../lib/backend/_webgpu_quirks.ts";
+import { adapterFacts } from "../lib/backend/webgpu/_quirks.ts";
 
 /** Runs `fn` with `navigator.gpu` replaced by `gpu`, then restores it. */
 async function withGpu(gpu: unknown, fn: () => Promise<void>): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The generated module `lib/backend/_shaders.ts` must hold exactly the sources in `shaders/`
+ * The generated module `lib/backend/webgpu/_shaders.ts` must hold exactly the sources in `shaders/`
  * (run `deno task shaders` after editing a shader), and every shader must open with the comment
  * that documents it and compile on the adapter at hand.
  */
@@ -11,11 +11,11 @@ import {
   renderShaderModule,
   SHADER_DIR,
 } from "../tools/embed_shaders.ts";
-import { SHADER_BINDINGS, SHADERS } from "../lib/backend/_shaders.ts";
+import { SHADER_BINDINGS, SHADERS } from "../lib/backend/webgpu/_shaders.ts";
 
 const root = new URL("../", import.meta.url);
 
-Deno.test("shaders: lib/backend/_shaders.ts is up to date with shaders/*.wgsl", async () => {
+Deno.test("shaders: lib/backend/webgpu/_shaders.ts is up to date with shaders/*.wgsl", async () => {
   const files = await readShaderFiles(new URL(SHADER_DIR, root).pathname);
   const expected = renderShaderModule(files);
   const actual = await Deno.readTextFile(new URL(OUTPUT_PATH, root));

@@ -16,11 +16,11 @@ import {
   type ActivationDef,
   ACTIVATIONS,
 } from "../lib/ops/activation.ts";
-import { forwardDense, LINEAR, RELU, SIGMOID, TANH } from "../lib/backend/_cpu_kernels.ts";
+import { forwardDense, LINEAR, RELU, SIGMOID, TANH } from "../lib/ops/_dense_blocked.ts";
 import type { Layer, LayerKind } from "../lib/model/mod.ts";
-import { SHADERS } from "../lib/backend/_shaders.ts";
+import { SHADERS } from "../lib/backend/webgpu/_shaders.ts";
 
-/** A copy of the kernels' switch pattern (`activateRange` in lib/backend/_cpu_kernels.ts). */
+/** A copy of the kernels' switch pattern (`activateRange` in lib/ops/_dense_blocked.ts). */
 function complete(act: ActivationCode): string {
   switch (act) {
     case LINEAR:

@@ -1,30 +1,32 @@
 /**
  * Every WebAssembly kernel of `wasm/` (both variants: relaxed and plain SIMD) against its TypeScript
- * reference: the CPU backend's kernels (lib/backend/_cpu_kernels.ts, accumulating in float64), the
- * losses of lib/losses.ts and the optimizers' reference updates, on a sweep of shapes that includes
+ * reference: the CPU backend's kernels (lib/ops/_dense_blocked.ts, _dense_sparse.ts, accumulating in float64),
+ * the losses of lib/ops/loss.ts and the optimizers' reference updates, on a sweep of shapes that includes
  * sizes not divisible by the 4 x 8 tiles and the 32-wide sparse blocks, batch 1, zero rows and
  * columns. Products are compared within float tolerance (float32 accumulation, fused multiply-adds);
  * the losses and updates are the same operations in the same order, so they must give the same bits.
  */
 import assert from "node:assert/strict";
-import { assertClose } from "./_backend_cases.ts";
 import {
   backpropDense,
-  compressGathered,
-  compressRows,
   forwardDense,
-  forwardSparse,
   LINEAR,
-  makeSparseRows,
   RELU,
   SIGMOID,
-  softmaxLossRows,
-  type SparseRows,
   TANH,
-  transposeRows,
   weightGradDense,
+} from "../lib/ops/_dense_blocked.ts";
+import { assertClose } from "./_backend_cases.ts";
+import {
+  compressGathered,
+  compressRows,
+  forwardSparse,
+  makeSparseRows,
+  type SparseRows,
+  transposeRows,
   weightGradSparse,
-} from "../lib/backend/_cpu_kernels.ts";
+} from "../lib/ops/_dense_sparse.ts";
+import { softmaxLossRows } from "../lib/ops/loss.ts";
 import {
   compileKernels,
   instantiateKernels,

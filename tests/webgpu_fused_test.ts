@@ -1,5 +1,5 @@
 /**
- * The fused training path of the WebGPU backend (shaders/train_fused.wgsl, lib/backend/_fused.ts):
+ * The fused training path of the WebGPU backend (shaders/train_fused.wgsl, lib/backend/webgpu/_fused.ts):
  * the shared backend cases (PyTorch parity among them) on a backend that takes the fused path, then
  * a sweep in which the fused path, the per-kernel path (`fused: "never"`) and the CPU backend train
  * the same plans and must agree, runs long enough to need several dispatches (the software
@@ -42,18 +42,13 @@ import {
   type TrainingData,
   type WebGpuBackend,
 } from "../mod.ts";
-import {
-  fixedLoopCount,
-  FUSED_LOOP_BUDGET,
-  fusedLayout,
-  splitFusedSteps,
-  stepLoopCount,
-} from "../lib/backend/_fused.ts";
+import { FUSED_LOOP_BUDGET, fusedLayout, splitFusedSteps } from "../lib/backend/webgpu/_fused.ts";
+import { fixedLoopCount, stepLoopCount } from "../lib/backend/webgpu/_loop_budget.ts";
 import {
   DEFAULT_WORKGROUP_STORAGE,
   fusedIsSlowOn,
   LLVMPIPE_LOOP_LIMIT,
-} from "../lib/backend/_webgpu_quirks.ts";
+} from "../lib/backend/webgpu/_quirks.ts";
 import fixture from "./fixtures/torch_training.json" with { type: "json" };
 
 // Every backend the shared cases make, so that the test after them can check that they trained

@@ -42,10 +42,10 @@ import {
   SnapfoldError,
   type TrainingData,
 } from "../mod.ts";
-import { liveBufferCount } from "../lib/backend/_buffers.ts";
-import { perKernelBatchLimit, perKernelLoopCounts } from "../lib/backend/_fused.ts";
-import { LLVMPIPE_LOOP_LIMIT } from "../lib/backend/_webgpu_quirks.ts";
-import { createPipelineCache } from "../lib/backend/_pipeline_cache.ts";
+import { liveBufferCount } from "../lib/backend/webgpu/_buffers.ts";
+import { perKernelBatchLimit, perKernelLoopCounts } from "../lib/backend/webgpu/_loop_budget.ts";
+import { LLVMPIPE_LOOP_LIMIT } from "../lib/backend/webgpu/_quirks.ts";
+import { createPipelineCache } from "../lib/backend/webgpu/_pipeline_cache.ts";
 
 // The per-kernel path; tests/webgpu_fused_test.ts registers the same cases on the fused path.
 registerBackendCases("webgpu", () => createWebGpuBackend({ fused: "never" }));

@@ -108,7 +108,9 @@ export function checkBundle(text: string): void {
     );
   }
   if (!/@compute\s+@workgroup_size/.test(text)) {
-    problems.push("it has no WGSL kernels; regenerate lib/backend/_shaders.ts (deno task shaders)");
+    problems.push(
+      "it has no WGSL kernels; regenerate lib/backend/webgpu/_shaders.ts (deno task shaders)",
+    );
   }
   if (problems.length > 0) {
     throw new Error(`Cannot accept the browser bundle: ${problems.join("; ")}`);

@@ -1,5 +1,5 @@
 /**
- * Writes `lib/backend/_shaders.ts`: every `shaders/*.wgsl` file as a string keyed by its basename,
+ * Writes `lib/backend/webgpu/_shaders.ts`: every `shaders/*.wgsl` file as a string keyed by its basename,
  * so that the WebGPU backend loads in browsers and bundlers, which cannot import `.wgsl` files, and
  * the group-0 bindings each shader declares (`SHADER_BINDINGS`), parsed from its
  * `@group(0) @binding(k) var<storage, ...>` lines, so that the pipeline layouts are never written
@@ -20,7 +20,7 @@ export interface ShaderFile {
 }
 
 /** Where the generated module goes, relative to the repository root. */
-export const OUTPUT_PATH: string = "lib/backend/_shaders.ts";
+export const OUTPUT_PATH: string = "lib/backend/webgpu/_shaders.ts";
 /** Where the shader files live, relative to the repository root. */
 export const SHADER_DIR: string = "shaders";
 
@@ -75,7 +75,7 @@ export function parseBindings(file: ShaderFile): ShaderBinding[] {
  * Renders the generated module (already in `deno fmt` style) from the shader files.
  *
  * @param files The shaders, in any order (they are sorted by name).
- * @returns The TypeScript source of `lib/backend/_shaders.ts`.
+ * @returns The TypeScript source of `lib/backend/webgpu/_shaders.ts`.
  */
 export function renderShaderModule(files: ReadonlyArray<ShaderFile>): string {
   const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

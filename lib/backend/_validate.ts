@@ -1,7 +1,7 @@
 /**
  * The door of every backend: the checks of a step plan, of session options and of prediction
- * options, shared by the CPU backend (lib/backend/cpu.ts) and the WebGPU backend
- * (lib/backend/webgpu.ts) so that both reject the same input with the same messages.
+ * options, shared by the CPU backend (lib/backend/cpu/) and the WebGPU backend
+ * (lib/backend/webgpu/) so that both reject the same input with the same messages.
  *
  * @module
  */
@@ -10,6 +10,26 @@ import { paramCount, validateSequential } from "../model/mod.ts";
 import { optimizerStateSize, validateOptimizer } from "../optimizers/mod.ts";
 import { validateInputs, validateTrainingData } from "../training_data.ts";
 import type { PredictOptions, SessionOptions, StepPlan, TrainingData } from "./backend.ts";
+
+/** The issues of a plan's field types (checked before anything reads them). */
+function planTypeIssues(plan: StepPlan): ConfigIssue[] {
+  const { indices, offsets, lrs, resets, firstStep } = plan;
+  const issues: ConfigIssue[] = [];
+  if (firstStep !== undefined) issues.push(...check.nonNegativeInt("firstStep", firstStep));
+  if (!(indices instanceof Int32Array)) {
+    issues.push({ field: "indices", message: "must be an Int32Array", got: indices });
+  }
+  if (!(offsets instanceof Int32Array)) {
+    issues.push({ field: "offsets", message: "must be an Int32Array", got: offsets });
+  }
+  if (!(lrs instanceof Float32Array)) {
+    issues.push({ field: "lrs", message: "must be a Float32Array", got: lrs });
+  }
+  if (resets !== undefined && !(resets instanceof Uint8Array)) {
+    issues.push({ field: "resets", message: "must be a Uint8Array when given", got: resets });
+  }
+  return issues;
+}
 
 /**
  * Checks a plan against the data; returns the largest batch.
@@ -25,21 +45,8 @@ export function validatePlan(
   n: number,
   batchLimit?: (maxRows: number) => ConfigIssue[],
 ): Validation<number> {
-  const { indices, offsets, lrs, resets, firstStep } = plan ?? ({} as StepPlan);
-  const issues: ConfigIssue[] = [];
-  if (firstStep !== undefined) issues.push(...check.nonNegativeInt("firstStep", firstStep));
-  if (!(indices instanceof Int32Array)) {
-    issues.push({ field: "indices", message: "must be an Int32Array", got: indices });
-  }
-  if (!(offsets instanceof Int32Array)) {
-    issues.push({ field: "offsets", message: "must be an Int32Array", got: offsets });
-  }
-  if (!(lrs instanceof Float32Array)) {
-    issues.push({ field: "lrs", message: "must be a Float32Array", got: lrs });
-  }
-  if (resets !== undefined && !(resets instanceof Uint8Array)) {
-    issues.push({ field: "resets", message: "must be a Uint8Array when given", got: resets });
-  }
+  const { indices, offsets, lrs, resets } = plan ?? ({} as StepPlan);
+  const issues = planTypeIssues(plan ?? ({} as StepPlan));
   if (issues.length > 0) return validation(issues, 0);
   const steps = lrs.length;
   issues.push(

@@ -9,9 +9,9 @@
  */
 import { check, orThrow, validation } from "../errors.ts";
 import type { Backend, BackendChoice } from "./backend.ts";
-import { createCpuBackend } from "./cpu.ts";
-import { createWebGpuBackend } from "./webgpu.ts";
-import { adapterFacts } from "./_webgpu_quirks.ts";
+import { createCpuBackend } from "./cpu/backend.ts";
+import { createWebGpuBackend } from "./webgpu/backend.ts";
+import { adapterFacts } from "./webgpu/_quirks.ts";
 
 /** What {@linkcode describeAdapter} found. */
 export interface AdapterDescription {

@@ -25,7 +25,7 @@ import { orThrow, validation } from "../errors.ts";
 import { argmaxRows } from "../metrics.ts";
 import { inputDim, type MlpSpec, outputDim, paramCount } from "../model/mod.ts";
 import { COMBINE_RULES, type Vote } from "../ops/combine.ts";
-import { predictStackedCpu } from "../backend/cpu.ts";
+import { predictStackedCpu } from "../backend/cpu/backend.ts";
 import type { Backend, PredictOptions } from "../backend/backend.ts";
 import type { Snapshot } from "../snapshot.ts";
 import {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { softmaxRows } from "../losses.ts";
+import { softmaxRows } from "../ops/loss.ts";
 import { ACTIVATIONS } from "../ops/activation.ts";
 import { paramLayout } from "./layout.ts";
 import type { ModelSpec } from "./spec.ts";

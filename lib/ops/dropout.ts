@@ -13,7 +13,8 @@
  *
  * @module
  */
-import type { FloatArray } from "../losses.ts";
+import { flatGrid, type KernelCall, NO_LOOPS } from "./kernel_call.ts";
+import type { FloatArray } from "./loss.ts";
 
 /** The lowbias32 mixer on unsigned 32-bit words (mirrored by `mix32` in shaders/dropout.wgsl). */
 export function mix32(x: number): number {
@@ -120,4 +121,56 @@ export function fillDropoutMask(
  * the backward pass on a gradient). */
 export function applyMask(a: FloatArray, mask: FloatArray, count: number, out: FloatArray): void {
   for (let k = 0; k < count; k++) out[k] = a[k] * mask[k];
+}
+
+/** What one dropout call masks: the dense layer it follows and the session's draws. */
+export interface DropoutCallShape {
+  /** Index of the dense layer it follows (0-based); its output is activation `layer + 1`. */
+  readonly layer: number;
+  /** Units of that layer. */
+  readonly width: number;
+  /** Replicas. */
+  readonly replicas: number;
+  /** Dropout rate in [0, 1). */
+  readonly rate: number;
+  /** `dropoutSeedKey(seed)` of the session. */
+  readonly seedKey: number;
+}
+
+/**
+ * The call of shaders/dropout.wgsl after dense layer `layer`: mode 0 masks the activations into
+ * the dropped copy (forward), mode 1 masks their gradient in place with the same draws (backward).
+ *
+ * @example
+ * ```ts
+ * import { dropoutCall, dropoutSeedKey } from "./dropout.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const shape = { layer: 0, width: 8, replicas: 1, rate: 0.5, seedKey: dropoutSeedKey(1) };
+ * assert.deepEqual(dropoutCall(shape, 0).bindings, ["firstStep", { act: 1 }, { dropped: 1 }]);
+ * assert.deepEqual(dropoutCall(shape, 1).bindings, ["firstStep", { act: 1 }, { delta: 1 }]);
+ * ```
+ *
+ * @param shape The layer and the draws.
+ * @param mode 0 forward, 1 backward.
+ * @returns The call.
+ */
+export function dropoutCall(shape: DropoutCallShape, mode: 0 | 1): KernelCall {
+  const { layer: l, width, replicas: R, rate } = shape;
+  return {
+    shader: "dropout",
+    label: `dropout ${l + 1}${mode === 0 ? "" : " backward"}`,
+    constants: {
+      WIDTH: width,
+      REPLICAS: R,
+      LAYER: l,
+      SEED_KEY: shape.seedKey,
+      THRESHOLD: dropoutThreshold(rate),
+      SCALE: dropoutScale(rate),
+      MODE: mode,
+    },
+    bindings: ["firstStep", { act: l + 1 }, mode === 0 ? { dropped: l + 1 } : { delta: l + 1 }],
+    grid: (rows) => flatGrid(rows * R * width),
+    loopCharge: NO_LOOPS,
+  };
 }

@@ -89,41 +89,7 @@ export function blobsScatterChart(options: BlobsScatterChartOptions): VegaLiteSp
   const color = { field: "class", type: "nominal", title: "class" };
   const layer: unknown[] = [];
   if (predictor !== undefined) {
-    const w = (domainX[1] - domainX[0]) / grid;
-    const h = (domainY[1] - domainY[0]) / grid;
-    const centres = new Float32Array(grid * grid * 2); // [grid * grid, 2]
-    for (let r = 0; r < grid; r++) {
-      for (let c = 0; c < grid; c++) {
-        centres[2 * (r * grid + c)] = domainX[0] + (c + 0.5) * w;
-        centres[2 * (r * grid + c) + 1] = domainY[0] + (r + 0.5) * h;
-      }
-    }
-    const predicted = orThrow(
-      "Cannot draw the scatter",
-      field<ArrayLike<number>>(
-        "predictor",
-        predictor.predict(centres, grid * grid),
-        (f, v) =>
-          check.that(
-            (v instanceof Int32Array || Array.isArray(v)) && v.length === grid * grid,
-            f,
-            `must return grid x grid = ${grid * grid} classes from predict(x, n)`,
-            v,
-          ),
-      ),
-    );
-    const cells = [];
-    for (let k = 0; k < grid * grid; k++) {
-      const cx = centres[2 * k];
-      const cy = centres[2 * k + 1];
-      cells.push({
-        x1: cx - w / 2,
-        x1end: cx + w / 2,
-        x2: cy - h / 2,
-        x2end: cy + h / 2,
-        class: String(predicted[k]),
-      });
-    }
+    const cells = regionCells(predictor, grid, domainX, domainY);
     layer.push({
       name: "regions",
       data: { values: cells },
@@ -232,4 +198,49 @@ function drawnFeatures(
     }
   }
   return valid(x);
+}
+
+/** The decision-region cells: the predictor's class at the centre of each grid cell. */
+function regionCells(
+  predictor: NonNullable<BlobsScatterChartOptions["predictor"]>,
+  grid: number,
+  domainX: number[],
+  domainY: number[],
+) {
+  const w = (domainX[1] - domainX[0]) / grid;
+  const h = (domainY[1] - domainY[0]) / grid;
+  const centres = new Float32Array(grid * grid * 2); // [grid * grid, 2]
+  for (let r = 0; r < grid; r++) {
+    for (let c = 0; c < grid; c++) {
+      centres[2 * (r * grid + c)] = domainX[0] + (c + 0.5) * w;
+      centres[2 * (r * grid + c) + 1] = domainY[0] + (r + 0.5) * h;
+    }
+  }
+  const predicted = orThrow(
+    "Cannot draw the scatter",
+    field<ArrayLike<number>>(
+      "predictor",
+      predictor.predict(centres, grid * grid),
+      (f, v) =>
+        check.that(
+          (v instanceof Int32Array || Array.isArray(v)) && v.length === grid * grid,
+          f,
+          `must return grid x grid = ${grid * grid} classes from predict(x, n)`,
+          v,
+        ),
+    ),
+  );
+  const cells = [];
+  for (let k = 0; k < grid * grid; k++) {
+    const cx = centres[2 * k];
+    const cy = centres[2 * k + 1];
+    cells.push({
+      x1: cx - w / 2,
+      x1end: cx + w / 2,
+      x2: cy - h / 2,
+      x2end: cy + h / 2,
+      class: String(predicted[k]),
+    });
+  }
+  return cells;
 }

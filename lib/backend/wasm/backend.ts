@@ -15,7 +15,7 @@ import { check, orThrow, SnapfoldError, validation } from "../../errors.ts";
 import { paramCount } from "../../model/mod.ts";
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";
-import { SPARSE_MIN_ZEROS } from "../_cpu_kernels.ts";
+import { SPARSE_MIN_ZEROS } from "../../ops/_dense_sparse.ts";
 import { validatePredict, validateSession } from "../_validate.ts";
 import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";

@@ -14,7 +14,9 @@
  *
  * @module
  */
-import { type Activation, ACTIVATIONS } from "./ops/activation.ts";
+import { type Activation, ACTIVATIONS } from "./activation.ts";
+import type { KernelCall } from "./kernel_call.ts";
+import { llvmpipeLoopCharge } from "../backend/webgpu/_quirks.ts";
 
 /** A typed array of floats: `Float32Array` for training, `Float64Array` for gradient checks. */
 export type FloatArray = Float32Array | Float64Array;
@@ -249,4 +251,138 @@ export function countCorrect(args: CountCorrectArgs): number {
     if (best === labels[b]) correct++;
   }
   return correct;
+}
+
+/**
+ * Softmax cross-entropy and its gradient, as `softmaxCrossEntropy` in lib/ops/loss.ts computes them
+ * (the same operations in the same order, so the same bits), fused with `countCorrect`: the row
+ * max that stabilises the exponentials also finds the arg-max, so the logits are read once.
+ *
+ * @param logits [rows, classes] logits.
+ * @param labels [rows] class labels.
+ * @param rows Number of rows.
+ * @param classes Number of classes.
+ * @param grad [rows, classes] receives `(softmax(logits) - onehot(labels)) / rows`.
+ * @param correct Receives, at `at`, the number of rows whose first maximal logit is the label's.
+ * @param at Where to write the count.
+ * @returns The mean loss.
+ */
+export function softmaxLossRows(
+  logits: FloatArray,
+  labels: Int32Array,
+  rows: number,
+  classes: number,
+  grad: FloatArray,
+  correct: FloatArray,
+  at: number,
+): number {
+  const scale = 1 / rows;
+  let total = 0;
+  let hits = 0;
+  for (let b = 0; b < rows; b++) {
+    const row = b * classes;
+    const label = labels[b];
+    let max = -Infinity;
+    let best = 0;
+    for (let c = 0; c < classes; c++) {
+      const z = logits[row + c];
+      if (z > max) max = z, best = c;
+    }
+    // countCorrect starts from class 0, and nothing beats a NaN there; the max above skips it.
+    const first = logits[row];
+    if ((first === first ? best : 0) === label) hits++;
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const e = Math.exp(logits[row + c] - max);
+      grad[row + c] = e;
+      sum += e;
+    }
+    const inv = scale / sum;
+    for (let c = 0; c < classes; c++) grad[row + c] *= inv;
+    grad[row + label] -= scale;
+    total += max + Math.log(sum) - logits[row + label];
+  }
+  correct[at] = hits;
+  return total * scale;
+}
+
+/**
+ * The training loss head's call: shaders/softmax_xent.wgsl (cross-entropy, mirroring
+ * {@linkcode softmaxCrossEntropy} and {@linkcode countCorrect}) or shaders/mse.wgsl (mirroring
+ * {@linkcode meanSquaredError}), over the last layer's outputs `{ act: layers }`, writing their
+ * gradient `{ delta: layers }` and the step's statistics row. One workgroup of 64 per replica, each
+ * invocation taking every 64th row, then one invocation sums the 64 partial results.
+ *
+ * @example
+ * ```ts
+ * import { lossCall } from "./loss.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const call = lossCall("softmax", { layers: 2, outDim: 3, replicas: 4 });
+ * assert.equal(call.shader, "softmax_xent");
+ * assert.deepEqual(call.grid(32), [1, 1, 4]);
+ * ```
+ *
+ * @param head `"softmax"` (cross-entropy) or `"linear"` (mean squared error).
+ * @param shape The number of dense layers, the output width and the replicas.
+ * @returns The call.
+ */
+export function lossCall(
+  head: "softmax" | "linear",
+  shape: { readonly layers: number; readonly outDim: number; readonly replicas: number },
+): KernelCall {
+  const { layers: L, outDim: out, replicas: R } = shape;
+  const charge = llvmpipeLoopCharge;
+  const perRow = head === "softmax"
+    ? charge(out - 1) + 2 * charge(out) // argmax from class 1, sum, gradient
+    : charge(out);
+  const shader = head === "softmax" ? "softmax_xent" : "mse";
+  return {
+    shader,
+    label: shader,
+    constants: { OUT_DIM: out, REPLICAS: R },
+    bindings: [{ act: L }, "y", "indices", { delta: L }, "stats"],
+    grid: () => [1, 1, R],
+    loopCharge: (rows) => {
+      const mine = Math.ceil(rows / 64); // rows of the busiest invocation
+      return mine * perRow + charge(mine) + charge(64);
+    },
+  };
+}
+
+/**
+ * The prediction softmax's call (shaders/softmax.wgsl, mirroring {@linkcode softmaxRows}): the
+ * logits of every member `{ act: layers }` [members, rows, outDim] into probabilities, in place.
+ *
+ * @example
+ * ```ts
+ * import { softmaxCall } from "./loss.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const call = softmaxCall({ layers: 2, outDim: 3, members: 10, rows: 128 });
+ * assert.deepEqual(call.constants, { OUT_DIM: 3, STRIDE: 384 });
+ * assert.deepEqual(call.grid(100), [2, 1, 10]);
+ * ```
+ *
+ * @param shape Dense layers, output width, members and rows per chunk.
+ * @returns The call.
+ */
+export function softmaxCall(
+  shape: {
+    readonly layers: number;
+    readonly outDim: number;
+    readonly members: number;
+    readonly rows: number;
+  },
+): KernelCall {
+  const { outDim: out, members: M } = shape;
+  const perRow = llvmpipeLoopCharge(out - 1) + 2 * llvmpipeLoopCharge(out);
+  return {
+    shader: "softmax",
+    label: "softmax",
+    constants: { OUT_DIM: out, STRIDE: shape.rows * out },
+    bindings: [{ act: shape.layers }],
+    grid: (rows) => [Math.ceil(rows / 64), 1, M],
+    loopCharge: () => perRow,
+  };
 }

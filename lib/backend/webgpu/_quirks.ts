@@ -75,7 +75,7 @@ export function llvmpipeLoopCharge(passes: number): number {
 
 /**
  * Loop iterations one invocation of the fused kernel may run per dispatch: below
- * {@linkcode LLVMPIPE_LOOP_LIMIT} with a margin, since its count (lib/backend/_fused.ts) mirrors a
+ * {@linkcode LLVMPIPE_LOOP_LIMIT} with a margin, since its count (./_loop_budget.ts) mirrors a
  * long shader by hand and a slip there must not cost correctness. Can go with the limiter.
  */
 export const FUSED_LOOP_BUDGET: number = 50_000;

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { SnapfoldError } from "../errors.ts";
+import { SnapfoldError } from "../../errors.ts";
 import { SHADER_BINDINGS, type ShaderName, SHADERS } from "./_shaders.ts";
 
 /** How a kernel uses one of its storage bindings. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ConfigIssue } from "../errors.ts";
+import type { ConfigIssue } from "../../errors.ts";
 
 const live = new Set<GPUBuffer>();
 

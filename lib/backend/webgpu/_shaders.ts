@@ -132,7 +132,7 @@ export const SHADERS: Readonly<Record<ShaderName, string>> = {
 //            and LOG_BETA2 (ln of each beta, from the host in float64; a large negative number for
 //            a beta of 0), EPSILON, WEIGHT_DECAY, DECOUPLED (0 Adam, 1 AdamW).
 // Dispatch:  one invocation per parameter of every replica, 64 per workgroup, over x and y.
-// Mirrors:   lib/optimizers/adam.ts#update (Kingma and Ba 2015; Loshchilov and
+// Mirrors:   lib/optimizers/adam.ts#ADAM.update (Kingma and Ba 2015; Loshchilov and
 //            Hutter 2019 for the decoupled decay).
 
 struct Step {
@@ -208,7 +208,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Overrides: STATE_STRIDE, COUNT_OFF (2 * paramCount), REPLICAS.
 // Dispatch:  (ceil(replicas / 64)). A separate dispatch because the adam kernel's invocations all
 //            read the counter: one of them advancing it would race with the others.
-// Mirrors:   the \`t += 1\` of lib/optimizers/adam.ts#update.
+// Mirrors:   the \`t += 1\` of lib/optimizers/adam.ts#ADAM.update.
 
 struct Step {
   step: u32,
@@ -243,7 +243,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Overrides: OUT_DIM, B_OFF, PARAM_STRIDE, REPLICAS.
 // Dispatch:  (ceil(OUT_DIM / 64), 1, replicas): one invocation per output unit, looping over the
 //            batch in row order (the order the CPU sums in).
-// Mirrors:   the bias-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
+// Mirrors:   the bias part of lib/ops/dense.ts#denseWeightGradRef.
 
 struct Step {
   step: u32,
@@ -288,7 +288,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Overrides: OUT_DIM, STRIDE (floats per member in p), MEMBERS.
 // Dispatch:  one invocation per element of out, 64 per workgroup, over x and y; members summed in
 //            order.
-// Mirrors:   the \`"mean"\` combine of the CPU backend's predict (lib/backend/cpu.ts).
+// Mirrors:   lib/ops/combine.ts#combineMeanRef.
 
 struct Step {
   step: u32,
@@ -337,8 +337,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Dispatch:  (ceil(ceil(OUT_DIM / 4) / WG_X), ceil(ceil(batch / 4) / WG_Y), replicas). Each
 //            invocation computes a 4x4 block of out in registers: the register blocking that runs
 //            fast on llvmpipe, where workgroup barriers are slow (see shared/PLATFORM.md).
-// Mirrors:   the dense forward loop of the CPU backend (lib/backend/cpu.ts) and \`forward\` in
-//            lib/model/forward.ts.
+// Mirrors:   lib/ops/dense.ts#denseForwardRef (and so \`forward\` in lib/model/forward.ts).
 
 struct Step {
   step: u32,
@@ -456,7 +455,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 //            WG_X, WG_Y (WG_X * WG_Y = 64).
 // Dispatch:  (ceil(ceil(IN_DIM / 4) / WG_X), ceil(ceil(batch / 4) / WG_Y), replicas); a 4x4 block
 //            of dz_prev per invocation, accumulated in registers over OUT_DIM.
-// Mirrors:   the input-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
+// Mirrors:   lib/ops/dense.ts#denseBackpropRef.
 
 struct Step {
   step: u32,
@@ -563,7 +562,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 //            the shared gathered batch), REPLICAS, WG_X, WG_Y (WG_X * WG_Y = 64).
 // Dispatch:  (ceil(ceil(OUT_DIM / 4) / WG_X), ceil(ceil(IN_DIM / 4) / WG_Y), replicas); each
 //            invocation accumulates a 4x4 block of dW in registers over the batch (no barriers).
-// Mirrors:   the weight-gradient loop of the CPU backend's backward pass (lib/backend/cpu.ts).
+// Mirrors:   the weight part of lib/ops/dense.ts#denseWeightGradRef.
 
 struct Step {
   step: u32,
@@ -653,7 +652,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Dispatch:  one invocation per element, 64 per workgroup, spread over x and y so that
 //            batch * REPLICAS * WIDTH may exceed 65,535 workgroups.
 // Mirrors:   lib/ops/dropout.ts#dropoutBits (the hash) and #fillDropoutMask (the mask), as the CPU
-//            backend applies them (lib/backend/cpu.ts, forwardRows and backwardRows).
+//            backend applies them (lib/backend/cpu/_workspace.ts, forwardRows and backwardRows).
 
 struct Step {
   step: u32,
@@ -717,7 +716,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Overrides: IN_DIM (input width).
 // Dispatch:  one invocation per element of xb, 64 per workgroup, spread over x and y so that
 //            batch * IN_DIM may exceed 65,535 workgroups.
-// Mirrors:   the batch gather of the CPU backend (lib/backend/cpu.ts), which reads x by index.
+// Mirrors:   lib/ops/gather.ts#gatherRef.
 
 struct Step {
   step: u32, // index of the step in the plan (selects its lr)
@@ -759,7 +758,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Uniforms:  cur.start, cur.batch, cur.row.
 // Overrides: OUT_DIM, REPLICAS.
 // Dispatch:  (1, 1, replicas): one workgroup of 64 per replica, one barrier to join partial sums.
-// Mirrors:   the mean squared error of lib/losses.ts as the CPU backend runs it.
+// Mirrors:   lib/ops/loss.ts#meanSquaredError as the CPU backend runs it.
 
 struct Step {
   step: u32,
@@ -817,7 +816,7 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
 // Overrides: TOTAL (replicas * stateSize).
 // Dispatch:  one invocation per float, 64 per workgroup, over x and y; encoded only before the
 //            steps whose reset flag is set.
-// Mirrors:   the reset of the CPU backend's run loop (lib/backend/cpu.ts).
+// Mirrors:   lib/ops/optimizer_reset.ts#optimizerResetRef.
 
 struct Step {
   step: u32,
@@ -856,7 +855,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Overrides: PARAM_COUNT, STATE_STRIDE, MOMENTUM, NESTEROV (0 or 1), PYTORCH (0 keras, 1 pytorch),
 //            WEIGHT_DECAY.
 // Dispatch:  one invocation per parameter of every replica, 64 per workgroup, over x and y.
-// Mirrors:   lib/optimizers/sgd.ts#update (see its module docs for the formulas).
+// Mirrors:   lib/optimizers/sgd.ts#SGD.update (see its module docs for the formulas).
 
 struct Step {
   step: u32,
@@ -913,7 +912,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // Uniforms:  cur.batch (rows).
 // Overrides: OUT_DIM (classes), STRIDE (floats per member).
 // Dispatch:  (ceil(batch / 64), 1, members): one invocation per row.
-// Mirrors:   the softmax of the CPU backend's predict (lib/backend/cpu.ts).
+// Mirrors:   lib/ops/loss.ts#softmaxRows.
 
 struct Step {
   step: u32,
@@ -969,7 +968,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // Dispatch:  (1, 1, replicas): one workgroup of 64 per replica; each invocation takes every 64th
 //            row, and one barrier joins the 64 partial sums (a single barrier is cheap even on
 //            llvmpipe; per-row work is tiny).
-// Mirrors:   the softmax cross-entropy of lib/losses.ts as the CPU backend runs it.
+// Mirrors:   lib/ops/loss.ts#softmaxCrossEntropy and lib/ops/loss.ts#countCorrect.
 
 struct Step {
   step: u32,
@@ -1077,10 +1076,10 @@ fn main(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3
 //            BATCH_CAP each), BATCH_CAP (largest batch the layout holds).
 // Dispatch:  (replicas, 1, 1), several times per plan: the host splits the steps so that no
 //            invocation runs more loop iterations than llvmpipe allows (it silently stops loops
-//            after 65,535 iterations per invocation; lib/backend/_fused.ts counts them). Each
+//            after 65,535 iterations per invocation; lib/backend/webgpu/_loop_budget.ts counts them). Each
 //            phase of a step is a strided loop over its outputs followed by one workgroup barrier.
-// Mirrors:   one step of the per-kernel path (the kernels named above), hence \`lossAndGradient\`
-//            and \`applyUpdate\` of the CPU backend (lib/backend/cpu.ts, lib/optimizers.ts).
+// Mirrors:   one step of the per-kernel path (the kernels named above), hence
+//            lib/backend/cpu/_workspace.ts#lossAndGradient and lib/optimizers/mod.ts#applyUpdate.
 
 struct Step {
   step: u32,

@@ -1,0 +1,221 @@
+/**
+ * A CPU training session: per step, gather the batch once, then for every replica the forward
+ * pass, the loss, the backward pass and the rule's update (its fast twin where it has one), in
+ * the workspace of ./_workspace.ts. Every buffer is allocated when the session is created or when
+ * a plan brings a larger batch than seen before; the step loop allocates nothing.
+ *
+ * @module
+ */
+import { orThrow, SnapfoldError } from "../../errors.ts";
+import { type MlpSpec, paramCount } from "../../model/mod.ts";
+import { dropoutSeedKey } from "../../ops/dropout.ts";
+import { compressGathered, transposeRows } from "../../ops/_dense_sparse.ts";
+import { type Optimizer, ruleOf } from "../../optimizers/mod.ts";
+import type { StepPlan, StepStats, TrainingData, TrainingSession } from "../backend.ts";
+import { validatePlan } from "../_validate.ts";
+import {
+  backwardRows,
+  type Draw,
+  forwardRows,
+  type LossArgs,
+  lossRows,
+  makeLossArgs,
+  makeWorkspace,
+  type SparseMode,
+  sparseModeFor,
+  type Workspace,
+} from "./_workspace.ts";
+
+/**
+ * Copies the rows of one batch (and their labels or targets) into the workspace. Mostly-zero
+ * inputs go straight into their sparse form (the dense copy would never be read).
+ */
+function gatherBatch(
+  ws: Workspace<Float32Array>,
+  x: Float32Array,
+  source: { readonly labels: Int32Array; readonly targets: Float32Array },
+  indices: Int32Array,
+  start: number,
+  rows: number,
+): void {
+  const { acts, sparse, labels, targets, dims } = ws;
+  const input = acts[0];
+  const inDim = dims[0];
+  const outDim = dims[dims.length - 1];
+  const softmax = ws.softmax;
+  const sourceLabels = source.labels;
+  const sourceTargets = source.targets;
+  if (sparse !== null) {
+    compressGathered(x, indices, start, rows, sparse);
+    transposeRows(sparse, rows);
+  }
+  for (let b = 0; b < rows; b++) {
+    const src = indices[start + b];
+    if (sparse === null) {
+      // Element loops rather than `set(subarray(...))`: a subarray is an allocation per row.
+      const from = src * inDim;
+      const to = b * inDim;
+      for (let i = 0; i < inDim; i++) input[to + i] = x[from + i];
+    }
+    if (softmax) labels[b] = sourceLabels[src];
+    else {
+      const tFrom = src * outDim;
+      const tTo = b * outDim;
+      for (let o = 0; o < outDim; o++) targets[tTo + o] = sourceTargets[tFrom + o];
+    }
+  }
+}
+
+function disposedError(what: string): SnapfoldError {
+  return new SnapfoldError(
+    `Cannot ${what}: the training session was disposed; create a new session`,
+  );
+}
+
+/** A session whose model lives in typed arrays on the CPU. */
+export class CpuSession implements TrainingSession {
+  readonly paramCount: number;
+  readonly replicas: number;
+  #spec: MlpSpec;
+  #optimizer: Optimizer;
+  #params: Float32Array; // [replicas, paramCount]
+  #state: Float32Array; // [replicas, stateSize]
+  #x: Float32Array; // [n, inDim]
+  #labels: Int32Array; // [n] (softmax head)
+  #targets: Float32Array; // [n, outDim] (linear head)
+  #n: number;
+  #grad: Float32Array; // [paramCount]
+  #ws: Workspace<Float32Array>;
+  #sparseMode: SparseMode; // decided once from the whole training set
+  #draw: Draw; // which dropout masks the next forward pass draws
+  #lossArgs: LossArgs<Float32Array>;
+  #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
+  #statCorrect: Float32Array = new Float32Array(0);
+  #statSteps = 0;
+  #disposed = false;
+  #onDispose: (session: CpuSession) => void;
+
+  constructor(
+    spec: MlpSpec,
+    optimizer: Optimizer,
+    params: Float32Array,
+    state: Float32Array,
+    data: TrainingData,
+    replicas: number,
+    seed: number,
+    onDispose: (session: CpuSession) => void,
+  ) {
+    this.paramCount = paramCount(spec);
+    this.replicas = replicas;
+    this.#spec = spec;
+    this.#optimizer = optimizer;
+    this.#params = params;
+    this.#state = state;
+    this.#x = data.x.slice();
+    this.#n = data.n;
+    this.#labels = spec.head === "softmax" ? (data.y as Int32Array).slice() : new Int32Array(0);
+    this.#targets = spec.head === "linear" ? (data.y as Float32Array).slice() : new Float32Array(0);
+    this.#grad = new Float32Array(this.paramCount);
+    this.#sparseMode = sparseModeFor(this.#x, this.#x.length, true);
+    this.#ws = makeWorkspace<Float32Array>(spec, 1, Float32Array, this.#sparseMode);
+    this.#lossArgs = makeLossArgs(this.#ws);
+    this.#draw = { seedKey: dropoutSeedKey(seed), step: 0, replica: 0 };
+    this.#onDispose = onDispose;
+  }
+
+  run(plan: StepPlan): void {
+    if (this.#disposed) throw disposedError("run steps");
+    const maxRows = orThrow("Cannot run steps", validatePlan(plan, this.#n));
+    const steps = plan.lrs.length;
+    if (maxRows > this.#ws.capacity) {
+      this.#ws = makeWorkspace<Float32Array>(this.#spec, maxRows, Float32Array, this.#sparseMode);
+      this.#lossArgs = makeLossArgs(this.#ws);
+    }
+    this.#reserveStats(steps);
+    const R = this.replicas;
+    const P = this.paramCount;
+    const { indices, offsets, lrs, resets, firstStep = 0 } = plan;
+    const draw = this.#draw;
+    const ws = this.#ws;
+    const args = this.#lossArgs;
+    const x = this.#x;
+    const source = { labels: this.#labels, targets: this.#targets };
+    const params = this.#params;
+    const state = this.#state;
+    const grad = this.#grad;
+    const optimizer = this.#optimizer;
+    // The rule's fast twin where it has one (SGD's heavy-ball loop: the tutorial's rule), looked
+    // up once per run, outside the step loop.
+    const rule = ruleOf(optimizer);
+    const update = rule.fastUpdate ?? rule.update;
+    const statLoss = this.#statLoss;
+    const statCorrect = this.#statCorrect;
+    let statRow = this.#statSteps * R;
+    for (let s = 0; s < steps; s++) {
+      const start = offsets[s];
+      const rows = offsets[s + 1] - start;
+      // Gather the batch once; every replica trains on it.
+      gatherBatch(ws, x, source, indices, start, rows);
+      if (resets !== undefined && resets[s] !== 0) state.fill(0);
+      const lr = lrs[s];
+      for (let r = 0; r < R; r++) {
+        const base = r * P;
+        draw.step = firstStep + s;
+        draw.replica = r;
+        forwardRows(ws, params, base, rows, draw);
+        statLoss[statRow] = lossRows(ws, args, rows, statCorrect, statRow);
+        statRow++;
+        backwardRows(ws, params, base, rows, grad);
+        update(optimizer, params, grad, state, lr, r);
+      }
+    }
+    this.#statSteps += steps;
+  }
+
+  #reserveStats(steps: number): void {
+    const needed = (this.#statSteps + steps) * this.replicas;
+    if (needed <= this.#statLoss.length) return;
+    const capacity = Math.max(needed, 2 * this.#statLoss.length, 64 * this.replicas);
+    const loss = new Float32Array(capacity);
+    const correct = new Float32Array(capacity);
+    loss.set(this.#statLoss);
+    correct.set(this.#statCorrect);
+    this.#statLoss = loss;
+    this.#statCorrect = correct;
+  }
+
+  readStats(): Promise<StepStats> {
+    if (this.#disposed) return Promise.reject(disposedError("read statistics"));
+    const end = this.#statSteps * this.replicas;
+    const stats = { loss: this.#statLoss.slice(0, end), correct: this.#statCorrect.slice(0, end) };
+    this.#statSteps = 0;
+    return Promise.resolve(stats);
+  }
+
+  readParams(): Promise<Float32Array> {
+    if (this.#disposed) return Promise.reject(disposedError("read parameters"));
+    return Promise.resolve(this.#params.slice());
+  }
+
+  readOptimizerState(): Promise<Float32Array> {
+    if (this.#disposed) return Promise.reject(disposedError("read the optimizer state"));
+    return Promise.resolve(this.#state.slice());
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    // Drop every buffer so the memory can be collected even if the session object lives on.
+    this.#params =
+      this.#state =
+      this.#x =
+      this.#targets =
+      this.#grad =
+        new Float32Array(0);
+    this.#labels = new Int32Array(0);
+    this.#statLoss = this.#statCorrect = new Float32Array(0);
+    this.#ws = makeWorkspace<Float32Array>(this.#spec, 0, Float32Array);
+    this.#lossArgs = makeLossArgs(this.#ws);
+    this.#onDispose(this);
+  }
+}

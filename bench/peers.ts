@@ -5,12 +5,19 @@
  *
  * Every peer runs in its own process, one after the other (the machine is small and shared), from
  * the files of `bench/peers/_workloads.ts` in a temporary folder:
- * - snapfold on the CPU backend, and on WebGPU when an adapter exists (software adapters marked);
+ * - snapfold on the CPU backend, on the WebAssembly backend (1 and 2 threads), and on WebGPU when
+ *   an adapter exists (software adapters marked);
  * - the floor (`bench/floor.ts`), the bare loop doing snapfold's CPU arithmetic; the benchmark
  *   checks that it ends at the same parameters as snapfold's CPU run;
  * - TensorFlow.js 4.22 on its cpu and wasm backends, and webgpu only on a hardware adapter (on
  *   llvmpipe one tutorial run takes 35-68 s: shared/PLATFORM.md);
- * - PyTorch when `/usr/bin/python3` can import torch, with 1 and 2 threads.
+ * - jax-js (`@jax-js/jax` 0.1.25, wasm device) on the tutorial;
+ * - PyTorch when `/usr/bin/python3` can import torch: once pinned to one thread
+ *   (`OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1`: Debian's torch multiplies through OpenBLAS, which
+ *   ignores `torch.set_num_threads`) and once with its default threading (both variables unset);
+ *   the label says what really ran, read back from OpenBLAS;
+ * - ensemble inference (10 x 784-256-10 over 1000 MNIST rows): snapfold's CPU and WebAssembly
+ *   backends against `onnxruntime-node` on one thread (`bench/peers/ensemble.ts`).
  *
  * ```sh
  * deno task bench:peers                          # both workloads, writes bench/RESULTS.md
@@ -26,13 +33,15 @@ import {
   median,
   type RunnerReport,
   saveWorkload,
-  type Workload,
   type WorkloadName,
   WORKLOADS,
 } from "./peers/_workloads.ts";
+import { ensembleTable, HOW, peerTargets, type Row, speedTargets, table } from "./peers/_report.ts";
 
 const PYTHON = "/usr/bin/python3";
 const HERE = new URL(".", import.meta.url);
+/** Every child runs on the development lock: the root deno.lock holds only the library's needs. */
+const LOCK = `--lock=${new URL("../tools/dev.lock", import.meta.url).pathname}`;
 
 interface PeerSpec {
   /** Row label. */
@@ -41,14 +50,10 @@ interface PeerSpec {
   readonly command: (dir: string, workload: WorkloadName, runs: number) => string[];
   /** Why it is not run, if it is not. */
   readonly skip?: string;
-}
-
-interface Row {
-  readonly label: string;
-  readonly report?: RunnerReport;
-  /** Why there are no timings. */
-  readonly skipped?: string;
-  readonly median?: number;
+  /** The workloads it runs (default: all). */
+  readonly workloads?: ReadonlyArray<WorkloadName>;
+  /** Environment variables set for its process (`undefined`: removed). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 const { values: flags } = parseArgs({
@@ -58,6 +63,7 @@ const { values: flags } = parseArgs({
     "mnist-runs": { type: "string" },
     warmup: { type: "string", default: "1" },
     "timeout-s": { type: "string", default: "300" },
+    "ensemble-runs": { type: "string", default: "30" },
     out: { type: "string", default: new URL("RESULTS.md", HERE).pathname },
     "no-write": { type: "boolean", default: false },
   },
@@ -68,6 +74,7 @@ const RUNS: Record<WorkloadName, number> = {
   mnist: Number(flags["mnist-runs"] ?? flags.runs ?? 3),
 };
 const TIMEOUT_MS = Number(flags["timeout-s"]) * 1000;
+const ENSEMBLE_RUNS = Number(flags["ensemble-runs"]);
 /** Untimed runs first in every process: JIT compilation, kernel and pipeline caches warm up. */
 const WARMUP = Number(flags.warmup);
 if (!Number.isSafeInteger(WARMUP) || WARMUP < 0) {
@@ -90,6 +97,7 @@ function deno(
   return (dir, workload, runs) => [
     Deno.execPath(),
     "run",
+    LOCK,
     "-A",
     new URL(script, HERE).pathname,
     "--dir",
@@ -115,9 +123,29 @@ async function canImportTorch(): Promise<string | null> {
   }
 }
 
-async function runPeer(peer: PeerSpec, dir: string, workload: WorkloadName): Promise<Row> {
+/** The parent's environment with the peer's variables set or removed. */
+function envOf(peer: PeerSpec): Record<string, string> {
+  const env: Record<string, string> = {
+    ...Deno.env.toObject(),
+    // The Vulkan loader prints a harmless line without it (shared/PLATFORM.md).
+    XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp",
+  };
+  for (const [key, value] of Object.entries(peer.env ?? {})) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
+async function runPeer(
+  peer: PeerSpec,
+  dir: string,
+  workload: WorkloadName,
+  runs = WARMUP + RUNS[workload],
+  warm = WARMUP,
+): Promise<Row> {
   if (peer.skip !== undefined) return { label: peer.label, skipped: peer.skip };
-  const [cmd, ...args] = peer.command(dir, workload, WARMUP + RUNS[workload]);
+  const [cmd, ...args] = peer.command(dir, workload, runs);
   log(`  ${peer.label} ...`);
   const started = performance.now();
   let out: Deno.CommandOutput;
@@ -126,8 +154,8 @@ async function runPeer(peer: PeerSpec, dir: string, workload: WorkloadName): Pro
       args,
       stdout: "piped",
       stderr: "piped",
-      // The Vulkan loader prints a harmless line without it (shared/PLATFORM.md).
-      env: { XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+      clearEnv: true,
+      env: envOf(peer),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     }).output();
   } catch (error) {
@@ -148,7 +176,7 @@ async function runPeer(peer: PeerSpec, dir: string, workload: WorkloadName): Pro
     `    ${((performance.now() - started) / 1000).toFixed(1)} s in all; runs ` +
       report.runsMs.map((ms) => ms.toFixed(0)).join(", ") + " ms",
   );
-  return { label: report.peer, report, median: median(report.runsMs.slice(WARMUP)) };
+  return { label: report.peer, report, median: median(report.runsMs.slice(warm)) };
 }
 
 async function sameParams(dir: string, workload: WorkloadName): Promise<string> {
@@ -171,107 +199,27 @@ async function sameParams(dir: string, workload: WorkloadName): Promise<string> 
   }
 }
 
-function formatMs(ms: number): string {
-  if (ms >= 100) return `${ms.toFixed(0)} ms`;
-  if (ms >= 10) return `${ms.toFixed(1)} ms`;
-  return `${ms.toFixed(2)} ms`;
-}
-
-function formatRatio(r: number): string {
-  return r >= 10 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`;
-}
-
-function table(w: Workload, rows: Row[], check: string): string {
-  const base = rows.find((r) => r.label === "snapfold cpu")?.median;
-  const lines = [
-    `### ${w.title}`,
-    "",
-    `Schedule: ${w.scheduleText}; SGD momentum ${w.momentum}; Glorot-uniform start (the same ` +
-    `weights for every peer); per peer ${WARMUP} warm-up run (in parentheses, not counted) ` +
-    `and ${RUNS[w.name]} timed runs; median of the timed runs.`,
-    "",
-    "Time ratios: above 1 the peer is slower than snapfold's CPU backend.",
-    "",
-    "| peer | median | runs (ms) | peer / snapfold cpu | last-epoch train loss | test accuracy |",
-    "| --- | ---: | --- | ---: | ---: | ---: |",
-  ];
-  for (const row of rows) {
-    if (row.report === undefined || row.median === undefined) {
-      lines.push(`| ${row.label} | - | skipped: ${row.skipped} | | | |`);
-      continue;
+/** Largest absolute difference of every peer's ensemble probabilities from snapfold cpu's. */
+async function ensembleAgreement(dir: string, peers: ReadonlyArray<string>): Promise<string> {
+  const read = async (p: string) =>
+    new Float32Array((await Deno.readFile(`${dir}/ensemble.${p}.probs.f32`)).buffer);
+  try {
+    const base = await read("cpu");
+    const parts: string[] = [];
+    for (const p of peers.filter((p) => p !== "cpu")) {
+      try {
+        const other = await read(p);
+        let diff = 0;
+        for (let i = 0; i < base.length; i++) diff = Math.max(diff, Math.abs(base[i] - other[i]));
+        parts.push(`${p} within ${diff.toExponential(1)}`);
+      } catch {
+        parts.push(`${p} missing`);
+      }
     }
-    const r = row.report;
-    const ratio = base === undefined ? "-" : formatRatio(row.median / base);
-    const runs = r.runsMs.map((ms, i) => (i < WARMUP ? `(${ms.toFixed(0)})` : ms.toFixed(0)));
-    lines.push(
-      `| ${row.label} | ${formatMs(row.median)} | ${runs.join(", ")} ` +
-        `| ${ratio} | ${r.loss.toFixed(4)} | ${r.testAccuracy.toFixed(3)} |`,
-    );
+    return parts.join(", ");
+  } catch {
+    return "not compared (snapfold cpu is missing)";
   }
-  lines.push("", `Floor and snapfold cpu final parameters: ${check}.`);
-  return lines.join("\n");
-}
-
-function best(rows: Row[], prefix: string): Row | undefined {
-  return rows
-    .filter((r) => r.label.startsWith(prefix) && r.median !== undefined)
-    .reduce<Row | undefined>(
-      (a, r) => (a === undefined || r.median! < a.median! ? r : a),
-      undefined,
-    );
-}
-
-function targets(results: Map<WorkloadName, Row[]>): string[] {
-  const lines: string[] = [];
-  const verdict = (ok: boolean) => (ok ? "met" : "**not met**");
-  const tut = results.get("tutorial") ?? [];
-  const snap = tut.find((r) => r.label === "snapfold cpu")?.median;
-  const floor = tut.find((r) => r.label.startsWith("floor"))?.median;
-  const tfjs = best(tut, "TF.js");
-  const torch = best(tut, "PyTorch");
-  if (snap !== undefined && floor !== undefined) {
-    const r = snap / floor;
-    lines.push(
-      `- Tutorial, snapfold cpu / floor = ${formatRatio(r)} (target <= 1.3x): ${verdict(r <= 1.3)}`,
-    );
-  }
-  if (snap !== undefined && tfjs !== undefined) {
-    const r = tfjs.median! / snap;
-    lines.push(
-      `- Tutorial, ${tfjs.label} (TF.js's best) / snapfold cpu = ${
-        formatRatio(r)
-      } (target >= 50x): ` +
-        verdict(r >= 50),
-    );
-  }
-  if (snap !== undefined && torch !== undefined) {
-    const r = torch.median! / snap;
-    lines.push(
-      `- Tutorial, ${torch.label} (PyTorch's best) / snapfold cpu = ${formatRatio(r)} (target >= ` +
-        `10x): ${verdict(r >= 10)}`,
-    );
-  }
-  const mn = results.get("mnist") ?? [];
-  const wasm = mn.find((r) => r.label === "TF.js wasm")?.median;
-  const snapBest = best(mn, "snapfold");
-  if (wasm !== undefined && snapBest !== undefined) {
-    const r = wasm / snapBest.median!;
-    lines.push(
-      `- MNIST, TF.js wasm / ${snapBest.label} (snapfold's best) = ${
-        formatRatio(r)
-      } (target >= 2x): ` +
-        verdict(r >= 2),
-    );
-  }
-  const torchMn = best(mn, "PyTorch");
-  if (torchMn !== undefined && snapBest !== undefined) {
-    lines.push(
-      `- MNIST, ${snapBest.label} / ${torchMn.label} = ${
-        formatRatio(snapBest.median! / torchMn.median!)
-      } (PyTorch's oneDNN kernels lead here; reported as it is)`,
-    );
-  }
-  return lines;
 }
 
 async function cpuModel(): Promise<string> {
@@ -291,6 +239,126 @@ async function loadAverage(): Promise<string> {
   }
 }
 
+function python(threads: number): (d: string, w: WorkloadName, r: number) => string[] {
+  const script = new URL("peers/pytorch_peer.py", HERE).pathname;
+  return (d, w, r) =>
+    [PYTHON, script, "--dir", d, "--workload", w, "--runs", String(r), "--threads"]
+      .concat(String(threads));
+}
+
+function peerList(
+  adapter: Awaited<ReturnType<typeof describeAdapter>>,
+  torchVersion: string | null,
+): PeerSpec[] {
+  const noTorch = torchVersion === null ? `${PYTHON} cannot import torch` : undefined;
+  return [
+    { label: "snapfold cpu", command: deno("peers/snapfold.ts", ["--backend", "cpu"]) },
+    {
+      label: "snapfold wasm (1 thread)",
+      command: deno("peers/snapfold.ts", ["--backend", "wasm"]),
+    },
+    {
+      label: "snapfold wasm (2 threads)",
+      command: deno("peers/snapfold.ts", ["--backend", "wasm", "--threads", "2"]),
+    },
+    {
+      label: "snapfold webgpu",
+      command: deno("peers/snapfold.ts", ["--backend", "webgpu"]),
+      skip: adapter === null ? "no WebGPU adapter" : undefined,
+    },
+    { label: "floor (bare loop)", command: deno("peers/floor.ts", []) },
+    { label: "TF.js cpu", command: deno("peers/tfjs.ts", ["--backend", "cpu"]) },
+    { label: "TF.js wasm", command: deno("peers/tfjs.ts", ["--backend", "wasm"]) },
+    {
+      label: "TF.js webgpu",
+      command: deno("peers/tfjs.ts", ["--backend", "webgpu"]),
+      skip: adapter === null
+        ? "no WebGPU adapter"
+        : adapter.software
+        ? "software adapter (35-68 s per tutorial run on llvmpipe)"
+        : undefined,
+    },
+    { label: "jax-js wasm", command: deno("peers/jaxjs.ts", []), workloads: ["tutorial"] },
+    {
+      label: "PyTorch (1 thread)",
+      command: python(1),
+      env: { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" },
+      skip: noTorch,
+    },
+    {
+      label: "PyTorch (default threading)",
+      command: python(0),
+      env: { OPENBLAS_NUM_THREADS: undefined, OMP_NUM_THREADS: undefined },
+      skip: noTorch,
+    },
+  ];
+}
+
+/** The peers of the ensemble inference, by their `--peer` name in bench/peers/ensemble.ts. */
+const ENSEMBLE_PEERS = ["cpu", "wasm", "wasm2", "ort", "ort-branches"] as const;
+
+async function runEnsemble(dir: string): Promise<{ rows: Row[]; section: string }> {
+  log(`Running ensemble inference, 5 + ${ENSEMBLE_RUNS} calls per peer:`);
+  const rows: Row[] = [];
+  for (const name of ENSEMBLE_PEERS) {
+    const script = new URL("peers/ensemble.ts", HERE).pathname;
+    const spec: PeerSpec = {
+      label: `ensemble ${name}`,
+      command: (d, _w, r) => [
+        Deno.execPath(),
+        "run",
+        LOCK,
+        "-A",
+        script,
+        "--dir",
+        d,
+        "--runs",
+        String(r),
+        "--peer",
+        name,
+      ],
+    };
+    rows.push(await runPeer(spec, dir, "mnist", ENSEMBLE_RUNS, 0));
+  }
+  const agreement = await ensembleAgreement(dir, ENSEMBLE_PEERS);
+  return { rows, section: ensembleTable(rows, ENSEMBLE_RUNS, agreement) };
+}
+
+interface Measured {
+  readonly results: Map<WorkloadName | "ensemble", Row[]>;
+  readonly sections: string[];
+  readonly notes: Set<string>;
+}
+
+async function measure(dir: string, peers: PeerSpec[]): Promise<Measured> {
+  const results = new Map<WorkloadName | "ensemble", Row[]>();
+  const sections: string[] = [];
+  const notes = new Set<string>();
+  for (const name of WORKLOADS) {
+    log(`Preparing the ${name} workload ...`);
+    const w = await buildWorkload(name);
+    await saveWorkload(dir, w);
+    log(`Running ${w.title}, ${WARMUP} + ${RUNS[name]} runs per peer:`);
+    const rows: Row[] = [];
+    for (const peer of peers.filter((p) => p.workloads?.includes(name) ?? true)) {
+      const row = await runPeer(peer, dir, name);
+      rows.push(row);
+      for (const note of row.report?.notes ?? []) notes.add(note);
+    }
+    results.set(name, rows);
+    const section = table(w, rows, WARMUP, RUNS[name], await sameParams(dir, name));
+    sections.push(section);
+    console.log(section + "\n");
+  }
+  // The MNIST workload's files are still in `dir`: the ensemble reads its test rows.
+  const ensemble = await runEnsemble(dir);
+  results.set("ensemble", ensemble.rows);
+  for (const row of ensemble.rows) for (const note of row.report?.notes ?? []) notes.add(note);
+  sections.push(ensemble.section);
+  console.log(ensemble.section + "\n");
+  return { results, sections, notes };
+}
+
 async function main(): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "snapfold-peers-" });
   try {
@@ -300,66 +368,11 @@ async function main(): Promise<void> {
     const adapterText = adapter === null
       ? "none"
       : `${adapter.description}${adapter.software ? " (software)" : ""}`;
-    const peers: PeerSpec[] = [
-      { label: "snapfold cpu", command: deno("peers/snapfold.ts", ["--backend", "cpu"]) },
-      {
-        label: "snapfold webgpu",
-        command: deno("peers/snapfold.ts", ["--backend", "webgpu"]),
-        skip: adapter === null ? "no WebGPU adapter" : undefined,
-      },
-      { label: "floor (bare loop)", command: deno("peers/floor.ts", []) },
-      { label: "TF.js cpu", command: deno("peers/tfjs.ts", ["--backend", "cpu"]) },
-      { label: "TF.js wasm", command: deno("peers/tfjs.ts", ["--backend", "wasm"]) },
-      {
-        label: "TF.js webgpu",
-        command: deno("peers/tfjs.ts", ["--backend", "webgpu"]),
-        skip: adapter === null
-          ? "no WebGPU adapter"
-          : adapter.software
-          ? "software adapter (35-68 s per tutorial run on llvmpipe)"
-          : undefined,
-      },
-      ...[1, 2].map((threads): PeerSpec => ({
-        label: `PyTorch (${threads} thread${threads === 1 ? "" : "s"})`,
-        command: (d, w, r) => [
-          PYTHON,
-          new URL("peers/pytorch_peer.py", HERE).pathname,
-          "--dir",
-          d,
-          "--workload",
-          w,
-          "--runs",
-          String(r),
-          "--threads",
-          String(threads),
-        ],
-        skip: torchVersion === null ? `${PYTHON} cannot import torch` : undefined,
-      })),
-    ];
-
-    const results = new Map<WorkloadName, Row[]>();
-    const sections: string[] = [];
-    const notes = new Set<string>();
-    for (const name of WORKLOADS) {
-      log(`Preparing the ${name} workload ...`);
-      const w = await buildWorkload(name);
-      await saveWorkload(dir, w);
-      log(`Running ${w.title}, ${WARMUP} + ${RUNS[name]} runs per peer:`);
-      const rows: Row[] = [];
-      for (const peer of peers) {
-        const row = await runPeer(peer, dir, name);
-        rows.push(row);
-        for (const note of row.report?.notes ?? []) notes.add(note);
-      }
-      results.set(name, rows);
-      const section = table(w, rows, await sameParams(dir, name));
-      sections.push(section);
-      console.log(section + "\n");
-    }
+    const { results, sections, notes } = await measure(dir, peerList(adapter, torchVersion));
     const loadAfter = await loadAverage();
-    const goals = targets(results);
-    console.log(["Targets (issue 5):", ...goals].join("\n"));
-
+    const speed = speedTargets(results);
+    const earlier = peerTargets(results);
+    console.log(["Targets (issue 14):", ...speed, "Targets (issue 5):", ...earlier].join("\n"));
     const date = new Date().toISOString().slice(0, 10);
     const md = [
       "# Peer benchmark",
@@ -370,7 +383,9 @@ async function main(): Promise<void> {
       "## Machine and versions",
       "",
       `- CPU: ${await cpuModel()}, ${navigator.hardwareConcurrency} logical cores; load average ` +
-      `${loadBefore} before, ${loadAfter} after (1, 5, 15 min)`,
+      `${loadBefore} before, ${loadAfter} after (1, 5, 15 min). The machine is shared: other ` +
+      "work ran beside the benchmark, so absolute times are noisy; the ratios of neighbouring " +
+      "rows are what to read.",
       `- Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), ${Deno.build.os} ${Deno.build.arch}`,
       `- WebGPU adapter: ${adapterText}`,
       ...[...notes].sort().map((n) => `- ${n}`),
@@ -378,31 +393,18 @@ async function main(): Promise<void> {
       "",
       "## How",
       "",
-      "- Same model (hidden ReLU layer, softmax head, cross-entropy), same starting weights, same " +
-      "training rows, batch size, epochs and learning rate of every step, for every peer.",
-      "- Each peer runs in its own process, one after another; only training is timed (building " +
-      "the model and moving the data in are not). Each process first trains untimed (JIT, " +
-      "kernel and shader compilation), then the timed runs.",
-      "- snapfold: `train` with `createCpuBackend` (or `createWebGpuBackend`), from the call to " +
-      "the `done` event, one epoch report per epoch. Floor: `bench/floor.ts`, the plain " +
-      "float32 i-k-j loops of one step in one function, with no blocking and no sparsity: " +
-      "snapfold's CPU backend (register-blocked kernels, a sparse first layer for MNIST's zero " +
-      "pixels) can go below it. TF.js: " +
-      "`model.fit` with `tf.train.momentum`, learning rate set by a callback. PyTorch: " +
-      "`nn.Sequential`, `CrossEntropyLoss`, `optim.SGD(momentum=0.9)`, batches from `randperm`.",
-      "- Momentum: snapfold and the floor use Keras' form (`v = m v - lr g; w += v`); TF.js and " +
-      "PyTorch their own (`v = m v + g; w -= lr v`). Same arithmetic per step; they differ only in " +
-      "how a change of lr enters the velocity, so final losses differ slightly.",
-      "- Batch order: snapfold and the floor share one seeded shuffle (so they end at the same " +
-      "parameters, checked below); " +
-      "TF.js and PyTorch shuffle with their own generators.",
+      ...HOW,
       "",
       "## Results",
       "",
       ...sections.flatMap((s) => [s, ""]),
-      "## Against the targets of issue 5",
+      "## Against the targets of issue 14 (speed)",
       "",
-      ...goals,
+      ...speed,
+      "",
+      "## Against the targets of issue 5 (peers)",
+      "",
+      ...earlier,
       "",
     ].filter((line, i, all) => !(line === "" && all[i - 1] === "")).join("\n");
     if (!flags["no-write"]) {

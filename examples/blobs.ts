@@ -91,7 +91,7 @@ async function main(flags: Flags): Promise<void> {
         `partial cycle without a snapshot (the final parameters are not an ensemble member).`,
     );
   }
-  const backend: Backend = await createBackend(flags.backend);
+  const backend: Backend = await createBackend(flags.backend, { model, batchSize: 32 });
   const line = progress("blobs", flags.epochs, !flags.json);
   const snapshots: Snapshot[] = [];
   const history: EpochEvent[] = [];

@@ -113,7 +113,7 @@ async function main(flags: Flags): Promise<void> {
   const batchSize = 128;
   const stepsPerEpoch = Math.ceil(trainSet.n / batchSize);
   const totalSteps = flags.epochs * stepsPerEpoch;
-  const backend: Backend = await createBackend(flags.backend);
+  const backend: Backend = await createBackend(flags.backend, { model, batchSize });
   const base = {
     backend,
     model,

@@ -61,7 +61,20 @@ export const TORCH_REL = 1e-5;
 export const TORCH_ABS = 1e-6;
 
 /**
- * Asserts `|actual - expected| <= abs + rel * |expected|` element-wise and names the worst element.
+ * Factor on every tolerance of {@linkcode assertClose}: 1 unless `SNAPFOLD_TOLERANCE_SCALE` is set.
+ * `deno task gpu:report` sets it on hardware adapters, whose shaders run with fast math (fused
+ * multiply-adds, approximate `exp`), so results differ from the CPU's in more low bits.
+ */
+export const TOLERANCE_SCALE: number = (() => {
+  const raw = Deno.env.get("SNAPFOLD_TOLERANCE_SCALE");
+  const scale = raw === undefined ? 1 : Number(raw);
+  if (!(scale >= 1)) throw new Error(`SNAPFOLD_TOLERANCE_SCALE must be a number >= 1: got ${raw}`);
+  return scale;
+})();
+
+/**
+ * Asserts `|actual - expected| <= abs + rel * |expected|` element-wise (both times
+ * {@linkcode TOLERANCE_SCALE}) and names the worst element.
  */
 export function assertClose(
   actual: ArrayLike<number>,
@@ -72,7 +85,7 @@ export function assertClose(
   let worst = -1;
   let worstExcess = 0;
   for (let k = 0; k < expected.length; k++) {
-    const allowed = tolerance.abs + tolerance.rel * Math.abs(expected[k]);
+    const allowed = TOLERANCE_SCALE * (tolerance.abs + tolerance.rel * Math.abs(expected[k]));
     const diff = Math.abs(actual[k] - expected[k]);
     if (!(diff <= allowed) && (worst < 0 || diff / allowed > worstExcess)) {
       worst = k;

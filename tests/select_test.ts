@@ -3,8 +3,19 @@
  * when WebGPU or an adapter is missing (simulated by replacing `navigator.gpu` for one test).
  */
 import assert from "node:assert/strict";
-import { ConfigError, createBackend, describeAdapter, SnapfoldError } from "../mod.ts";
+import {
+  ConfigError,
+  createBackend,
+  dense,
+  describeAdapter,
+  dropout,
+  mlp,
+  relu,
+  sequential,
+  SnapfoldError,
+} from "../mod.ts";
 import { adapterFacts } from "../lib/backend/webgpu/_quirks.ts";
+import { estimateStepMs, planAuto, stepMacs, WEBGPU_MIN_STEP_MS } from "../lib/backend/select.ts";
 
 /** Runs `fn` with `navigator.gpu` replaced by `gpu`, then restores it. */
 async function withGpu(gpu: unknown, fn: () => Promise<void>): Promise<void> {
@@ -159,4 +170,86 @@ Deno.test("select: software adapters are recognised by flag or by name", () => {
     software: false,
   });
   assert.equal(adapterFacts({}).description, "unknown adapter");
+});
+
+const TUTORIAL = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
+const MNIST = mlp({ layers: [784, 256, 10], activation: "relu", head: "softmax" });
+
+/** A navigator.gpu whose adapter is a stub hardware GPU that refuses devices; counts requests. */
+function countingGpu(): { gpu: unknown; asked: () => number } {
+  let asked = 0;
+  const adapter = {
+    info: { vendor: "stub", description: "Stub Hardware GPU" },
+    limits: {
+      maxStorageBufferBindingSize: 1 << 27,
+      maxBufferSize: 1 << 28,
+      maxComputeWorkgroupStorageSize: 1 << 14,
+    },
+    requestDevice: () => Promise.reject(new Error("stub: device refused")),
+  };
+  const gpu = {
+    requestAdapter: () => {
+      asked++;
+      return Promise.resolve(adapter);
+    },
+  };
+  return { gpu, asked: () => asked };
+}
+
+Deno.test("select: stepMacs counts the forward and both backward products of every layer", () => {
+  assert.equal(stepMacs(TUTORIAL, 32), 3 * 32 * (2 * 25 + 25 * 3));
+  assert.equal(stepMacs(MNIST, 128), 3 * 128 * (784 * 256 + 256 * 10));
+  const a = estimateStepMs(MNIST, 128);
+  const b = estimateStepMs(MNIST, 256);
+  assert.ok(b.cpu > a.cpu && b.wasm > a.wasm, "more rows cost more");
+});
+
+Deno.test("select: auto's plan keeps the tutorial on the CPU without WebGPU, MNIST on wasm with it", () => {
+  assert.deepEqual(planAuto({ model: TUTORIAL, batchSize: 32 }), {
+    cpuSide: "cpu",
+    tryWebGpu: false,
+  });
+  assert.deepEqual(planAuto({ model: MNIST, batchSize: 128 }), {
+    cpuSide: "wasm",
+    tryWebGpu: true,
+  });
+  // A mid-sized model: WebAssembly wins, a GPU cannot pay back its readbacks.
+  const mid = mlp({ layers: [64, 128, 10] });
+  assert.deepEqual(planAuto({ model: mid, batchSize: 128 }), { cpuSide: "wasm", tryWebGpu: false });
+  assert.ok(estimateStepMs(mid, 128).wasm < WEBGPU_MIN_STEP_MS);
+  // Dropout is not drawn in WebAssembly: such a model stays on the CPU backend.
+  const dropped = sequential({ inputs: 64, layers: [dense(128), relu(), dropout(0.2), dense(10)] });
+  assert.equal(planAuto({ model: dropped, batchSize: 128 }).cpuSide, "cpu");
+  // Without a model: the former rule (ask for an adapter, the CPU otherwise).
+  assert.deepEqual(planAuto({}), { cpuSide: "cpu", tryWebGpu: true });
+});
+
+Deno.test("select: auto with a small model never asks for a WebGPU adapter", async () => {
+  const { gpu, asked } = countingGpu();
+  await withGpu(gpu, async () => {
+    const small = await createBackend("auto", { model: TUTORIAL, batchSize: 32 });
+    assert.equal(small.kind, "cpu");
+    small.dispose();
+    const mid = await createBackend("auto", { model: mlp({ layers: [64, 128, 10] }) });
+    assert.equal(mid.kind, "wasm");
+    mid.dispose();
+    assert.equal(asked(), 0, "WebGPU was not initialised");
+    // A model large enough asks; the stub refuses a device, so the wasm backend stands in.
+    const large = await createBackend("auto", { model: MNIST, batchSize: 128 });
+    assert.equal(large.kind, "wasm");
+    large.dispose();
+    assert.equal(asked(), 1);
+    // And without a model, as before: it asks, and falls back to the CPU backend.
+    const bare = await createBackend("auto");
+    assert.equal(bare.kind, "cpu");
+    bare.dispose();
+    assert.equal(asked(), 2);
+  });
+});
+
+Deno.test("select: auto with a large model takes the wasm backend on a software adapter", async () => {
+  const found = await describeAdapter();
+  const large = await createBackend("auto", { model: MNIST, batchSize: 128 });
+  assert.equal(large.kind, found === null || found.software ? "wasm" : "webgpu");
+  large.dispose();
 });

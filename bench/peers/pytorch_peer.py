@@ -5,7 +5,13 @@ the learning rate set in the optimizer's param group from the workload's schedul
 per step). The weights start from the workload's file (the same Glorot draw as every peer;
 nn.Linear keeps its weight as [out, in], so the kernels are transposed). Only the loop is timed.
 
-    /usr/bin/python3 bench/peers/pytorch_peer.py --dir DIR --workload tutorial --runs 5 --threads 1
+    OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 /usr/bin/python3 bench/peers/pytorch_peer.py \
+        --dir DIR --workload tutorial --runs 5 --threads 1
+
+Debian's torch does its products through OpenBLAS, whose thread pool ignores torch.set_num_threads:
+only OPENBLAS_NUM_THREADS (read when the library loads) limits it. The driver sets it and
+OMP_NUM_THREADS per run; the label names what really ran, read back from OpenBLAS itself
+(openblas_get_num_threads) and from torch.get_num_threads.
 
 The file is not called torch.py: Python puts the script's folder first on sys.path, and that name
 would shadow the package.
@@ -14,12 +20,37 @@ Prints one JSON line (a RunnerReport, see _workloads.ts) on stdout.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import time
 
 import numpy as np
 import torch
+
+
+def openblas_threads():
+    """Threads of the OpenBLAS loaded into this process, or None when none is loaded."""
+    with open("/proc/self/maps") as f:
+        paths = sorted({line.split()[-1] for line in f if "libopenblas" in line})
+    for path in paths:
+        try:
+            return int(ctypes.CDLL(path).openblas_get_num_threads())
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def label(torch_threads, blas_threads):
+    if blas_threads is None:
+        threads = torch_threads
+        what = "%d thread%s" % (threads, "" if threads == 1 else "s")
+    elif blas_threads == torch_threads:
+        what = "%d thread%s" % (torch_threads, "" if torch_threads == 1 else "s")
+    else:
+        what = "torch %d, OpenBLAS %d threads" % (torch_threads, blas_threads)
+    pinned = os.environ.get("OPENBLAS_NUM_THREADS") is not None
+    return "PyTorch (%s%s)" % (what, "" if pinned else ", default threading")
 
 
 def load(directory, name):
@@ -112,16 +143,20 @@ def main():
     with torch.no_grad():
         predicted = model(x_test).argmax(dim=1).numpy()
     threads = torch.get_num_threads()
+    blas = openblas_threads()
     print(json.dumps({
-        "peer": "PyTorch (%d thread%s)" % (threads, "" if threads == 1 else "s"),
+        "peer": label(threads, blas),
         "workload": args.workload,
         "runsMs": runs_ms,
         "loss": losses[-1],
         "firstLoss": losses[0],
         "testAccuracy": float((predicted == y_test).mean()),
         "notes": [
-            "PyTorch %s on the CPU; threads set with torch.set_num_threads (its default here: %d)"
-            % (torch.__version__, default_threads),
+            "PyTorch %s on the CPU (products through OpenBLAS%s); torch's default intra-op "
+            "threads here: %d; pinned runs set OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 and "
+            "torch.set_num_threads(1)"
+            % (torch.__version__, "" if blas is None else ", checked with openblas_get_num_threads",
+               default_threads),
         ],
     }))
 

@@ -1,9 +1,10 @@
 /**
- * Peer runner: snapfold itself, through `train` on the CPU backend or the WebGPU backend, timing the
+ * Peer runner: snapfold itself, through `train` on the CPU, WebAssembly or WebGPU backend, timing the
  * training alone (from `train` to its `done` event; the backend is created before).
  *
  * ```sh
- * deno run -A bench/peers/snapfold.ts --dir DIR --workload tutorial --runs 5 --backend cpu|webgpu
+ * deno run -A bench/peers/snapfold.ts --dir DIR --workload tutorial --runs 5 --backend cpu|wasm|webgpu \
+ *   [--threads N]
  * ```
  *
  * Prints one JSON line (a `RunnerReport`) on stdout.
@@ -21,6 +22,7 @@ import {
   train,
   type TrainResult,
 } from "../../mod.ts";
+import { createWasmBackend } from "../../lib/backend/wasm/backend.ts";
 import { accuracyOf, loadWorkload, runnerFlags, type RunnerReport } from "./_workloads.ts";
 
 const { dir, workload: name, runs, backend: which } = runnerFlags(Deno.args);
@@ -30,7 +32,13 @@ const schedule = scheduleFromSpec(w.schedule);
 const notes: string[] = [];
 let backend: Backend;
 try {
-  backend = which === "webgpu" ? await createWebGpuBackend() : createCpuBackend();
+  const at = Deno.args.indexOf("--threads");
+  const threads = at >= 0 ? Number(Deno.args[at + 1]) : 1;
+  backend = which === "webgpu"
+    ? await createWebGpuBackend()
+    : which === "wasm"
+    ? await createWasmBackend({ threads })
+    : createCpuBackend();
 } catch (error) {
   const report: RunnerReport = {
     peer: `snapfold ${which}`,
@@ -45,7 +53,11 @@ try {
   Deno.exit(0);
 }
 // The adapter itself is listed once with the machine; the row says whether it is a software one.
-const peer = `snapfold ${which}${backend.softwareAdapter ? " (software adapter)" : ""}`;
+// The wasm backend's description says what ran: "WebAssembly relaxed SIMD, 2 threads (...)".
+const ran = /(\d+) threads?/.exec(backend.adapter ?? "")?.[1];
+const peer = `snapfold ${which}${backend.softwareAdapter ? " (software adapter)" : ""}${
+  which === "wasm" ? ` (${ran} thread${ran === "1" ? "" : "s"})` : ""
+}`;
 
 const runsMs: number[] = [];
 let result: TrainResult | undefined;
@@ -76,7 +88,7 @@ const history = result!.history;
 // The final parameters, so the driver can check that the floor did the same arithmetic.
 const params = result!.done.params;
 await Deno.writeFile(
-  `${dir}/${name}.snapfold-${which}.params.f32`,
+  `${dir}/${name}.snapfold-${which}${which === "wasm" ? `-${ran}` : ""}.params.f32`,
   new Uint8Array(params.buffer, params.byteOffset, params.byteLength),
 );
 const report: RunnerReport = {

@@ -192,7 +192,7 @@ async function run(): Promise<void> {
         progressBar.value = (event.epoch + 1) / settings.epochs;
         statusLine.textContent = `Epoch ${event.epoch + 1}/${settings.epochs}: lr ` +
           `${event.lr.toFixed(5)}, loss ${event.loss.toFixed(4)}, accuracy ` +
-          `${event.accuracy.toFixed(3)}, ${event.snapshotsTaken} snapshots`;
+          `${event.accuracy?.toFixed(3)}, ${event.snapshotsTaken} snapshots`;
         if (performance.now() - painted > 50) {
           await nextFrame();
           painted = performance.now();

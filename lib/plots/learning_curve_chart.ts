@@ -23,13 +23,14 @@ export interface LearningCurvePoint {
   readonly loss: number;
   /** Training accuracy (absent for regression runs, which then draw no accuracy line). */
   readonly accuracy?: number;
-  /** Validation metrics, when measured that epoch. */
-  readonly validation?: { readonly loss: number; readonly accuracy: number };
+  /** Validation metrics, when measured that epoch (no accuracy for regression). */
+  readonly validation?: { readonly loss: number; readonly accuracy?: number };
 }
 
 /**
- * Two stacked Vega-Lite line charts sharing the epoch axis: loss on top, accuracy below, one line
- * for training and one for validation when the history has any.
+ * Two stacked Vega-Lite line charts sharing the epoch axis: loss on top, accuracy below (left out
+ * when no point has an accuracy, as in a regression run), one line for training and one for
+ * validation when the history has any.
  *
  * @example
  * ```ts
@@ -69,12 +70,14 @@ export function learningCurveChart(
         split: "validation",
         value: h.validation.loss,
       });
-      values.push({
-        epoch: h.epoch,
-        metric: "accuracy",
-        split: "validation",
-        value: h.validation.accuracy,
-      });
+      if (h.validation.accuracy !== undefined) {
+        values.push({
+          epoch: h.epoch,
+          metric: "accuracy",
+          split: "validation",
+          value: h.validation.accuracy,
+        });
+      }
     }
   }
   const { width, height, ...rest } = baseSpec(title);
@@ -90,7 +93,11 @@ export function learningCurveChart(
       color: { field: "split", type: "nominal", title: null, sort: ["train", "validation"] },
     },
   });
-  return { ...rest, data: { values }, vconcat: [panel("loss"), panel("accuracy")] };
+  // A regression run has no accuracy: one loss panel, never an empty accuracy panel.
+  const panels = values.some((v) => v.metric === "accuracy")
+    ? [panel("loss"), panel("accuracy")]
+    : [panel("loss")];
+  return { ...rest, data: { values }, vconcat: panels };
 }
 
 function isNumber(value: unknown): value is number {
@@ -105,7 +112,7 @@ function pointOk(h: unknown): boolean {
   return Number.isFinite(p.epoch) && isNumber(p.loss) &&
     (p.accuracy === undefined || isNumber(p.accuracy)) &&
     (v === undefined || (typeof v === "object" && v !== null && isNumber(v.loss) &&
-      isNumber(v.accuracy)));
+      (v.accuracy === undefined || isNumber(v.accuracy))));
 }
 
 function historyOf(history: unknown): Validation<ReadonlyArray<LearningCurvePoint>> {
@@ -121,7 +128,7 @@ function historyOf(history: unknown): Validation<ReadonlyArray<LearningCurvePoin
         if (!pointOk(points[i])) {
           return invalid(
             `history[${i}]`,
-            "must be { epoch, loss, accuracy?, validation?: { loss, accuracy } } of numbers",
+            "must be { epoch, loss, accuracy?, validation?: { loss, accuracy? } } of numbers",
             points[i],
           );
         }

@@ -22,7 +22,11 @@ import type * as Vega from "vega";
 import type * as VegaLite from "vega-lite";
 import type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
 
-export { lrScheduleChart, type LrScheduleChartOptions } from "./lib/plots/lr_schedule_chart.ts";
+export {
+  lrScheduleChart,
+  type LrScheduleChartOptions,
+  type LrScheduleRun,
+} from "./lib/plots/lr_schedule_chart.ts";
 export { learningCurveChart, type LearningCurvePoint } from "./lib/plots/learning_curve_chart.ts";
 export { ensembleSizeChart } from "./lib/plots/ensemble_size_chart.ts";
 export {

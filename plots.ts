@@ -21,6 +21,7 @@
 import type * as Vega from "vega";
 import type * as VegaLite from "vega-lite";
 import type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
+import { portableSvg } from "./lib/plots/_portable_svg.ts";
 
 export {
   lrScheduleChart,
@@ -59,7 +60,9 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   const compiled = vegaLite.compile(spec as unknown as VegaLite.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
-    return await view.toSVG();
+    // Explicit fills (renderers other than browsers and librsvg mishandle Vega's inherited ones)
+    // and coordinates to 0.01 px.
+    return portableSvg(await view.toSVG());
   } finally {
     view.finalize();
   }

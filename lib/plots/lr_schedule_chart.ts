@@ -172,7 +172,6 @@ export function lrScheduleChart(options: LrScheduleChartOptions): VegaLiteSpec {
             type: "nominal",
             title: null,
             scale: { range: [SNAPSHOT_COLOR] },
-            legend: { orient: "top-right" },
           },
         },
       },

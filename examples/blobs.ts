@@ -91,7 +91,8 @@ async function main(flags: Flags): Promise<void> {
         `partial cycle without a snapshot (the final parameters are not an ensemble member).`,
     );
   }
-  const backend: Backend = await createBackend(flags.backend);
+  // With the model, "auto" takes the CPU for a tiny one without probing WebGPU (see createBackend).
+  const backend: Backend = await createBackend(flags.backend, { model });
   const line = progress("blobs", flags.epochs, !flags.json);
   const snapshots: Snapshot[] = [];
   const history: EpochEvent[] = [];

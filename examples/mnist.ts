@@ -113,7 +113,8 @@ async function main(flags: Flags): Promise<void> {
   const batchSize = 128;
   const stepsPerEpoch = Math.ceil(trainSet.n / batchSize);
   const totalSteps = flags.epochs * stepsPerEpoch;
-  const backend: Backend = await createBackend(flags.backend);
+  // With the model, "auto" takes the CPU for a tiny one without probing WebGPU (see createBackend).
+  const backend: Backend = await createBackend(flags.backend, { model });
   const base = {
     backend,
     model,

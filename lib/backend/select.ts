@@ -11,6 +11,17 @@ import type { Backend, BackendChoice } from "./backend.ts";
 import { createCpuBackend } from "./cpu.ts";
 import { createWebGpuBackend } from "./webgpu.ts";
 import { adapterFacts } from "./_webgpu_quirks.ts";
+import { isTinyModel } from "./_auto_rule.ts";
+import type { MlpSpec } from "../model/mod.ts";
+
+/** Options of {@linkcode createBackend}. */
+export interface CreateBackendOptions {
+  /**
+   * The model to train: under `"auto"`, a tiny one (under 10,000 parameters) takes the CPU without
+   * probing WebGPU, whose fixed costs per dispatch would dwarf its arithmetic.
+   */
+  readonly model?: MlpSpec;
+}
 
 /** What {@linkcode describeAdapter} found. */
 export interface AdapterDescription {
@@ -64,19 +75,34 @@ export async function describeAdapter(): Promise<AdapterDescription | null> {
  * backend.dispose();
  * ```
  *
+ * @example With the model, `"auto"` takes the CPU for a tiny one without probing WebGPU
+ * ```ts
+ * import { createBackend, mlp } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const backend = await createBackend("auto", { model: mlp({ layers: [2, 25, 3] }) });
+ * assert.equal(backend.kind, "cpu");
+ * backend.dispose();
+ * ```
+ *
  * @param choice `"cpu"`, `"webgpu"` (fails with a clear error when no adapter exists) or `"auto"`
  *   (the default).
+ * @param options The model to train (see {@linkcode CreateBackendOptions}).
  * @returns The backend.
  * @throws {ConfigError} when `choice` is none of these.
  * @throws {SnapfoldError} for `"webgpu"` when WebGPU is not available.
  */
-export async function createBackend(choice: BackendChoice = "auto"): Promise<Backend> {
+export async function createBackend(
+  choice: BackendChoice = "auto",
+  options: CreateBackendOptions = {},
+): Promise<Backend> {
   orThrow(
     "Cannot create a backend",
     validation(check.oneOf("choice", choice, ["cpu", "webgpu", "auto"]), choice),
   );
   if (choice === "cpu") return createCpuBackend();
   if (choice === "webgpu") return await createWebGpuBackend();
+  if (isTinyModel(options?.model)) return createCpuBackend();
   const adapter = await requestAdapter();
   if (adapter === null || adapterFacts(adapter).software) return createCpuBackend();
   try {

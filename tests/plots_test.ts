@@ -148,8 +148,12 @@ Deno.test("ensembleSizeChart draws one dot per snapshot and one line for the ens
   assertWellFormed(svg);
   assert.equal(countMarks(svg, "single"), 5);
   assert.equal(countMarks(svg, "ensemble"), 1);
-  assert.deepEqual(axisTitles(svg), ["number of snapshots", "accuracy"]);
-  assert.match(svg, />single snapshot</);
+  assert.deepEqual(axisTitles(svg), ["ensemble members (the last n snapshots)", "accuracy"]);
+  assert.match(svg, />n-th last snapshot alone</);
+  assert.match(svg, />ensemble of the last n</);
+  // The axis starts at one member: its first tick is 1, and no tick says 0.
+  const ticks = [...svg.matchAll(/role-axis-label[\s\S]*?<\/g>/g)][0][0];
+  assert.deepEqual([...ticks.matchAll(/>(\d+)<\/text>/g)].map((m) => m[1])[0], "1");
   assert.throws(() => ensembleSizeChart([]), ConfigError);
 });
 

@@ -103,11 +103,11 @@ Deno.test("train: a regression run's epoch events carry no accuracy, and its cha
   }
   assert.ok(result.history[11].loss < result.history[0].loss, "it learned");
   const chart = learningCurveChart(result.history) as { vconcat: Array<{ name: string }> };
-  assert.deepEqual(chart.vconcat.map((p) => p.name), ["loss"]);
+  assert.deepEqual(chart.vconcat.map((p) => p.name), ["loss_panel"]);
   const classified = await collect(train(config({})));
   assert.ok(classified.history.every((e) => typeof e.accuracy === "number"));
   const both = learningCurveChart(classified.history) as { vconcat: Array<{ name: string }> };
-  assert.deepEqual(both.vconcat.map((p) => p.name), ["loss", "accuracy"]);
+  assert.deepEqual(both.vconcat.map((p) => p.name), ["loss_panel", "accuracy_panel"]);
 });
 
 Deno.test("planRun: the plan and its errors are usable with orThrow alone, no fp-ts import", () => {

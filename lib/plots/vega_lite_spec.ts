@@ -49,7 +49,12 @@ export function baseSpec(title: string, width = 480, height = 280): Record<strin
     background: "white",
     config: {
       font: "sans-serif",
+      title: { anchor: "middle" },
       axis: { grid: true, gridOpacity: 0.4 },
+      // A fixed room for y labels and legends below: charts of the same width put their plots at
+      // the same place, so that stacked charts (the lr over the learning curves) share the x axis.
+      axisY: { minExtent: 44, maxExtent: 44 },
+      legend: { orient: "bottom", direction: "horizontal", labelLimit: 0 },
       range: { category: [...PALETTE] },
     },
   };

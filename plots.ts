@@ -28,7 +28,11 @@ export {
   type LrScheduleChartOptions,
   type LrScheduleRun,
 } from "./lib/plots/lr_schedule_chart.ts";
-export { learningCurveChart, type LearningCurvePoint } from "./lib/plots/learning_curve_chart.ts";
+export {
+  learningCurveChart,
+  type LearningCurveOptions,
+  type LearningCurvePoint,
+} from "./lib/plots/learning_curve_chart.ts";
 export { ensembleSizeChart } from "./lib/plots/ensemble_size_chart.ts";
 export {
   blobsScatterChart,

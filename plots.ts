@@ -26,9 +26,18 @@
 import type * as Vega from "vega";
 import type * as VegaLite from "vega-lite";
 import type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
+import { portableSvg } from "./lib/plots/_portable_svg.ts";
 
-export { lrScheduleChart, type LrScheduleChartOptions } from "./lib/plots/lr_schedule_chart.ts";
-export { learningCurveChart, type LearningCurvePoint } from "./lib/plots/learning_curve_chart.ts";
+export {
+  lrScheduleChart,
+  type LrScheduleChartOptions,
+  type LrScheduleRun,
+} from "./lib/plots/lr_schedule_chart.ts";
+export {
+  learningCurveChart,
+  type LearningCurveOptions,
+  type LearningCurvePoint,
+} from "./lib/plots/learning_curve_chart.ts";
 export { ensembleSizeChart } from "./lib/plots/ensemble_size_chart.ts";
 export {
   blobsScatterChart,
@@ -60,7 +69,9 @@ export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   const compiled = vegaLite.compile(spec as unknown as VegaLite.TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
-    return await view.toSVG();
+    // Explicit fills (renderers other than browsers and librsvg mishandle Vega's inherited ones)
+    // and coordinates to 0.01 px.
+    return portableSvg(await view.toSVG());
   } finally {
     view.finalize();
   }

@@ -197,8 +197,8 @@ async function main(flags: Flags): Promise<void> {
     if (flags.save !== undefined) {
       const written = await save(flags.save, {
         snapshots,
+        config,
         schedule: plan.schedule,
-        totalSteps: plan.totalSteps,
         history,
         curve,
         test,
@@ -218,8 +218,8 @@ async function save(
   dir: string,
   run: {
     snapshots: Snapshot[];
+    config: TrainConfig;
     schedule: Schedule;
-    totalSteps: number;
     history: EpochEvent[];
     curve: EnsembleSizePoint[];
     test: { x: Float32Array; y: Int32Array; n: number };
@@ -240,13 +240,13 @@ async function save(
   const charts: [string, VegaLiteSpec][] = [
     [
       "lr_schedule.svg",
-      plots.lrScheduleChart({
-        schedule: run.schedule,
-        totalSteps: run.totalSteps,
-        snapshots: run.snapshots,
-      }),
+      // By epoch, as the config sets the lr, on the same axis as the learning curves.
+      plots.lrScheduleChart({ config: run.config, snapshots: run.snapshots }),
     ],
-    ["learning_curve.svg", plots.learningCurveChart(run.history)],
+    [
+      "learning_curve.svg",
+      plots.learningCurveChart(run.history, undefined, { snapshots: run.snapshots }),
+    ],
     ["ensemble_size.svg", plots.ensembleSizeChart(run.curve)],
     [
       "blobs.svg",

@@ -2,8 +2,11 @@
  * The library in a real browser: Debian's Chromium, headless with WebGPU (SwiftShader), loads the
  * demo page from a local server, trains the tutorial's model there, and must report the WebGPU
  * backend, 10 snapshots, and the accuracies that `deno run examples/blobs.ts --json --backend cpu`
- * reports for the same seed (within 0.01). It saves a screenshot to out/browser_demo.png (ignored by
- * git), or to the path in SNAPFOLD_SCREENSHOT: `SNAPFOLD_SCREENSHOT=docs/demo.png deno test -A
+ * reports for the same seed (within 0.01). It looks at the page as a user does, at 1280 and 420 px
+ * wide: nothing overflows horizontally, the results are a table, every chart has its legend, the
+ * form says what is wrong in its own words, and `auto` picks what the command line's picks. It saves
+ * screenshots to out/browser_demo.png and out/browser_demo_420.png (ignored by git), or the first to
+ * the path in SNAPFOLD_SCREENSHOT: `SNAPFOLD_SCREENSHOT=docs/demo.png deno test -A
  * tests/browser_test.ts` refreshes the README's picture.
  *
  * Never downloads a browser. Without /usr/bin/chromium it fails when `CI` is set and is skipped
@@ -15,7 +18,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkBundle, npmPlan, parseNpmSpecifier } from "../tools/build_browser.ts";
+import { checkBundle } from "../tools/build_browser.ts";
 import { serveDemo } from "../tools/serve_demo.ts";
 import type { DemoResult } from "../examples/browser/main.ts";
 
@@ -26,6 +29,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const SCREENSHOT = Deno.env.get("SNAPFOLD_SCREENSHOT") ??
   fileURLToPath(new URL("../out/browser_demo.png", import.meta.url));
+const NARROW_SCREENSHOT = fileURLToPath(new URL("../out/browser_demo_420.png", import.meta.url));
 /** Training 2000 steps on SwiftShader plus the page's first compile of every pipeline. */
 const TRAINING_TIMEOUT_MS = 8 * 60_000;
 
@@ -56,6 +60,82 @@ async function referenceRun(): Promise<ExampleJson> {
   const text = new TextDecoder();
   assert.equal(code, 0, `examples/blobs.ts failed: ${text.decode(stderr)}`);
   return JSON.parse(text.decode(stdout));
+}
+
+type Page = import("playwright-core").Page;
+
+async function waitForResult(page: Page): Promise<DemoResult> {
+  await page.waitForFunction(
+    () => (globalThis as { __snapfoldResult?: unknown }).__snapfoldResult !== undefined,
+    undefined,
+    { timeout: TRAINING_TIMEOUT_MS, polling: 250 },
+  );
+  return await page.evaluate(
+    () => (globalThis as unknown as { __snapfoldResult: DemoResult }).__snapfoldResult,
+  );
+}
+
+/** The results as a table, the charts with their legends and axes, a status line in words. */
+async function looksFinished(page: Page, result: DemoResult & { status: "done" }): Promise<void> {
+  const rows = await page.locator("#table tbody tr").evaluateAll((trs) =>
+    trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))
+  );
+  assert.equal(rows.length, 10);
+  assert.deepEqual(rows[9].slice(0, 2), ["10", "1 (50)"]);
+  assert.equal(rows[9][3], result.ensemble[9].testAccuracy.toFixed(3));
+  const status = await page.locator("#status").textContent() ?? "";
+  assert.doesNotMatch(status, /readback/);
+  assert.match(status, /^Trained 500 epochs in .*: 10 snapshots\./);
+  const text = (id: string) => page.locator(`#${id} svg`).evaluate((svg) => svg.textContent ?? "");
+  const axes = (id: string) =>
+    page.locator(`#${id} svg .role-axis-title`).evaluateAll((ts) => ts.map((t) => t.textContent));
+  // The lr and the learning curves both count epochs; every chart says what its marks are.
+  assert.deepEqual(await axes("lr-chart"), ["epoch", "learning rate"]);
+  assert.deepEqual(await axes("curve-chart"), ["epoch", "loss", "epoch", "accuracy"]);
+  assert.match(await text("lr-chart"), /snapshot/);
+  for (const word of ["train", "test", "snapshot"]) {
+    assert.match(await text("curve-chart"), new RegExp(word));
+  }
+  assert.equal(result.testCurvePoints, 100);
+  assert.match(await text("blobs-chart"), /class/);
+  assert.deepEqual((await axes("size-chart"))[0], "ensemble members (the last n snapshots)");
+  const sizeTicks = await page.locator("#size-chart svg").evaluate((svg) => {
+    const axis = [...svg.querySelectorAll(".role-axis")].find((a) =>
+      a.querySelector(".role-axis-title")?.textContent?.startsWith("ensemble members")
+    );
+    return [...(axis?.querySelectorAll(".role-axis-label text") ?? [])].map((t) => t.textContent);
+  });
+  assert.equal(sizeTicks[0], "1");
+  assert.match(await text("size-chart"), /ensemble of the last n/);
+  // The lr chart sits above the learning curves at the same width: their epoch axes line up.
+  const box = (id: string) => page.locator(`#${id} svg`).boundingBox();
+  const [lr, curves] = [await box("lr-chart"), await box("curve-chart")];
+  assert.ok(lr !== null && curves !== null);
+  assert.equal(lr.x, curves.x);
+  assert.equal(lr.width, curves.width);
+  assert.ok(lr.y < curves.y);
+}
+
+/** Empty and contradictory fields are refused before training, in the form's words. */
+async function formSpeaksItsWords(page: Page): Promise<void> {
+  for (const name of ["epochs", "cycles", "lrMax", "seed"]) {
+    assert.equal(await page.locator(`input[name=${name}]`).getAttribute("required"), "");
+  }
+  await page.fill("input[name=epochs]", "");
+  await page.fill("input[name=lrMax]", "0");
+  await page.click("#run");
+  const problems = await page.locator("#form-errors li").allTextContents();
+  assert.deepEqual(problems, [
+    "Epochs is required.",
+    "lr max must be a number above 0 and at most 10, such as 0.01.",
+  ]);
+  assert.equal(await page.locator("input[name=epochs]").getAttribute("aria-invalid"), "true");
+  await page.fill("input[name=epochs]", "5");
+  await page.fill("input[name=lrMax]", "0.01");
+  await page.click("#run");
+  assert.deepEqual(await page.locator("#form-errors li").allTextContents(), [
+    "Cycles must not be more than Epochs (5): each cycle needs at least one epoch.",
+  ]);
 }
 
 Deno.test({
@@ -95,7 +175,7 @@ Deno.test({
         "--disable-sync",
         "--no-first-run",
       ],
-      viewport: { width: 1200, height: 900 },
+      viewport: { width: 1280, height: 900 },
     });
     const pageLog: string[] = [];
     try {
@@ -103,16 +183,7 @@ Deno.test({
       page.on("console", (m) => pageLog.push(`${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => pageLog.push(`pageerror: ${e.message}`));
       await page.goto(`${server.url}?epochs=500&cycles=10&lrMax=0.01&seed=1&backend=webgpu`);
-      await page.waitForFunction(
-        () => (globalThis as { __snapfoldResult?: unknown }).__snapfoldResult !== undefined,
-        undefined,
-        { timeout: TRAINING_TIMEOUT_MS, polling: 250 },
-      );
-      const result = await page.evaluate(
-        () => (globalThis as unknown as { __snapfoldResult: DemoResult }).__snapfoldResult,
-      );
-      await Deno.mkdir(dirname(SCREENSHOT), { recursive: true });
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      const result = await waitForResult(page);
       const log = `\npage log:\n${pageLog.join("\n")}`;
       if (result.status === "error") assert.fail(`The page failed: ${result.error}${log}`);
 
@@ -128,7 +199,7 @@ Deno.test({
         result.snapshots.map((s) => s.epoch),
         Array.from({ length: 10 }, (_, i) => 50 * i + 49),
       );
-      for (const id of ["lr-chart", "blobs-chart", "size-chart"]) {
+      for (const id of ["lr-chart", "curve-chart", "blobs-chart", "size-chart"]) {
         assert.equal(await page.locator(`#${id} svg`).count(), 1, `#${id} has no chart`);
       }
 
@@ -144,41 +215,41 @@ Deno.test({
       for (let i = 0; i < 10; i++) {
         near(`snapshot ${i + 1}`, result.snapshots[i].testAccuracy, cpu.snapshots[i].testAccuracy);
       }
+
+      await looksFinished(page, result);
+      await Deno.mkdir(dirname(SCREENSHOT), { recursive: true });
+      for (const [width, path] of [[1280, SCREENSHOT], [420, NARROW_SCREENSHOT]] as const) {
+        await page.setViewportSize({ width, height: 900 });
+        const overflow = await page.evaluate(() => ({
+          scroll: document.documentElement.scrollWidth,
+          inner: globalThis.innerWidth,
+        }));
+        assert.ok(
+          overflow.scroll <= overflow.inner,
+          `at ${width} px the page is ${overflow.scroll} px wide`,
+        );
+        await page.screenshot({ path, fullPage: true });
+      }
+      await formSpeaksItsWords(page);
+      const favicon = await page.request.get(`${server.url}favicon.ico`);
+      assert.equal(favicon.status(), 200);
+      assert.match(favicon.headers()["content-type"], /^image\/svg\+xml/);
+
+      // The page's default, auto, is the command line's: on this software adapter, the CPU.
+      await page.goto(`${server.url}?epochs=20&cycles=2`);
+      const auto = await waitForResult(page);
+      assert.equal(auto.status, "done", auto.status === "error" ? auto.error : "");
+      if (auto.status === "done") {
+        assert.equal(auto.backend, "cpu");
+        // A tiny model (153 parameters): the CPU, without probing the adapter, as on the CLI.
+        assert.match(auto.fallback ?? "", /tiny model \(153 parameters\)/);
+      }
     } finally {
       await context.close();
       await server.close();
       await Deno.remove(profile, { recursive: true });
     }
   },
-});
-
-Deno.test("build: npm specifiers of the import map become installs and esbuild aliases", () => {
-  assert.deepEqual(parseNpmSpecifier("npm:fp-ts@2.16.11/lib/Either.js"), {
-    name: "fp-ts",
-    version: "2.16.11",
-    subpath: "/lib/Either.js",
-  });
-  assert.deepEqual(parseNpmSpecifier("npm:@webgpu/types@0.1.74"), {
-    name: "@webgpu/types",
-    version: "0.1.74",
-    subpath: "",
-  });
-  assert.equal(parseNpmSpecifier("./lib/random.ts"), null);
-  assert.equal(parseNpmSpecifier("jsr:@std/path@1"), null);
-  assert.deepEqual(
-    npmPlan({
-      "fp-ts/Either": "npm:fp-ts@2.16.11/lib/Either.js",
-      "fp-ts/function": "npm:fp-ts@2.16.11/lib/function.js",
-      "vega": "npm:vega@6.4.0",
-      "esbuild": "npm:esbuild@0.28.2",
-      "@webgpu/types": "npm:@webgpu/types@0.1.74",
-      "local": "./local.ts",
-    }),
-    {
-      dependencies: { "fp-ts": "2.16.11", vega: "6.4.0" },
-      alias: { "fp-ts/Either": "fp-ts/lib/Either.js", "fp-ts/function": "fp-ts/lib/function.js" },
-    },
-  );
 });
 
 Deno.test("build: a bundle that reaches a Deno API or lacks the kernels is rejected", () => {

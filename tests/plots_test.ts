@@ -37,6 +37,22 @@ function axisTitles(svg: string): string[] {
   return [...svg.matchAll(/aria-label="[XY]-axis titled '([^']*)'/g)].map((m) => m[1]);
 }
 
+/** The palette indices of an indexed PNG whose one IDAT chunk holds one stored deflate block. */
+function storedPngPixels(url: string, width: number, height: number): Uint8Array {
+  const png = Uint8Array.from(
+    atob(url.replace("data:image/png;base64,", "")),
+    (c) => c.charCodeAt(0),
+  );
+  const text = new TextDecoder("latin1").decode(png);
+  const idat = text.indexOf("IDAT") + 4 + 2 + 5; // chunk type, zlib header, stored block header
+  const pixels = new Uint8Array(width * height);
+  for (let r = 0; r < height; r++) {
+    assert.equal(png[idat + r * (width + 1)], 0, "filter type 0");
+    pixels.set(png.subarray(idat + r * (width + 1) + 1, idat + (r + 1) * (width + 1)), r * width);
+  }
+  return pixels;
+}
+
 const spec = mlp({ layers: [2, 10, 3] });
 const snapshots = [1, 2, 3, 4, 5].map((index) => ({
   index,
@@ -132,8 +148,12 @@ Deno.test("ensembleSizeChart draws one dot per snapshot and one line for the ens
   assertWellFormed(svg);
   assert.equal(countMarks(svg, "single"), 5);
   assert.equal(countMarks(svg, "ensemble"), 1);
-  assert.deepEqual(axisTitles(svg), ["number of snapshots", "accuracy"]);
-  assert.match(svg, />single snapshot</);
+  assert.deepEqual(axisTitles(svg), ["ensemble members (the last n snapshots)", "accuracy"]);
+  assert.match(svg, />n-th last snapshot alone</);
+  assert.match(svg, />ensemble of the last n</);
+  // The axis starts at one member: its first tick is 1, and no tick says 0.
+  const ticks = [...svg.matchAll(/role-axis-label[\s\S]*?<\/g>/g)][0][0];
+  assert.deepEqual([...ticks.matchAll(/>(\d+)<\/text>/g)].map((m) => m[1])[0], "1");
   assert.throws(() => ensembleSizeChart([]), ConfigError);
 });
 
@@ -148,16 +168,30 @@ Deno.test("blobsScatterChart draws every point and, with a predictor, the decisi
   const predictor = { predict: model.predictSync }; // the chart draws synchronously
   const chart = blobsScatterChart({ x, y, nFeatures: 2, predictor, grid: 12 });
   const [regions] = chart.layer as {
-    data: { values: { class: string; x1: number; x1end: number; x2: number; x2end: number }[] };
+    data: { values: { url: string; x1: number; x1end: number; x2: number; x2end: number }[] };
   }[];
-  assert.equal(regions.data.values.length, 144);
-  // Each cell carries the ensemble's prediction at its centre.
-  const cell = regions.data.values[77];
-  const centre = new Float32Array([(cell.x1 + cell.x1end) / 2, (cell.x2 + cell.x2end) / 2]);
-  assert.equal(cell.class, String((await model.predict(centre))[0]));
+  assert.equal(regions.data.values.length, 1); // one image, one pixel per cell
+  const { url, x1, x1end, x2, x2end } = regions.data.values[0];
+  // Each pixel is the ensemble's prediction at its cell's centre (top row: the largest feature 2).
+  const pixels = storedPngPixels(url, 12, 12);
+  const centres = new Float32Array(144 * 2);
+  for (let r = 0; r < 12; r++) {
+    for (let c = 0; c < 12; c++) {
+      centres[2 * (r * 12 + c)] = x1 + (c + 0.5) * (x1end - x1) / 12;
+      centres[2 * (r * 12 + c) + 1] = x2end + (r + 0.5) * (x2 - x2end) / 12;
+    }
+  }
+  const predicted = model.predictSync(centres, 144);
+  const classes = [...new Set(predicted)].sort((a, b) => a - b);
+  assert.ok(classes.length >= 2, "the regions show more than one class");
+  for (let r = 0; r < 12; r++) {
+    for (let c = 0; c < 12; c++) {
+      assert.equal(classes[pixels[(11 - r) * 12 + c]], predicted[r * 12 + c], `cell ${r}, ${c}`);
+    }
+  }
   const svg = await renderSvg(chart);
   assertWellFormed(svg);
-  assert.equal(countMarks(svg, "regions"), 144);
+  assert.equal((svg.match(/<image\b/g) ?? []).length, 1);
   assert.equal(countMarks(svg, "points"), 6);
   // Wider data: only the first two features are drawn, and regions are refused.
   const wide = blobsScatterChart({ x: new Float32Array(9), y: [0, 1, 1], nFeatures: 3 });

@@ -57,12 +57,17 @@ export async function bundleIsStale(): Promise<boolean> {
   for (const file of ["mod.ts", "plots.ts", "deno.json"]) {
     sources = Math.max(sources, await mtime(join(ROOT, file)));
   }
-  sources = Math.max(sources, await mtime(join(PAGE_DIR, "main.ts")));
+  sources = await newestSource(PAGE_DIR, sources);
+  sources = await newestSource(join(ROOT, "tools", "browser"), sources);
+  sources = Math.max(sources, await mtime(join(ROOT, "tools", "build_browser.ts")));
   sources = Math.max(sources, await mtime(join(ROOT, "examples/_tutorial.ts")));
   return sources > built;
 }
 
-/** Maps a URL path to a file: `/dist/...` from dist/, everything else from examples/browser/. */
+/**
+ * Maps a URL path to a file: `/dist/...` from dist/, everything else from examples/browser/, and
+ * `/favicon.ico` to the page's SVG icon.
+ */
 function fileFor(pathname: string): string | null {
   let path: string;
   try {
@@ -71,6 +76,8 @@ function fileFor(pathname: string): string | null {
     return null;
   }
   if (path.endsWith("/")) path += "index.html";
+  // Browsers ask for /favicon.ico whatever the page links; the page's icon is an SVG.
+  if (path === "/favicon.ico") path = "/favicon.svg";
   const [base, rest] = path.startsWith("/dist/")
     ? [DIST_DIR, path.slice("/dist/".length)]
     : [PAGE_DIR, path.slice(1)];

@@ -1,33 +1,41 @@
 /**
  * The demo page's script: trains the tutorial's blobs model in the browser with the library's
- * bundle (WebGPU when the browser has an adapter, the CPU otherwise), shows progress, then draws the
- * lr schedule with its snapshot markers, the test blobs over the ensemble's decision regions and the
- * ensemble-size curve with the library's own chart builders, from the very objects that trained.
+ * bundle (by default the command line's `auto`: WebGPU on a hardware adapter, the CPU otherwise),
+ * shows progress, then the test accuracies as a table, and draws the lr schedule with its snapshot
+ * markers, the training and test curves, the test blobs over the ensemble's decision regions and
+ * the ensemble-size curve with the library's own chart builders, from the very objects that trained.
  *
  * The configuration is examples/blobs.ts's, so that the page and `deno run examples/blobs.ts --json`
  * report the same accuracies for the same seed (tests/browser_test.ts checks that). The query string
- * presets the form: `?epochs=500&cycles=10&lrMax=0.01&seed=1&backend=webgpu|cpu`.
+ * presets the form: `?epochs=500&cycles=10&lrMax=0.01&seed=1&backend=auto|webgpu|cpu`.
+ * The form is checked in its own words before anything trains.
  *
  * The finished run is exposed as `window.__snapfoldResult` (see {@linkcode DemoResult}).
  *
  * `deno task build:browser` compiles this file to dist/demo.js; the library stays external and the
- * page's import map points its package names at dist/snapfold.js.
+ * page's import map points its package names at dist/snapfold.js and dist/snapfold_plots.js.
  *
  * @module
  */
 import {
   type Backend,
+  ConfigError,
   cosineAnnealing,
+  createBackend,
   createCpuBackend,
   createWebGpuBackend,
+  describeAdapter,
   ensemble,
   ensembleSizeCurve,
+  type EnsembleSizePoint,
   type EpochEvent,
   mlp,
-  perEpoch,
+  type MlpSpec,
+  paramCount,
   sgd,
   type Snapshot,
   train,
+  type TrainConfig,
 } from "@snapfold/snapfold";
 import { tutorialData } from "../_tutorial.ts";
 import {
@@ -38,6 +46,7 @@ import {
   renderSvg,
   type VegaLiteSpec,
 } from "@snapfold/snapfold/plots";
+import { checkSettings, FORM_LABELS, type Settings } from "./settings.ts";
 
 /** What the page publishes on `window.__snapfoldResult` when a run ends. */
 export type DemoResult =
@@ -45,7 +54,7 @@ export type DemoResult =
     readonly status: "done";
     readonly backend: "cpu" | "webgpu" | "wasm";
     readonly adapter: string | null;
-    /** Why WebGPU was not used, when the CPU ran although WebGPU was asked for. */
+    /** Why the CPU ran, when WebGPU was asked for or `auto` chose the CPU. */
     readonly fallback: string | null;
     readonly epochs: number;
     readonly cycles: number;
@@ -63,19 +72,14 @@ export type DemoResult =
     /** `ensemble[i]`: the ensemble of the last i + 1 snapshots, as examples/blobs.ts reports it. */
     readonly ensemble: ReadonlyArray<{ members: number; testAccuracy: number }>;
     readonly singleMean: number;
+    /** Epochs whose test loss and accuracy the learning curves show. */
+    readonly testCurvePoints: number;
   }
   | { readonly status: "error"; readonly error: string };
 
-/** The form's values. */
-interface Settings {
-  epochs: number;
-  cycles: number;
-  lrMax: number;
-  seed: number;
-  backend: "webgpu" | "cpu";
-}
-
 const BATCH = 32;
+/** Epochs between two evaluations of the test set (the test curve's points). */
+const REPORT_EVERY = 5;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const form = $<HTMLFormElement>("settings");
@@ -84,39 +88,72 @@ const statusLine = $<HTMLElement>("status");
 const backendLine = $<HTMLElement>("backend");
 const progressBar = $<HTMLProgressElement>("progress");
 const errorBox = $<HTMLElement>("error");
-const table = $<HTMLElement>("table");
+const formErrors = $<HTMLElement>("form-errors");
+const results = $<HTMLElement>("results");
+const tableBody = $<HTMLTableElement>("table").tBodies[0];
+const CHARTS = ["lr-chart", "curve-chart", "blobs-chart", "size-chart"];
 
 function setResult(result: DemoResult): void {
   (globalThis as { __snapfoldResult?: DemoResult }).__snapfoldResult = result;
   document.body.dataset.status = result.status;
 }
 
-function readSettings(): Settings {
-  const value = (name: string) => (form.elements.namedItem(name) as HTMLInputElement).value;
-  return {
-    epochs: Number(value("epochs")),
-    cycles: Number(value("cycles")),
-    lrMax: Number(value("lrMax")),
-    seed: Number(value("seed")),
-    backend: value("backend") === "cpu" ? "cpu" : "webgpu",
-  };
+const input = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
+
+/** Marks the fields named in `problems` and lists the problems in the form's words. */
+function showFormProblems(problems: ReadonlyArray<{ field: string; message: string }>): void {
+  for (const name of Object.keys(FORM_LABELS)) {
+    const field = input(name);
+    const own = problems.filter((p) => p.field === name).map((p) => p.message);
+    field.setCustomValidity(own.join(" "));
+    field.setAttribute("aria-invalid", String(own.length > 0));
+  }
+  formErrors.replaceChildren(...problems.map((p) => {
+    const item = document.createElement("li");
+    item.textContent = p.message;
+    return item;
+  }));
+  formErrors.hidden = problems.length === 0;
 }
 
 /** Presets the form from the query string (unknown names are ignored). */
 function presetFromQuery(): void {
   const query = new URLSearchParams(location.search);
-  for (const name of ["epochs", "cycles", "lrMax", "seed", "backend"]) {
+  for (const name of [...Object.keys(FORM_LABELS), "backend"]) {
     const given = query.get(name);
     const field = form.elements.namedItem(name) as HTMLInputElement | null;
     if (given !== null && field !== null) field.value = given;
   }
 }
 
-/** WebGPU when asked for and available; otherwise the CPU, with the reason. */
+/**
+ * The backend the form asks for; `auto` is the command line's: `createBackend("auto", { model })`
+ * (the CPU for a tiny model or a software adapter).
+ */
 async function openBackend(
   wanted: Settings["backend"],
+  model: MlpSpec,
 ): Promise<{ backend: Backend; fallback: string | null }> {
   if (wanted === "cpu") return { backend: createCpuBackend(), fallback: null };
+  if (wanted === "auto") {
+    const backend = await createBackend("auto", { model });
+    if (backend.kind === "webgpu") return { backend, fallback: null };
+    if (isTiny(model)) {
+      return {
+        backend,
+        fallback: `auto: a tiny model (${paramCount(model)} parameters) trains faster on the CPU`,
+      };
+    }
+    const adapter = await describeAdapter();
+    return {
+      backend,
+      fallback: adapter === null
+        ? "this browser offers no WebGPU adapter"
+        : adapter.software
+        ? `auto: the WebGPU adapter is a software one (${adapter.description}), slower than the CPU`
+        : "auto: the WebGPU adapter gave no device",
+    };
+  }
   try {
     return { backend: await createWebGpuBackend(), fallback: null };
   } catch (error) {
@@ -124,7 +161,14 @@ async function openBackend(
   }
 }
 
+/** What `createBackend`'s `auto` calls tiny (fewer than 10,000 parameters). */
+const isTiny = (model: MlpSpec) => paramCount(model) < 10_000;
+
 function message(error: unknown): string {
+  if (error instanceof ConfigError) {
+    // The library names its options; the page names its fields.
+    return error.issues.map((i) => `${FORM_LABELS[i.field] ?? i.field} ${i.message}`).join("\n");
+  }
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -135,19 +179,88 @@ async function draw(id: string, spec: VegaLiteSpec): Promise<void> {
   $(id).innerHTML = await renderSvg(spec);
 }
 
-async function run(): Promise<void> {
-  const settings = readSettings();
+function seconds(ms: number): string {
+  return ms < 1000 ? `${ms.toFixed(0)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** One row per ensemble size: the n-th last snapshot alone and the ensemble of the last n. */
+function fillTable(curve: ReadonlyArray<EnsembleSizePoint>, snapshots: ReadonlyArray<Snapshot>) {
+  const best = Math.max(...curve.map((p) => p.ensembleAccuracy));
+  tableBody.replaceChildren(...curve.map((p) => {
+    const row = document.createElement("tr");
+    const snapshot = snapshots.find((s) => s.index === p.singleIndex);
+    const cells = [
+      String(p.members),
+      `${p.singleIndex} (${snapshot === undefined ? "?" : snapshot.epoch + 1})`,
+      p.singleAccuracy.toFixed(3),
+      p.ensembleAccuracy.toFixed(3),
+    ];
+    for (const text of cells) {
+      const cell = document.createElement("td");
+      cell.textContent = text;
+      row.append(cell);
+    }
+    if (p.ensembleAccuracy === best) row.className = "best";
+    return row;
+  }));
+  results.hidden = false;
+}
+
+async function drawCharts(
+  config: TrainConfig,
+  run: { snapshots: Snapshot[]; history: EpochEvent[]; curve: EnsembleSizePoint[] },
+  test: { x: Float32Array; y: Int32Array },
+): Promise<void> {
+  // The charts come from the config, snapshots and curve that the run above used; the lr and the
+  // learning curves both count epochs, and stack in one column so that their axes line up.
+  const { snapshots, history, curve } = run;
+  await draw("lr-chart", lrScheduleChart({ config, snapshots }));
+  await draw(
+    "curve-chart",
+    learningCurveChart(history, "Training and test curves", { validationName: "test", snapshots }),
+  );
+  await draw(
+    "blobs-chart",
+    blobsScatterChart({
+      x: test.x,
+      y: test.y,
+      nFeatures: 2,
+      // The chart asks for the grid's classes synchronously: the CPU ensemble's twin.
+      predictor: { predict: ensemble(snapshots).predictSync },
+      title: "Test blobs and the ensemble's decision regions",
+    }),
+  );
+  await draw("size-chart", ensembleSizeChart(curve));
+}
+
+function startRun(): void {
   runButton.disabled = true;
   errorBox.hidden = true;
-  table.textContent = "";
-  for (const id of ["lr-chart", "blobs-chart", "size-chart", "curve-chart"]) $(id).textContent = "";
+  results.hidden = true;
+  tableBody.replaceChildren();
+  for (const id of CHARTS) $(id).textContent = "";
   delete (globalThis as { __snapfoldResult?: DemoResult }).__snapfoldResult;
   document.body.dataset.status = "training";
   progressBar.value = 0;
   statusLine.textContent = "Opening the backend…";
+}
+
+async function run(): Promise<void> {
+  const checked = checkSettings(Object.fromEntries(
+    [...Object.keys(FORM_LABELS), "backend"].map((name) => [name, input(name).value]),
+  ));
+  showFormProblems(checked.problems);
+  if (checked.settings === undefined) {
+    statusLine.textContent = "Fix the highlighted fields, then train.";
+    setResult({ status: "error", error: checked.problems.map((p) => p.message).join("\n") });
+    return;
+  }
+  const settings = checked.settings;
+  startRun();
   let backend: Backend | undefined;
   try {
-    const opened = await openBackend(settings.backend);
+    const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
+    const opened = await openBackend(settings.backend, model);
     backend = opened.backend;
     backendLine.textContent = backend.kind === "webgpu"
       ? `Backend: WebGPU on ${backend.adapter}${
@@ -158,31 +271,30 @@ async function run(): Promise<void> {
 
     // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.
     const { train: data, test } = tutorialData();
-    const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
-    const schedule = cosineAnnealing({
-      lrMax: settings.lrMax,
-      totalSteps: settings.epochs,
-      cycles: settings.cycles,
-    });
+    const config: TrainConfig = {
+      backend,
+      model,
+      optimizer: sgd({ momentum: 0.9 }),
+      schedule: cosineAnnealing({
+        lrMax: settings.lrMax,
+        totalSteps: settings.epochs,
+        cycles: settings.cycles,
+      }),
+      lrPer: "epoch",
+      epochs: settings.epochs,
+      batchSize: BATCH,
+      data,
+      validation: test,
+      reportEvery: REPORT_EVERY,
+      seed: settings.seed,
+    };
 
     const snapshots: Snapshot[] = [];
     const history: EpochEvent[] = [];
     let trainMs = 0;
     let readbacks = 0;
     let painted = performance.now();
-    for await (
-      const event of train({
-        backend,
-        model,
-        optimizer: sgd({ momentum: 0.9 }),
-        schedule,
-        lrPer: "epoch",
-        epochs: settings.epochs,
-        batchSize: BATCH,
-        data,
-        seed: settings.seed,
-      })
-    ) {
+    for await (const event of train(config)) {
       if (event.type === "snapshot") snapshots.push(event);
       else if (event.type === "done") {
         trainMs = event.trainMs;
@@ -190,9 +302,10 @@ async function run(): Promise<void> {
       } else if (event.type === "epoch") {
         history.push(event);
         progressBar.value = (event.epoch + 1) / settings.epochs;
-        statusLine.textContent = `Epoch ${event.epoch + 1}/${settings.epochs}: lr ` +
-          `${event.lr.toFixed(5)}, loss ${event.loss.toFixed(4)}, accuracy ` +
-          `${event.accuracy.toFixed(3)}, ${event.snapshotsTaken} snapshots`;
+        statusLine.textContent = `Epoch ${event.epoch + 1} of ${settings.epochs} · lr ` +
+          `${event.lr.toPrecision(3)} · loss ${event.loss.toFixed(4)} · accuracy ` +
+          `${event.accuracy?.toFixed(3)} · ${event.snapshotsTaken} snapshot` +
+          (event.snapshotsTaken === 1 ? "" : "s");
         if (performance.now() - painted > 50) {
           await nextFrame();
           painted = performance.now();
@@ -205,39 +318,12 @@ async function run(): Promise<void> {
     const byIndex = await ensembleSizeCurve(snapshots, { ...scored, direction: "forward" });
     const singleMean = curve.reduce((a, p) => a + p.singleAccuracy, 0) / curve.length;
     const all = curve[curve.length - 1];
-    statusLine.textContent = `Trained for ${settings.epochs} epochs in ${trainMs.toFixed(0)} ms ` +
-      `(${readbacks} readbacks): ${snapshots.length} snapshots; mean single snapshot ` +
-      `${singleMean.toFixed(3)}, ensemble of all ${all.members}: ${
-        all.ensembleAccuracy.toFixed(3)
-      } test accuracy.`;
-    table.textContent = curve.map((p) =>
-      `> ${p.members}: single=${p.singleAccuracy.toFixed(3)}, ` +
-      `ensemble=${p.ensembleAccuracy.toFixed(3)}`
-    ).join("\n");
-
-    // The charts come from the schedule, snapshots and curve that the run above used.
-    const stepsPerEpoch = Math.ceil(data.n / BATCH);
-    await draw(
-      "lr-chart",
-      lrScheduleChart({
-        schedule: perEpoch(stepsPerEpoch)(schedule),
-        totalSteps: settings.epochs * stepsPerEpoch,
-        snapshots,
-      }),
-    );
-    await draw(
-      "blobs-chart",
-      blobsScatterChart({
-        x: test.x,
-        y: test.y,
-        nFeatures: 2,
-        // The chart asks for the grid's classes synchronously: the CPU ensemble's twin.
-        predictor: { predict: ensemble(snapshots).predictSync },
-        title: "Test blobs and the ensemble's decision regions",
-      }),
-    );
-    await draw("size-chart", ensembleSizeChart(curve));
-    await draw("curve-chart", learningCurveChart(history));
+    statusLine.textContent = `Trained ${settings.epochs} epochs in ${seconds(trainMs)}: ` +
+      `${snapshots.length} snapshots. The ensemble of all ${all.members} scores ` +
+      `${all.ensembleAccuracy.toFixed(3)} on the test points; one snapshot alone, ` +
+      `${singleMean.toFixed(3)} on average.`;
+    fillTable(curve, snapshots);
+    await drawCharts(config, { snapshots, history, curve }, test);
 
     setResult({
       status: "done",
@@ -259,6 +345,7 @@ async function run(): Promise<void> {
       })),
       ensemble: curve.map((p) => ({ members: p.members, testAccuracy: p.ensembleAccuracy })),
       singleMean,
+      testCurvePoints: history.filter((e) => e.validation !== undefined).length,
     });
   } catch (error) {
     errorBox.textContent = message(error);

@@ -17,7 +17,8 @@ import {
   valid,
   type Validation,
 } from "../validation.ts";
-import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
+import { baseSpec, PALETTE, type VegaLiteSpec } from "./vega_lite_spec.ts";
+import { indexedPng, pngDataUrl } from "./_png.ts";
 
 /** Options of {@linkcode blobsScatterChart}. */
 export interface BlobsScatterChartOptions {
@@ -86,30 +87,112 @@ export function blobsScatterChart(options: BlobsScatterChartOptions): VegaLiteSp
     title: "feature 2",
     scale: { domain: domainY, nice: false },
   };
-  const color = { field: "class", type: "nominal", title: "class" };
   const layer: unknown[] = [];
+  const classes = new Set<number>(Array.from(y));
+  let regions: ReturnType<typeof regionImage> | undefined;
   if (predictor !== undefined) {
-    const cells = regionCells(predictor, grid, domainX, domainY);
+    regions = regionImage(predictor, grid, domainX, domainY);
+    for (const c of regions.classes) classes.add(c);
+  }
+  // One colour per class, the same in the points, the regions and the legend (numeric order).
+  const domain = [...classes].sort((a, b) => a - b);
+  const colourOf = (c: number) => PALETTE[domain.indexOf(c) % PALETTE.length];
+  const color = {
+    field: "class",
+    type: "nominal",
+    title: "class",
+    scale: { domain: domain.map(String), range: domain.map(colourOf) },
+  };
+  if (regions !== undefined) {
+    // The regions as one image of grid x grid pixels, in pale tints of the class colours: a few
+    // kilobytes, where one rectangle per cell made a 1.4 MB SVG.
     layer.push({
       name: "regions",
-      data: { values: cells },
-      mark: { type: "rect", opacity: 0.25, strokeWidth: 0 },
-      encoding: { x: ex, x2: { field: "x1end" }, y: ey, y2: { field: "x2end" }, color },
+      data: {
+        values: [{
+          url: regions.url(colourOf),
+          x1: domainX[0],
+          x1end: domainX[1],
+          x2: domainY[1],
+          x2end: domainY[0],
+        }],
+      },
+      mark: { type: "image", aspect: false, smooth: false },
+      encoding: {
+        url: { field: "url", type: "nominal" },
+        x: ex,
+        x2: { field: "x1end" },
+        y: ey,
+        y2: { field: "x2end" },
+      },
     });
   }
   // Regions first, so that they are drawn below the points.
   layer.push({
     name: "points",
     data: { values: points },
-    mark: { type: "point", filled: true, size: 25, opacity: 0.8 },
+    // No aria label per point: a thousand of them made most of the file's size.
+    mark: { type: "point", filled: true, size: 25, opacity: 0.8, aria: false },
     encoding: { x: ex, y: ey, color },
   });
   return { ...baseSpec(title, 420, 420), layer };
 }
 
+/** How much of a class colour a region's tint keeps (the rest is white). */
+const TINT = 0.25;
+
+/** The predictor's class at every grid cell centre, and a function drawing them as a PNG URL. */
+function regionImage(
+  predictor: Predictor,
+  grid: number,
+  domainX: readonly number[],
+  domainY: readonly number[],
+): { classes: ReadonlyArray<number>; url: (colourOf: (c: number) => string) => string } {
+  const w = (domainX[1] - domainX[0]) / grid;
+  const h = (domainY[1] - domainY[0]) / grid;
+  const centres = new Float32Array(grid * grid * 2); // [grid * grid, 2]
+  for (let r = 0; r < grid; r++) {
+    for (let c = 0; c < grid; c++) {
+      centres[2 * (r * grid + c)] = domainX[0] + (c + 0.5) * w;
+      centres[2 * (r * grid + c) + 1] = domainY[0] + (r + 0.5) * h;
+    }
+  }
+  const predicted = orThrow(
+    "Cannot draw the scatter",
+    field<ArrayLike<number>>(
+      "predictor",
+      predictor.predict(centres, grid * grid),
+      (f, v) =>
+        check.that(
+          (v instanceof Int32Array || Array.isArray(v)) && v.length === grid * grid &&
+            Array.prototype.every.call(v, (c: unknown) => Number.isInteger(c)),
+          f,
+          `must return grid x grid = ${grid * grid} integer classes from predict(x, n)`,
+          v,
+        ),
+    ),
+  );
+  const classes = [...new Set(Array.from(predicted))].sort((a, b) => a - b);
+  const url = (colourOf: (c: number) => string) => {
+    const palette = classes.map((c) => {
+      const hex = colourOf(c);
+      const rgb = [1, 3, 5].map((k) => parseInt(hex.slice(k, k + 2), 16));
+      return rgb.map((v) => Math.round(v * TINT + 255 * (1 - TINT))) as [number, number, number];
+    });
+    const pixels = new Uint8Array(grid * grid); // [grid, grid], top row (largest feature 2) first
+    for (let r = 0; r < grid; r++) {
+      for (let c = 0; c < grid; c++) {
+        pixels[(grid - 1 - r) * grid + c] = classes.indexOf(predicted[r * grid + c]);
+      }
+    }
+    return pngDataUrl(indexedPng(grid, grid, palette, pixels));
+  };
+  return { classes, url };
+}
+
 /**
- * Most cells per side of the decision-region grid: 400 x 400 = 160,000 cells, each one object of
- * the spec (a larger grid makes a chart no renderer draws in reasonable time).
+ * Most cells per side of the decision-region grid: 400 x 400 = 160,000 cells, one pixel each of the
+ * regions' image (the predictor classifies every cell centre).
  */
 export const MAX_GRID = 400;
 
@@ -198,49 +281,4 @@ function drawnFeatures(
     }
   }
   return valid(x);
-}
-
-/** The decision-region cells: the predictor's class at the centre of each grid cell. */
-function regionCells(
-  predictor: NonNullable<BlobsScatterChartOptions["predictor"]>,
-  grid: number,
-  domainX: number[],
-  domainY: number[],
-) {
-  const w = (domainX[1] - domainX[0]) / grid;
-  const h = (domainY[1] - domainY[0]) / grid;
-  const centres = new Float32Array(grid * grid * 2); // [grid * grid, 2]
-  for (let r = 0; r < grid; r++) {
-    for (let c = 0; c < grid; c++) {
-      centres[2 * (r * grid + c)] = domainX[0] + (c + 0.5) * w;
-      centres[2 * (r * grid + c) + 1] = domainY[0] + (r + 0.5) * h;
-    }
-  }
-  const predicted = orThrow(
-    "Cannot draw the scatter",
-    field<ArrayLike<number>>(
-      "predictor",
-      predictor.predict(centres, grid * grid),
-      (f, v) =>
-        check.that(
-          (v instanceof Int32Array || Array.isArray(v)) && v.length === grid * grid,
-          f,
-          `must return grid x grid = ${grid * grid} classes from predict(x, n)`,
-          v,
-        ),
-    ),
-  );
-  const cells = [];
-  for (let k = 0; k < grid * grid; k++) {
-    const cx = centres[2 * k];
-    const cy = centres[2 * k + 1];
-    cells.push({
-      x1: cx - w / 2,
-      x1end: cx + w / 2,
-      x2: cy - h / 2,
-      x2end: cy + h / 2,
-      class: String(predicted[k]),
-    });
-  }
-  return cells;
 }

@@ -15,10 +15,11 @@ import {
   type Validation,
 } from "../validation.ts";
 import type { EnsembleSizePoint } from "../ensemble/mod.ts";
-import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
+import { baseSpec, PALETTE, type VegaLiteSpec } from "./vega_lite_spec.ts";
 
 /**
- * A Vega-Lite chart of accuracy by number of snapshots from an `ensembleSizeCurve`.
+ * A Vega-Lite chart of accuracy by ensemble size from an `ensembleSizeCurve`: at `n` members, the
+ * ensemble of the last `n` snapshots (a line) and the `n`-th snapshot from the end alone (a dot).
  *
  * @example
  * ```ts
@@ -47,10 +48,13 @@ export function ensembleSizeChart(
     "Cannot draw the ensemble-size curve",
     struct({ curve: curveOf(curve), title: field<string>("title", title, check.string) }),
   );
+  // Ensembles have 1 to M members: the axis starts at 1, never at an ensemble of none.
+  const most = Math.max(...curve.map((p) => p.members));
   const x = {
     field: "members",
     type: "quantitative",
-    title: "number of snapshots",
+    title: "ensemble members (the last n snapshots)",
+    scale: { domain: [1, Math.max(2, most)], nice: false, zero: false },
     axis: { tickMinStep: 1, format: "d" },
   };
   const y = { field: "accuracy", type: "quantitative", title: "accuracy", scale: { zero: false } };
@@ -58,7 +62,10 @@ export function ensembleSizeChart(
     field: "series",
     type: "nominal",
     title: null,
-    scale: { domain: ["single snapshot", "ensemble"], range: ["#1f77b4", "#d62728"] },
+    scale: {
+      domain: ["n-th last snapshot alone", "ensemble of the last n"],
+      range: [PALETTE[0], PALETTE[1]],
+    },
   };
   return {
     ...baseSpec(title),
@@ -70,7 +77,7 @@ export function ensembleSizeChart(
             members: p.members,
             snapshot: p.singleIndex,
             accuracy: p.singleAccuracy,
-            series: "single snapshot",
+            series: "n-th last snapshot alone",
           })),
         },
         mark: { type: "point", filled: true, size: 50 },
@@ -82,7 +89,7 @@ export function ensembleSizeChart(
           values: curve.map((p) => ({
             members: p.members,
             accuracy: p.ensembleAccuracy,
-            series: "ensemble",
+            series: "ensemble of the last n",
           })),
         },
         mark: { type: "line", point: false, strokeWidth: 2 },

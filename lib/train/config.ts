@@ -8,10 +8,11 @@ import type { Backend, TrainingData } from "../backend/backend.ts";
 import { check, type ConfigIssue, type Validation, validation } from "../errors.ts";
 import { type Init, type MlpSpec, paramCount, validateSequential } from "../model/mod.ts";
 import { type Optimizer, validateOptimizer } from "../optimizers/mod.ts";
-import { type RandomStateSnapshot, validateSeed } from "../random.ts";
+import { validateSeed } from "../random.ts";
 import { perEpoch, type Schedule } from "../schedules/mod.ts";
 import { validateTrainingData } from "../training_data.ts";
 import { atCycleEnds, planSnapshots, type SnapshotPolicy } from "./policy.ts";
+import type { CheckedRun, Checkpoint, DataInput, RunPlan } from "./run_plan.ts";
 import {
   checkResume,
   checkScheduleSize,
@@ -42,10 +43,14 @@ export interface TrainConfig {
   readonly epochs: number;
   /** Samples per step; the last batch of an epoch may be shorter. */
   readonly batchSize: number;
-  /** Training data: `x` [n, inDim], labels `y` [n] (or regression targets [n, outDim]). */
-  readonly data: TrainingData;
-  /** Validation data, evaluated at every report (see `reportEvery`). */
-  readonly validation?: TrainingData;
+  /**
+   * Training data: `x` [n, inDim], labels `y` [n] (or regression targets [n, outDim]). What the data
+   * helpers return (`makeBlobs`, `splitAt`, `shuffleSplit`) fits as it is: float64 inputs are
+   * converted to float32 once, at the door.
+   */
+  readonly data: DataInput;
+  /** Validation data, evaluated at every report (see `reportEvery`); converted like `data`. */
+  readonly validation?: DataInput;
   /**
    * Seed of the initial weights, of the batch order and of the backend's counter-based draws
    * (dropout masks), an integer in `[0, 2^32 - 1]` (default 0).
@@ -86,63 +91,7 @@ export interface TrainConfig {
   readonly resume?: Checkpoint;
 }
 
-/** What a stopped run needs to continue exactly where it was (taken at an epoch boundary). */
-export interface Checkpoint {
-  /** Epochs completed. */
-  readonly epoch: number;
-  /** Steps completed (`epoch * stepsPerEpoch`). */
-  readonly step: number;
-  /** [replicas, paramCount] parameters after `step` steps. */
-  readonly params: Float32Array;
-  /** [replicas, stateSize] optimizer state after `step` steps (see `optimizerStateSize`). */
-  readonly optimizerState: Float32Array;
-  /** State of the batch-order generator at the checkpoint. */
-  readonly random: RandomStateSnapshot;
-  /** Number of snapshots taken before the checkpoint (the next one gets this + 1 as its index). */
-  readonly snapshotsTaken: number;
-}
-
-/** The plan of a run, derived from the config before anything runs. */
-export interface RunPlan {
-  /** Epochs of the run (a resumed run counts its earlier part). */
-  readonly epochs: number;
-  /** Steps per epoch: `ceil(n / batchSize)`. */
-  readonly stepsPerEpoch: number;
-  /** Total steps: `epochs * stepsPerEpoch`. */
-  readonly totalSteps: number;
-  /** The schedule as a function of the step. */
-  readonly schedule: Schedule;
-  /** Steps after which a snapshot is taken, ascending (from the snapshot policy). */
-  readonly snapshotSteps: ReadonlyArray<number>;
-  /** Steps before which the optimizer state is reset (empty unless `resetOptimizerAtRestart`). */
-  readonly restartSteps: ReadonlyArray<number>;
-  /** What the user should know before training, in words (a partial cycle, no snapshots). */
-  readonly notes: ReadonlyArray<string>;
-  /** Training samples per epoch. */
-  readonly samples: number;
-  /** Samples per step. */
-  readonly batchSize: number;
-  /** Whether every epoch shuffles the samples. */
-  readonly shuffle: boolean;
-  /** The network. */
-  readonly spec: MlpSpec;
-  /** Parameters per replica. */
-  readonly paramCount: number;
-  /** Models trained side by side. */
-  readonly replicas: number;
-  /** Snapshot indices kept in memory (`Infinity`: all). */
-  readonly keepLast: number;
-  /** Epochs between reports (`Infinity`: only at snapshots, checkpoints and the end). */
-  readonly reportEvery: number;
-  /** Epochs between checkpoints (`Infinity`: none). */
-  readonly checkpointEvery: number;
-  /** Whether validation data is evaluated at the reports that end an epoch. */
-  readonly validates: boolean;
-  /** The most steps one segment enqueues (bounds the memory of a step plan). */
-  readonly maxSegmentSteps: number;
-  /** The run's seed. */
-  readonly seed: number;
-}
+export type { CheckedRun, Checkpoint, DataInput, RunPlan } from "./run_plan.ts";
 
 const TRAIN_CONFIG_KEYS: ReadonlyArray<keyof TrainConfig> = [
   "backend",
@@ -193,17 +142,68 @@ const TRAIN_CONFIG_KEYS: ReadonlyArray<keyof TrainConfig> = [
  * }
  * ```
  *
+ * @example Without fp-ts: `orThrow` turns the result into the plan or one `ConfigError`
+ * ```ts
+ * import { ConfigError, constant, createCpuBackend, mlp, orThrow, planRun, sgd } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const config = {
+ *   backend: createCpuBackend(),
+ *   model: mlp({ layers: [2, 2] }),
+ *   optimizer: sgd(),
+ *   schedule: constant({ lr: 0.1 }),
+ *   epochs: 3,
+ *   batchSize: 2,
+ *   data: { x: new Float64Array([0, 1, 1, 0]), y: new Int32Array([0, 1]), n: 2 },
+ * };
+ * assert.equal(orThrow("Cannot plan the run", planRun(config)).totalSteps, 3);
+ * assert.throws(
+ *   () => orThrow("Cannot plan the run", planRun({ ...config, epochs: 0 })),
+ *   (e: unknown) => e instanceof ConfigError && e.issues[0].field === "epochs",
+ * );
+ * ```
+ *
  * @param config The run's configuration (anything: this never throws on foreign input).
- * @returns The plan, or every issue found.
+ * @returns The plan, or every issue found (check `_tag`, or pass it to `orThrow`).
  */
 export function planRun(config: TrainConfig): Validation<RunPlan> {
+  const checked = checkRun(config);
+  return checked._tag === "Left" ? checked : validation([], checked.right.plan);
+}
+
+/**
+ * {@linkcode planRun}, keeping the converted data: what `train` runs on. Internal to `lib/train/`.
+ *
+ * @example
+ * ```ts
+ * import { checkRun } from "./config.ts";
+ * import { constant, createCpuBackend, mlp, sgd } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const checked = checkRun({
+ *   backend: createCpuBackend(),
+ *   model: mlp({ layers: [2, 2] }),
+ *   optimizer: sgd(),
+ *   schedule: constant(0.1),
+ *   epochs: 1,
+ *   batchSize: 2,
+ *   data: { x: new Float64Array([0, 1, 1, 0]), y: new Int32Array([0, 1]), n: 2 },
+ * });
+ * assert.ok(checked._tag === "Right" && checked.right.data.x instanceof Float32Array);
+ * ```
+ *
+ * @param config The run's configuration (anything: this never throws on foreign input).
+ * @returns The plan and the converted data, or every issue found.
+ */
+export function checkRun(config: TrainConfig): Validation<CheckedRun> {
   const keys = check.knownKeys(config, TRAIN_CONFIG_KEYS, "config");
   if (typeof config !== "object" || config === null) return validation(keys, undefined as never);
   const c = config as Partial<TrainConfig>;
   const model = modelOf(c.model);
   const spec = model._tag === "Right" ? model.right : undefined;
   const issues = [...keys, ...fieldIssues(c), ...(model._tag === "Left" ? model.left : [])];
-  issues.push(...partIssues(c, spec));
+  const parts = partIssues(c, spec);
+  issues.push(...parts.issues);
   const shape = runShape(c);
   if (shape === undefined) return validation(issues, undefined as never);
   const derived = derivePlan(c as TrainConfig, shape, spec === undefined ? 0 : paramCount(spec));
@@ -213,7 +213,11 @@ export function planRun(config: TrainConfig): Validation<RunPlan> {
   const fits = spec !== undefined && validateOptimizer(c.optimizer as Optimizer)._tag === "Right" &&
     check.positiveInt("replicas", c.replicas ?? 1).length === 0;
   if (c.resume !== undefined && fits) issues.push(...checkResume(c as TrainConfig, plan));
-  return validation(issues, plan);
+  return validation(issues, {
+    plan,
+    data: parts.data!,
+    ...(parts.validation !== undefined ? { validation: parts.validation } : {}),
+  });
 }
 
 /** The scalar options: numbers, flags and choices. */
@@ -259,9 +263,16 @@ function fieldIssues(c: Partial<TrainConfig>): ConfigIssue[] {
   return issues;
 }
 
-/** The parts with validators of their own: backend, model, optimizer, data, starting parameters. */
-function partIssues(c: Partial<TrainConfig>, spec: MlpSpec | undefined): ConfigIssue[] {
+/**
+ * The parts with validators of their own: backend, model, optimizer, data, starting parameters; the
+ * data and validation data converted (when valid) to the typed arrays backends take.
+ */
+function partIssues(
+  c: Partial<TrainConfig>,
+  spec: MlpSpec | undefined,
+): { issues: ConfigIssue[]; data?: TrainingData; validation?: TrainingData } {
   const issues: ConfigIssue[] = [];
+  const converted: { data?: TrainingData; validation?: TrainingData } = {};
   const b = c.backend as Partial<Backend> | null | undefined;
   if (
     typeof b !== "object" || b === null || typeof b.createSession !== "function" ||
@@ -272,13 +283,13 @@ function partIssues(c: Partial<TrainConfig>, spec: MlpSpec | undefined): ConfigI
   const optimizer = validateOptimizer(c.optimizer as Optimizer);
   if (optimizer._tag === "Left") issues.push(...optimizer.left);
   if (c.data === undefined) issues.push({ field: "data", message: "is required: { x, y, n }" });
-  if (spec === undefined) return issues;
+  if (spec === undefined) return { issues };
   for (const field of ["data", "validation"] as const) {
     if (c[field] === undefined) continue;
-    const data = validateTrainingData(spec, c[field]!);
+    const data = validateTrainingData(spec, c[field] as TrainingData);
     if (data._tag === "Left") {
       issues.push(...data.left.map((i) => ({ ...i, field: `${field}.${i.field}` })));
-    }
+    } else converted[field] = data.right;
   }
   const replicas = Number.isSafeInteger(c.replicas) ? c.replicas! : 1;
   const floats = paramCount(spec) * replicas;
@@ -299,7 +310,7 @@ function partIssues(c: Partial<TrainConfig>, spec: MlpSpec | undefined): ConfigI
       ),
     );
   }
-  return issues;
+  return { issues, ...converted };
 }
 
 function modelOf(model: unknown): Validation<MlpSpec> {

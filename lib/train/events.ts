@@ -20,17 +20,23 @@ export interface EpochEvent {
   readonly lr: number;
   /** Mean training loss over the epoch's samples (each computed before the step's update). */
   readonly loss: number;
-  /** Fraction of the epoch's samples classified correctly (0 for regression). */
-  readonly accuracy: number;
+  /**
+   * Fraction of the epoch's samples classified correctly; absent for regression (a linear head),
+   * which has no classes to count.
+   */
+  readonly accuracy?: number;
   /**
    * Snapshots taken so far, counting one taken at this epoch's last step (whose `snapshot` events
    * follow this event); replicas share a count, as they share snapshot indices.
    */
   readonly snapshotsTaken: number;
   /** With several replicas: each one's loss and accuracy (`loss`, `accuracy` are their means). */
-  readonly replicas?: ReadonlyArray<{ readonly loss: number; readonly accuracy: number }>;
-  /** Validation loss and accuracy after the epoch, when validation data is given and it is a report. */
-  readonly validation?: { readonly loss: number; readonly accuracy: number };
+  readonly replicas?: ReadonlyArray<{ readonly loss: number; readonly accuracy?: number }>;
+  /**
+   * Validation loss and accuracy (absent for regression) after the epoch, when validation data is
+   * given and it is a report.
+   */
+  readonly validation?: { readonly loss: number; readonly accuracy?: number };
 }
 
 /** A snapshot was taken (the event is the snapshot itself, plus its type tag). */

@@ -74,7 +74,7 @@ export interface Readback {
   /** The batch-order generator's state, when the segment needs it. */
   readonly random?: RandomStateSnapshot;
   /** Validation loss and accuracy, when the segment needs them. */
-  readonly validation?: { readonly loss: number; readonly accuracy: number };
+  readonly validation?: { readonly loss: number; readonly accuracy?: number };
 }
 
 /**
@@ -209,13 +209,13 @@ function firstNonFinite(values: Float32Array): number | undefined {
  * @example
  * ```ts
  * import { foldSegment, initialState, nextSegment } from "./fold.ts";
- * import { epochBatches, randomState } from "../../mod.ts";
+ * import { epochBatches, mlp, randomState } from "../../mod.ts";
  * import { constant } from "../schedules/mod.ts";
  * import assert from "node:assert/strict";
  *
  * const run = {
  *   epochs: 1, stepsPerEpoch: 2, totalSteps: 2, schedule: constant(0.1), snapshotSteps: [1],
- *   restartSteps: [], notes: [], samples: 4, batchSize: 2, shuffle: false, spec: undefined as never,
+ *   restartSteps: [], notes: [], samples: 4, batchSize: 2, shuffle: false, spec: mlp({ layers: [1, 2] }),
  *   paramCount: 1, replicas: 1, keepLast: Infinity, reportEvery: Infinity, checkpointEvery: Infinity,
  *   validates: false, maxSegmentSteps: 100, seed: 0,
  * };
@@ -304,6 +304,7 @@ function foldSteps(
   const correct = state.epochCorrect.slice();
   const events: EpochEvent[] = [];
   const n = run.samples;
+  const classifies = run.spec.head === "softmax";
   const last = segment.to - 1;
   let lossAtLast = 0;
   for (let i = 0; i < segment.to - segment.from; i++) {
@@ -324,7 +325,10 @@ function foldSteps(
       if (step === last) lossAtLast = value;
     }
     if ((step + 1) % run.stepsPerEpoch !== 0) continue;
-    const perReplica = lossSum.map((l, r) => ({ loss: l / n, accuracy: correct[r] / n }));
+    // Regression (a linear head) counts no classes: its events carry no accuracy at all.
+    const perReplica = lossSum.map((l, r) =>
+      classifies ? { loss: l / n, accuracy: correct[r] / n } : { loss: l / n }
+    );
     const atEnd = step === last;
     events.push({
       type: "epoch",
@@ -332,7 +336,7 @@ function foldSteps(
       step,
       lr: segment.lrs64[i],
       loss: perReplica.reduce((a, m) => a + m.loss, 0) / k,
-      accuracy: perReplica.reduce((a, m) => a + m.accuracy, 0) / k,
+      ...(classifies ? { accuracy: correct.reduce((a, c) => a + c / n, 0) / k } : {}),
       snapshotsTaken: state.snapshotsTaken + (atEnd && snapshotAtEnd ? 1 : 0),
       ...(k > 1 ? { replicas: perReplica } : {}),
       ...(atEnd && readback.validation !== undefined ? { validation: readback.validation } : {}),

@@ -30,7 +30,13 @@
  *
  * @module
  */
-export { type Checkpoint, planRun, type RunPlan, type TrainConfig } from "./config.ts";
+export {
+  type Checkpoint,
+  type DataInput,
+  planRun,
+  type RunPlan,
+  type TrainConfig,
+} from "./config.ts";
 export type {
   CheckpointEvent,
   DoneEvent,

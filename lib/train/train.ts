@@ -12,8 +12,8 @@ import { orThrow, TrainingDivergedError, TrainingInterruptedError } from "../err
 import { accuracy, logLoss, meanSquaredErrorMetric } from "../metrics.ts";
 import { initParams, outputDim } from "../model/mod.ts";
 import { type RandomState, randomState, restoreRandomState } from "../random.ts";
-import { planRun, type RunPlan, type TrainConfig } from "./config.ts";
-import type { Checkpoint } from "./config.ts";
+import { checkRun, type RunPlan, type TrainConfig } from "./config.ts";
+import type { CheckedRun, Checkpoint } from "./config.ts";
 import type { DoneEvent, EpochEvent, TrainEvent, TrainResult } from "./events.ts";
 import {
   foldSegment,
@@ -37,7 +37,7 @@ const BATCH_STREAM = 0x5eed;
  * @example The tutorial's setup, shortened
  * ```ts
  * import {
- *   collect, cosineAnnealing, createCpuBackend, makeBlobs, mlp, sgd, splitAt, toFloat32, train,
+ *   collect, cosineAnnealing, createCpuBackend, makeBlobs, mlp, sgd, splitAt, train,
  * } from "@snapfold/snapfold";
  * import assert from "node:assert/strict";
  *
@@ -52,7 +52,7 @@ const BATCH_STREAM = 0x5eed;
  *   lrPer: "epoch",
  *   epochs: 50,
  *   batchSize: 32,
- *   data: { x: toFloat32(trainSet.x), y: trainSet.y, n: trainSet.n },
+ *   data: trainSet, // a Dataset as splitAt returns it: float64 inputs are converted at the door
  * }));
  * assert.equal(result.snapshots.length, 5);
  * assert.deepEqual(result.snapshots.map((s) => s.epoch), [9, 19, 29, 39, 49]);
@@ -65,11 +65,12 @@ const BATCH_STREAM = 0x5eed;
  */
 export function train(config: TrainConfig): AsyncIterable<TrainEvent> {
   // Checked eagerly, so that a bad config throws at the call rather than at the first `next()`.
-  const plan = orThrow("Cannot train", planRun(config));
-  return { [Symbol.asyncIterator]: () => run(config, plan)[Symbol.asyncIterator]() };
+  const checked = orThrow("Cannot train", checkRun(config));
+  return { [Symbol.asyncIterator]: () => run(config, checked)[Symbol.asyncIterator]() };
 }
 
-async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEvent> {
+async function* run(config: TrainConfig, checked: CheckedRun): AsyncGenerator<TrainEvent> {
+  const { plan, data } = checked;
   const started = performance.now();
   const { backend, resume } = config;
   const readbacksAtStart = backend.readbacks;
@@ -82,18 +83,19 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
     optimizer: config.optimizer,
     params: resume?.params ?? config.initialParams ??
       initParams(plan.spec, { seed: plan.seed, init, replicas: plan.replicas }),
-    data: config.data,
+    data,
     optimizerState: resume?.optimizerState,
     replicas: plan.replicas,
     seed: plan.seed,
   });
   const batchesOf = memoisedBatches(random, plan);
+  const validation = checked.validation;
   let state: RunState = initialState(plan, resume);
   try {
     while (state.step < plan.totalSteps) {
       const segment = nextSegment(state, plan, batchesOf);
       session.run(segment.plan);
-      const readback = await readBack(session, segment, config, plan, random);
+      const readback = await readBack(session, segment, { backend, plan, validation }, random);
       const folded = foldSegment(state, segment, readback, plan);
       state = folded.state;
       yield* folded.events;
@@ -143,17 +145,17 @@ function memoisedBatches(random: RandomState, plan: RunPlan): (epoch: number) =>
 async function readBack(
   session: TrainingSession,
   segment: Segment,
-  config: TrainConfig,
-  plan: RunPlan,
+  run: { backend: Backend; plan: RunPlan; validation?: TrainingData },
   random: RandomState,
 ): Promise<Readback> {
+  const { backend, plan } = run;
   const { needs } = segment;
   const stats = await session.readStats();
   const params = needs.params ? await session.readParams() : undefined;
   const optimizerState = needs.optimizerState ? await session.readOptimizerState() : undefined;
   // Metrics of non-finite parameters are meaningless; the fold reports the divergence instead.
   const validation = needs.validation && params!.every(Number.isFinite)
-    ? await evaluate(config.backend, plan, params!, config.validation!)
+    ? await evaluate(backend, plan, params!, run.validation!)
     : undefined;
   return {
     stats,
@@ -170,7 +172,7 @@ async function evaluate(
   plan: RunPlan,
   params: Float32Array,
   data: TrainingData,
-): Promise<{ loss: number; accuracy: number }> {
+): Promise<{ loss: number; accuracy?: number }> {
   const { spec, replicas } = plan;
   const out = await backend.predict({
     spec,
@@ -193,7 +195,10 @@ async function evaluate(
       loss += meanSquaredErrorMetric(member, data.y as Float32Array);
     }
   }
-  return { loss: loss / replicas, accuracy: accuracySum / replicas };
+  // Regression has no accuracy: absent, not 0.
+  return spec.head === "softmax"
+    ? { loss: loss / replicas, accuracy: accuracySum / replicas }
+    : { loss: loss / replicas };
 }
 
 /**

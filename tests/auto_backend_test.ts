@@ -5,20 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { createBackend, mlp } from "../mod.ts";
-import { isTinyModel, TINY_MODEL_PARAMS } from "../lib/backend/_auto_rule.ts";
+import { createBackend, mlp, planAuto } from "../mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-Deno.test("auto: a tiny model takes the CPU; the threshold is a parameter count", async () => {
+Deno.test("auto: the tutorial's model takes the CPU at its batch size, without a WebGPU probe", async () => {
   const tiny = mlp({ layers: [2, 25, 3] });
-  const backend = await createBackend("auto", { model: tiny });
+  assert.deepEqual(planAuto({ model: tiny, batchSize: 32 }), { cpuSide: "cpu", tryWebGpu: false });
+  const backend = await createBackend("auto", { model: tiny, batchSize: 32 });
   assert.equal(backend.kind, "cpu");
   backend.dispose();
-  // 2 -> 2475 -> 2 has 2 * 2475 + 2475 + 2475 * 2 + 2 = 12377 parameters: not tiny.
-  assert.equal(isTinyModel(mlp({ layers: [2, 2475, 2] })), false);
-  assert.equal(isTinyModel(mlp({ layers: [2, 1999, 2] })), true); // 9997
-  assert.equal(TINY_MODEL_PARAMS, 10_000);
 });
 
 Deno.test("auto: examples/blobs.ts prints nothing on stderr, XDG_RUNTIME_DIR unset or not", async () => {

@@ -241,8 +241,8 @@ Deno.test({
       assert.equal(auto.status, "done", auto.status === "error" ? auto.error : "");
       if (auto.status === "done") {
         assert.equal(auto.backend, "cpu");
-        // A tiny model (153 parameters): the CPU, without probing the adapter, as on the CLI.
-        assert.match(auto.fallback ?? "", /tiny model \(153 parameters\)/);
+        // A small model (153 parameters): the CPU, without probing the adapter, as on the CLI.
+        assert.match(auto.fallback ?? "", /small model \(153 parameters\) trains faster on the CPU/);
       }
     } finally {
       await context.close();

@@ -32,6 +32,7 @@ import {
   mlp,
   type MlpSpec,
   paramCount,
+  planAuto,
   sgd,
   type Snapshot,
   train,
@@ -127,8 +128,8 @@ function presetFromQuery(): void {
 }
 
 /**
- * The backend the form asks for; `auto` is the command line's: `createBackend("auto", { model })`
- * (the CPU for a tiny model or a software adapter).
+ * The backend the form asks for; `auto` is the command line's: `createBackend("auto", { model,
+ * batchSize })`, whose cost model never probes WebGPU for a model too small to win there.
  */
 async function openBackend(
   wanted: Settings["backend"],
@@ -136,12 +137,14 @@ async function openBackend(
 ): Promise<{ backend: Backend; fallback: string | null }> {
   if (wanted === "cpu") return { backend: createCpuBackend(), fallback: null };
   if (wanted === "auto") {
-    const backend = await createBackend("auto", { model });
+    const backend = await createBackend("auto", { model, batchSize: BATCH });
     if (backend.kind === "webgpu") return { backend, fallback: null };
-    if (isTiny(model)) {
+    if (!planAuto({ model, batchSize: BATCH }).tryWebGpu) {
       return {
         backend,
-        fallback: `auto: a tiny model (${paramCount(model)} parameters) trains faster on the CPU`,
+        fallback: `auto: a small model (${
+          paramCount(model)
+        } parameters) trains faster on the ${backend.kind === "wasm" ? "WebAssembly" : "CPU"} backend`,
       };
     }
     const adapter = await describeAdapter();
@@ -160,9 +163,6 @@ async function openBackend(
     return { backend: createCpuBackend(), fallback: message(error) };
   }
 }
-
-/** What `createBackend`'s `auto` calls tiny (fewer than 10,000 parameters). */
-const isTiny = (model: MlpSpec) => paramCount(model) < 10_000;
 
 function message(error: unknown): string {
   if (error instanceof ConfigError) {

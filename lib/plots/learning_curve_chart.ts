@@ -93,37 +93,7 @@ export function learningCurveChart(
       marked: snapshotEpochs(options?.snapshots),
     }),
   );
-  const values: Array<
-    { epoch: number; metric: string; split: string; value: number; marker?: string }
-  > = [];
-  const train = (metric: string, epoch: number, value: number) =>
-    values.push({
-      epoch,
-      metric,
-      split: "train",
-      value,
-      ...(marked.has(epoch) ? { marker: "snapshot" } : {}),
-    });
-  for (const h of history) {
-    train("loss", h.epoch, h.loss);
-    if (h.accuracy !== undefined) train("accuracy", h.epoch, h.accuracy);
-    if (h.validation !== undefined) {
-      values.push({
-        epoch: h.epoch,
-        metric: "loss",
-        split: validationName,
-        value: h.validation.loss,
-      });
-      if (h.validation.accuracy !== undefined) {
-        values.push({
-          epoch: h.epoch,
-          metric: "accuracy",
-          split: validationName,
-          value: h.validation.accuracy,
-        });
-      }
-    }
-  }
+  const values = curveValues(history, validationName, marked);
   const { width, height, ...rest } = baseSpec(title);
   const x = { field: "epoch", type: "quantitative", title: "epoch" };
   const panel = (metric: string) => {
@@ -166,6 +136,46 @@ export function learningCurveChart(
     ? [panel("loss"), panel("accuracy")]
     : [panel("loss")];
   return { ...rest, data: { values }, vconcat: panels };
+}
+
+/** One row per epoch, metric and split, with the snapshot marker where one was taken. */
+type CurveValue = { epoch: number; metric: string; split: string; value: number; marker?: string };
+
+function curveValues(
+  history: ReadonlyArray<LearningCurvePoint>,
+  validationName: string,
+  marked: Set<number>,
+): CurveValue[] {
+  const values: CurveValue[] = [];
+  const train = (metric: string, epoch: number, value: number) =>
+    values.push({
+      epoch,
+      metric,
+      split: "train",
+      value,
+      ...(marked.has(epoch) ? { marker: "snapshot" } : {}),
+    });
+  for (const h of history) {
+    train("loss", h.epoch, h.loss);
+    if (h.accuracy !== undefined) train("accuracy", h.epoch, h.accuracy);
+    if (h.validation !== undefined) {
+      values.push({
+        epoch: h.epoch,
+        metric: "loss",
+        split: validationName,
+        value: h.validation.loss,
+      });
+      if (h.validation.accuracy !== undefined) {
+        values.push({
+          epoch: h.epoch,
+          metric: "accuracy",
+          split: validationName,
+          value: h.validation.accuracy,
+        });
+      }
+    }
+  }
+  return values;
 }
 
 /** The epochs of the snapshots to mark (at most 10,000 of them). */

@@ -43,11 +43,8 @@ export interface TrainConfig {
   readonly epochs: number;
   /** Samples per step; the last batch of an epoch may be shorter. */
   readonly batchSize: number;
-  /**
-   * Training data: `x` [n, inDim], labels `y` [n] (or regression targets [n, outDim]). What the data
-   * helpers return (`makeBlobs`, `splitAt`, `shuffleSplit`) fits as it is: float64 inputs are
-   * converted to float32 once, at the door.
-   */
+  /** Training data: `x` [n, inDim], labels `y` [n] (or targets [n, outDim]); what `makeBlobs`,
+   * `splitAt`, `shuffleSplit` return fits as it is (float64 converted once, at the door). */
   readonly data: DataInput;
   /** Validation data, evaluated at every report (see `reportEvery`); converted like `data`. */
   readonly validation?: DataInput;

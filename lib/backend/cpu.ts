@@ -25,6 +25,7 @@ import { type ActivationCode, ACTIVATIONS } from "../ops/activation.ts";
 import { applyMask, dropoutSeedKey, fillDropoutMask } from "../ops/dropout.ts";
 import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
 import { combineRows } from "../ops/combine.ts";
+import { softmaxXentSoftRows } from "../ops/softmax_xent_soft.ts"; // soft targets (distill)
 import {
   backpropDense,
   compressGathered,
@@ -236,13 +237,19 @@ function prepareInputs<T extends FloatArray>(ws: Workspace<T>, rows: number): vo
 /** Mutable argument objects for the loss functions, kept per workspace so steps allocate nothing. */
 interface LossArgs<T extends FloatArray> {
   mse: { outputs: T; targets: T; rows: number; dim: number; grad: T };
+  /** Soft targets (distill): the temperature of lib/ops/softmax_xent_soft.ts, else null. */
+  softTemperature: number | null;
 }
 
-function makeLossArgs<T extends FloatArray>(ws: Workspace<T>): LossArgs<T> {
+function makeLossArgs<T extends FloatArray>(
+  ws: Workspace<T>,
+  softTemperature: number | null = null,
+): LossArgs<T> {
   const depth = ws.dims.length - 1;
   const dim = ws.dims[depth];
   return {
     mse: { outputs: ws.acts[depth], targets: ws.targets, rows: 0, dim, grad: ws.deltas[depth] },
+    softTemperature,
   };
 }
 
@@ -257,6 +264,22 @@ function lossRows<T extends FloatArray>(
   correct: FloatArray,
   at: number,
 ): number {
+  // Soft targets (distill): ws.targets holds the batch's [rows, classes] probabilities.
+  if (args.softTemperature !== null) {
+    const depth = ws.dims.length - 1;
+    const { acts, targets, deltas, dims } = ws;
+    const t = args.softTemperature;
+    return softmaxXentSoftRows(
+      acts[depth],
+      targets,
+      rows,
+      dims[depth],
+      t,
+      deltas[depth],
+      correct,
+      at,
+    );
+  }
   if (ws.softmax) {
     const depth = ws.dims.length - 1;
     const logits = ws.acts[depth];
@@ -283,8 +306,15 @@ export interface LossAndGradientOptions<T extends FloatArray> {
   readonly params: T;
   /** [rows, inDim] inputs of the batch. */
   readonly x: FloatArray;
-  /** [rows] labels (softmax head) or [rows, outDim] targets (linear head). */
+  /**
+   * [rows] labels (softmax head), [rows, outDim] targets (linear head), or with `targets: "soft"`
+   * [rows, classes] target probabilities.
+   */
   readonly y: Int32Array | FloatArray;
+  /** `"soft"`: `y` holds probabilities (as `TrainingData.targets`; default `"labels"`). */
+  readonly targets?: "labels" | "soft";
+  /** Temperature of soft targets (default 1; as `TrainingData.temperature`). */
+  readonly temperature?: number;
   /** Number of rows of the batch. */
   readonly rows: number;
   /** [paramCount(spec)] receives the gradient of the mean loss (same array type as `params`). */
@@ -334,7 +364,8 @@ export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOp
     sparseModeFor(x, count, true),
   );
   ws.acts[0].set(x.subarray(0, count));
-  if (spec.head === "softmax") ws.labels.set((y as Int32Array).subarray(0, rows));
+  const soft = options.targets === "soft"; // soft targets (distill)
+  if (spec.head === "softmax" && !soft) ws.labels.set((y as Int32Array).subarray(0, rows));
   else ws.targets.set((y as FloatArray).subarray(0, rows * outputDim(spec)));
   prepareInputs(ws, rows);
   forwardRows(ws, params, 0, rows, {
@@ -342,7 +373,8 @@ export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOp
     step: options.step ?? 0,
     replica: 0,
   });
-  const loss = lossRows(ws, makeLossArgs(ws), rows, new Float64Array(1), 0);
+  const args = makeLossArgs(ws, soft ? options.temperature ?? 1 : null);
+  const loss = lossRows(ws, args, rows, new Float64Array(1), 0);
   backwardRows(ws, params, 0, rows, grad);
   return loss;
 }
@@ -369,6 +401,7 @@ class CpuSession implements TrainingSession {
   #sparseMode: SparseMode; // decided once from the whole training set
   #draw: Draw; // which dropout masks the next forward pass draws
   #lossArgs: LossArgs<Float32Array>;
+  #softTemperature: number | null; // soft targets (distill), else null
   #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
   #statCorrect: Float32Array = new Float32Array(0);
   #statSteps = 0;
@@ -393,12 +426,15 @@ class CpuSession implements TrainingSession {
     this.#state = state;
     this.#x = data.x.slice();
     this.#n = data.n;
-    this.#labels = spec.head === "softmax" ? (data.y as Int32Array).slice() : new Int32Array(0);
-    this.#targets = spec.head === "linear" ? (data.y as Float32Array).slice() : new Float32Array(0);
+    // Soft targets (distill) travel like a linear head's targets: [n, classes] floats.
+    this.#softTemperature = data.targets === "soft" ? data.temperature ?? 1 : null;
+    const labels = spec.head === "softmax" && this.#softTemperature === null;
+    this.#labels = labels ? (data.y as Int32Array).slice() : new Int32Array(0);
+    this.#targets = labels ? new Float32Array(0) : (data.y as Float32Array).slice();
     this.#grad = new Float32Array(this.paramCount);
     this.#sparseMode = sparseModeFor(this.#x, this.#x.length, true);
     this.#ws = makeWorkspace<Float32Array>(spec, 1, Float32Array, this.#sparseMode);
-    this.#lossArgs = makeLossArgs(this.#ws);
+    this.#lossArgs = makeLossArgs(this.#ws, this.#softTemperature);
     this.#draw = { seedKey: dropoutSeedKey(seed), step: 0, replica: 0 };
     this.#onDispose = onDispose;
   }
@@ -409,14 +445,15 @@ class CpuSession implements TrainingSession {
     const steps = plan.lrs.length;
     if (maxRows > this.#ws.capacity) {
       this.#ws = makeWorkspace<Float32Array>(this.#spec, maxRows, Float32Array, this.#sparseMode);
-      this.#lossArgs = makeLossArgs(this.#ws);
+      this.#lossArgs = makeLossArgs(this.#ws, this.#softTemperature);
     }
     this.#reserveStats(steps);
     const R = this.replicas;
     const P = this.paramCount;
     const inDim = inputDim(this.#spec);
     const outDim = outputDim(this.#spec);
-    const softmax = this.#spec.head === "softmax";
+    // Labels to gather; soft targets (distill) are gathered like a linear head's targets.
+    const softmax = this.#spec.head === "softmax" && this.#softTemperature === null;
     const { indices, offsets, lrs, resets, firstStep = 0 } = plan;
     const draw = this.#draw;
     const ws = this.#ws;

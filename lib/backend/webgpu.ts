@@ -375,9 +375,13 @@ async function openSession(
     );
     return dropsAfter(l) ? [dense, dropoutKernel(l, 0)] : [dense];
   });
+  // Soft targets (distill): the same bindings, y holding [n, classes] probabilities.
+  const soft = data.targets === "soft";
   const loss = kernel(
-    spec.head === "softmax" ? "softmax_xent" : "mse",
-    { OUT_DIM: outDim, REPLICAS: R },
+    soft ? "softmax_xent_soft" : spec.head === "softmax" ? "softmax_xent" : "mse",
+    soft
+      ? { OUT_DIM: outDim, REPLICAS: R, TEMPERATURE: data.temperature ?? 1 }
+      : { OUT_DIM: outDim, REPLICAS: R },
     () => [acts[L], y, indices, deltas[L], stats],
     () => [1, 1, R],
   );
@@ -435,7 +439,8 @@ async function openSession(
 
   // The fused kernel, when the network fits in workgroup memory (lib/backend/_fused.ts); plans it
   // cannot take run on the per-kernel path above.
-  const fit = ctx.fused === "never" ? undefined : fusedLayout(spec, optimizer, {
+  // Soft targets (distill) opt out of the fused kernel, which has only the label loss head.
+  const fit = ctx.fused === "never" || soft ? undefined : fusedLayout(spec, optimizer, {
     workgroupBytes: device.limits.maxComputeWorkgroupStorageSize,
     replicas: R,
   });

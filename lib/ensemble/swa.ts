@@ -8,8 +8,7 @@
  * What "much" means was measured on the `mnist` package's digits (examples/swa.ts, numbers in the
  * README): averaging snapshots of one basin (the SWA recipe: a decay, then a constant lr,
  * snapshots every epoch) gives a training loss at most a little above the mean member's, while
- * averaging independently initialised networks, or snapshots across high-lr restarts, gives many
- * times the worst member's. {@linkcode BASIN_LOSS_RATIO} sits between the two.
+ * averaging independently initialised networks gives many times the worst member's. {@linkcode BASIN_LOSS_RATIO} sits between the two.
  *
  * @module
  */
@@ -24,9 +23,10 @@ import { type AveragedSnapshot, averageWeights } from "./average.ts";
 
 /**
  * The note's threshold: {@linkcode swa} notes a basin mismatch when the averaged model's training
- * loss exceeds this many times the WORST member's. Measured on the digits (examples/swa.ts): the
- * SWA recipe's average came out at 0.98-1.0 times its worst member (one basin), independent
- * networks and cross-restart snapshots at 10 times and more.
+ * loss exceeds this many times the WORST member's. Measured on the digits (examples/swa.ts, MLP
+ * 784-128-10, 20 epochs, M = 5 and M = 2): the SWA recipe's average came out at 0.91 and 0.97
+ * times its worst member, a snapshot run's cycle ends (restart lr 0.2) at 0.19 and 0.46 (one
+ * connected basin there), independently initialised networks at 9.2 and 7.6 (different basins).
  */
 export const BASIN_LOSS_RATIO = 1.5;
 

@@ -152,6 +152,83 @@ function targetsOf(y: unknown, rows: number | undefined, outDim: number): Valida
   );
 }
 
+/** Tolerance on the sum of each row of soft targets (float32 probabilities sum to 1 within it). */
+const SOFT_ROW_SUM_TOLERANCE = 1e-3;
+
+/**
+ * `rows x classes` soft targets (distillation): finite, non-negative, each row summing to 1.
+ */
+function softTargetsOf(
+  y: unknown,
+  rows: number | undefined,
+  classes: number,
+): Validation<Float32Array> {
+  return andThen(targetsOf(y, rows, classes), (y) => {
+    let first = -1;
+    let count = 0;
+    for (let r = 0; r * classes < y.length; r++) {
+      let sum = 0;
+      let negative = false;
+      for (let c = 0; c < classes; c++) {
+        const q = y[r * classes + c];
+        sum += q;
+        if (q < 0) negative = true;
+      }
+      if (negative || !(Math.abs(sum - 1) <= SOFT_ROW_SUM_TOLERANCE)) {
+        if (first < 0) first = r;
+        count++;
+      }
+    }
+    return count === 0 ? valid(y) : invalid(
+      `y[${first}]`,
+      `must be a probability vector: non-negative and summing to 1 within ` +
+        `${SOFT_ROW_SUM_TOLERANCE} (${count} bad row${count === 1 ? "" : "s"} in y)`,
+      Array.from(y.subarray(first * classes, (first + 1) * classes)),
+    );
+  });
+}
+
+/** The soft-target fields of training data, checked: `targets` and `temperature`. */
+function softOptionsOf(
+  spec: MlpSpec,
+  targets: unknown,
+  temperature: unknown,
+): Validation<{ soft: boolean; temperature: number }> {
+  const kind = field<"labels" | "soft">(
+    "targets",
+    targets ?? "labels",
+    (f, v) => check.oneOf(f, v, ["labels", "soft"]),
+  );
+  return andThen(kind, (kind) => {
+    const soft = kind === "soft";
+    return map(
+      struct({
+        head: soft && spec.head !== "softmax"
+          ? invalid(
+            "targets",
+            'must be "labels" for a linear head (soft targets need softmax)',
+            kind,
+          )
+          : valid(kind),
+        temperature: field<number>(
+          "temperature",
+          temperature ?? 1,
+          (f, v) =>
+            soft || temperature === undefined
+              ? check.that(
+                typeof v === "number" && Number.isFinite(v) && v > 0 && v <= 1e4,
+                f,
+                "must be a positive finite number (at most 1e4)",
+                v,
+              )
+              : check.that(false, f, 'is only used with targets: "soft"', v),
+        ),
+      }),
+      ({ temperature }) => ({ soft, temperature }),
+    );
+  });
+}
+
 /**
  * Validates inputs for a network: `n` a positive integer, `x` numeric of length `n * inDim`, every
  * value finite. Converts a plain or `Float64Array` `x` to `Float32Array`.
@@ -181,7 +258,8 @@ export function validateInputs(spec: MlpSpec, inputs: Inputs): Validation<Inputs
 /**
  * Validates training data for a network, collecting every problem: the inputs (see
  * {@linkcode validateInputs}); for a softmax head, `n` integer labels in `[0, classes)`; for a linear
- * head, `n * outDim` finite targets. Converts numeric arrays to the typed arrays backends use
+ * head, `n * outDim` finite targets; with `targets: "soft"` (softmax head), `n * classes` target
+ * probabilities, each row non-negative and summing to 1, and a positive `temperature`. Converts numeric arrays to the typed arrays backends use
  * (`Int32Array` labels, `Float32Array` inputs and targets).
  *
  * @example
@@ -205,9 +283,28 @@ export function validateInputs(spec: MlpSpec, inputs: Inputs): Validation<Inputs
  */
 export function validateTrainingData(spec: MlpSpec, data: TrainingData): Validation<TrainingData> {
   return andThen(specOf(spec), (spec) => {
-    const { x, y, n } = (data ?? {}) as Partial<TrainingData>;
+    const { x, y, n, targets, temperature } = (data ?? {}) as Partial<TrainingData>;
     const rows = typeof n === "number" && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
     const outDim = outputDim(spec);
+    // Soft targets (distillation): [n, classes] probabilities instead of labels.
+    if (targets !== undefined || temperature !== undefined) {
+      const soft = targets === "soft" && spec.head === "softmax";
+      return map(
+        struct({
+          options: softOptionsOf(spec, targets, temperature),
+          inputs: inputsOf(inputDim(spec), x, n),
+          y: soft
+            ? softTargetsOf(y, rows, outDim)
+            : spec.head === "softmax"
+            ? labelsOf(y, rows, outDim)
+            : targetsOf(y, rows, outDim),
+        }),
+        ({ options, inputs, y }): TrainingData =>
+          soft
+            ? { x: inputs.x, y, n: inputs.n, targets: "soft", temperature: options.temperature }
+            : { x: inputs.x, y, n: inputs.n },
+      );
+    }
     return map(
       struct({
         inputs: inputsOf(inputDim(spec), x, n),

@@ -242,7 +242,10 @@ Deno.test({
       if (auto.status === "done") {
         assert.equal(auto.backend, "cpu");
         // A small model (153 parameters): the CPU, without probing the adapter, as on the CLI.
-        assert.match(auto.fallback ?? "", /small model \(153 parameters\) trains faster on the CPU/);
+        assert.match(
+          auto.fallback ?? "",
+          /small model \(153 parameters\) trains faster on the CPU/,
+        );
       }
     } finally {
       await context.close();

@@ -5,6 +5,7 @@
  * and a test also fails at run time when a shader has no entry, or when its `Mirrors:` line does
  * not name its reference.
  */
+import { softmaxXentSoftRef, softmaxXentSoftRows } from "../lib/ops/softmax_xent_soft.ts";
 import assert from "node:assert/strict";
 import { assertClose } from "./_backend_cases.ts";
 import { type KernelRig, kernelRig, runCalls } from "./_kernel_harness.ts";
@@ -395,6 +396,11 @@ export const TWINS: { readonly [K in ShaderName]: Twin } = {
     sweep: sweepPrediction,
   },
   softmax_xent: { reference: softmaxCrossEntropy, fast: softmaxLossRows, sweep: sweepLossHeads },
+  softmax_xent_soft: {
+    reference: softmaxXentSoftRef,
+    fast: softmaxXentSoftRows,
+    sweep: { coveredBy: "tests/softmax_xent_soft_test.ts" },
+  },
   train_fused: {
     reference: (await import("../lib/backend/cpu/_workspace.ts")).lossAndGradient,
     fast: "the CPU session's step",

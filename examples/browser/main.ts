@@ -142,9 +142,9 @@ async function openBackend(
     if (!planAuto({ model, batchSize: BATCH }).tryWebGpu) {
       return {
         backend,
-        fallback: `auto: a small model (${
-          paramCount(model)
-        } parameters) trains faster on the ${backend.kind === "wasm" ? "WebAssembly" : "CPU"} backend`,
+        fallback: `auto: a small model (${paramCount(model)} parameters) trains faster on the ${
+          backend.kind === "wasm" ? "WebAssembly" : "CPU"
+        } backend`,
       };
     }
     const adapter = await describeAdapter();

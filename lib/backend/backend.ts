@@ -26,6 +26,18 @@ export interface TrainingData {
   readonly y: Int32Array | Float32Array;
   /** Number of samples (rows of `x`). */
   readonly n: number;
+  /**
+   * What `y` holds for a softmax head: `"labels"` (default, [n] class labels) or `"soft"`: [n,
+   * classes] target probabilities (each row non-negative, summing to 1), trained with the
+   * cross-entropy against them at {@linkcode TrainingData.temperature} (lib/ops/softmax_xent_soft.ts;
+   * knowledge distillation, see `distill`). CPU and WebGPU (per-kernel path) only.
+   */
+  readonly targets?: "labels" | "soft";
+  /**
+   * Temperature `T` of soft targets (default 1): the loss is `T^2 * H(q, softmax(z / T))`. Only
+   * with `targets: "soft"`.
+   */
+  readonly temperature?: number;
 }
 
 /** What a session trains. */

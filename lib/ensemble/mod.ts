@@ -7,6 +7,9 @@
  * - {@linkcode ensembleSizeCurve}, {@linkcode regressionSizeCurve}: single snapshots against growing
  *   ensembles.
  * - {@linkcode averageWeights}: the snapshots' parameters averaged into one model.
+ * - {@linkcode swa}: `averageWeights` with the members' and the average's training loss, and a
+ *   note when the average is much worse (snapshots from different basins).
+ * - {@linkcode distill}: one student trained on the ensemble's soft targets (1/M the inference cost).
  * - {@linkcode selectMembers}: the last m, the best prefix or greedy selection, on validation data.
  * - {@linkcode fitEnsembleWeights}: member weights minimising validation log-loss.
  * - {@linkcode fitTemperature}: temperature scaling fitted on validation data.
@@ -46,6 +49,8 @@ export {
   type RegressionSizePoint,
 } from "./size_curve.ts";
 export { type AveragedSnapshot, averageWeights } from "./average.ts";
+export { BASIN_LOSS_RATIO, swa, type SwaOptions, type SwaResult } from "./swa.ts";
+export { distill, type DistillOptions, type DistillResult } from "./distill.ts";
 export {
   fitTemperature,
   TEMPERATURE_BOUNDS,

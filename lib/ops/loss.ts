@@ -329,18 +329,27 @@ export function softmaxLossRows(
  */
 export function lossCall(
   head: "softmax" | "linear",
-  shape: { readonly layers: number; readonly outDim: number; readonly replicas: number },
+  shape: {
+    readonly layers: number;
+    readonly outDim: number;
+    readonly replicas: number;
+    /** Soft targets (distill): `y` holds [n, classes] probabilities, softened by this. */
+    readonly softTemperature?: number;
+  },
 ): KernelCall {
-  const { layers: L, outDim: out, replicas: R } = shape;
+  const { layers: L, outDim: out, replicas: R, softTemperature } = shape;
   const charge = llvmpipeLoopCharge;
   const perRow = head === "softmax"
     ? charge(out - 1) + 2 * charge(out) // argmax from class 1, sum, gradient
     : charge(out);
-  const shader = head === "softmax" ? "softmax_xent" : "mse";
+  const soft = softTemperature !== undefined;
+  const shader = soft ? "softmax_xent_soft" : head === "softmax" ? "softmax_xent" : "mse";
   return {
     shader,
     label: shader,
-    constants: { OUT_DIM: out, REPLICAS: R },
+    constants: soft
+      ? { OUT_DIM: out, REPLICAS: R, TEMPERATURE: softTemperature }
+      : { OUT_DIM: out, REPLICAS: R },
     bindings: [{ act: L }, "y", "indices", { delta: L }, "stats"],
     grid: () => [1, 1, R],
     loopCharge: (rows) => {

@@ -22,6 +22,10 @@ export interface DataInput {
   readonly y: Int32Array | Float32Array | Float64Array | ReadonlyArray<number>;
   /** Number of rows. */
   readonly n: number;
+  /** `"soft"`: `y` holds [n, classes] probabilities (distillation; as `TrainingData.targets`). */
+  readonly targets?: "labels" | "soft";
+  /** Temperature of soft targets (default 1; as `TrainingData.temperature`). */
+  readonly temperature?: number;
 }
 
 /** What a stopped run needs to continue exactly where it was (taken at an epoch boundary). */

@@ -33,7 +33,7 @@ import {
 function gatherBatch(
   ws: Workspace<Float32Array>,
   x: Float32Array,
-  source: { readonly labels: Int32Array; readonly targets: Float32Array },
+  source: { readonly labels: Int32Array; readonly targets: Float32Array; readonly soft: boolean },
   indices: Int32Array,
   start: number,
   rows: number,
@@ -42,7 +42,8 @@ function gatherBatch(
   const input = acts[0];
   const inDim = dims[0];
   const outDim = dims[dims.length - 1];
-  const softmax = ws.softmax;
+  // Labels to gather; soft targets (distill) are gathered like a linear head's targets.
+  const softmax = ws.softmax && !source.soft;
   const sourceLabels = source.labels;
   const sourceTargets = source.targets;
   if (sparse !== null) {
@@ -89,6 +90,7 @@ export class CpuSession implements TrainingSession {
   #sparseMode: SparseMode; // decided once from the whole training set
   #draw: Draw; // which dropout masks the next forward pass draws
   #lossArgs: LossArgs<Float32Array>;
+  #softTemperature: number | null = null; // soft targets (distill), else null
   #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
   #statCorrect: Float32Array = new Float32Array(0);
   #statSteps = 0;
@@ -113,12 +115,15 @@ export class CpuSession implements TrainingSession {
     this.#state = state;
     this.#x = data.x.slice();
     this.#n = data.n;
-    this.#labels = spec.head === "softmax" ? (data.y as Int32Array).slice() : new Int32Array(0);
-    this.#targets = spec.head === "linear" ? (data.y as Float32Array).slice() : new Float32Array(0);
+    // Soft targets (distill) travel like a linear head's targets: [n, classes] floats.
+    this.#softTemperature = data.targets === "soft" ? data.temperature ?? 1 : null;
+    const labels = spec.head === "softmax" && this.#softTemperature === null;
+    this.#labels = labels ? (data.y as Int32Array).slice() : new Int32Array(0);
+    this.#targets = labels ? new Float32Array(0) : (data.y as Float32Array).slice();
     this.#grad = new Float32Array(this.paramCount);
     this.#sparseMode = sparseModeFor(this.#x, this.#x.length, true);
     this.#ws = makeWorkspace<Float32Array>(spec, 1, Float32Array, this.#sparseMode);
-    this.#lossArgs = makeLossArgs(this.#ws);
+    this.#lossArgs = makeLossArgs(this.#ws, this.#softTemperature);
     this.#draw = { seedKey: dropoutSeedKey(seed), step: 0, replica: 0 };
     this.#onDispose = onDispose;
   }
@@ -129,7 +134,7 @@ export class CpuSession implements TrainingSession {
     const steps = plan.lrs.length;
     if (maxRows > this.#ws.capacity) {
       this.#ws = makeWorkspace<Float32Array>(this.#spec, maxRows, Float32Array, this.#sparseMode);
-      this.#lossArgs = makeLossArgs(this.#ws);
+      this.#lossArgs = makeLossArgs(this.#ws, this.#softTemperature);
     }
     this.#reserveStats(steps);
     const R = this.replicas;
@@ -139,7 +144,11 @@ export class CpuSession implements TrainingSession {
     const ws = this.#ws;
     const args = this.#lossArgs;
     const x = this.#x;
-    const source = { labels: this.#labels, targets: this.#targets };
+    const source = {
+      labels: this.#labels,
+      targets: this.#targets,
+      soft: this.#softTemperature !== null,
+    };
     const params = this.#params;
     const state = this.#state;
     const grad = this.#grad;
@@ -215,7 +224,7 @@ export class CpuSession implements TrainingSession {
     this.#labels = new Int32Array(0);
     this.#statLoss = this.#statCorrect = new Float32Array(0);
     this.#ws = makeWorkspace<Float32Array>(this.#spec, 0, Float32Array);
-    this.#lossArgs = makeLossArgs(this.#ws);
+    this.#lossArgs = makeLossArgs(this.#ws, this.#softTemperature);
     this.#onDispose(this);
   }
 }

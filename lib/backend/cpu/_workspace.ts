@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { softmaxXentSoftRows } from "../../ops/softmax_xent_soft.ts"; // soft targets (distill)
 import {
   inputDim,
   type MlpSpec,
@@ -213,13 +214,20 @@ export function prepareInputs<T extends FloatArray>(ws: Workspace<T>, rows: numb
 /** Mutable argument objects for the loss functions, kept per workspace so steps allocate nothing. */
 export interface LossArgs<T extends FloatArray> {
   mse: { outputs: T; targets: T; rows: number; dim: number; grad: T };
+  /** Soft targets (distill): the temperature of lib/ops/softmax_xent_soft.ts, else null. */
+  softTemperature: number | null;
 }
 
-export function makeLossArgs<T extends FloatArray>(ws: Workspace<T>): LossArgs<T> {
+/** The loss arguments of a workspace; `softTemperature` for soft targets (distill). */
+export function makeLossArgs<T extends FloatArray>(
+  ws: Workspace<T>,
+  softTemperature: number | null = null,
+): LossArgs<T> {
   const depth = ws.dims.length - 1;
   const dim = ws.dims[depth];
   return {
     mse: { outputs: ws.acts[depth], targets: ws.targets, rows: 0, dim, grad: ws.deltas[depth] },
+    softTemperature,
   };
 }
 
@@ -234,6 +242,22 @@ export function lossRows<T extends FloatArray>(
   correct: FloatArray,
   at: number,
 ): number {
+  // Soft targets (distill): ws.targets holds the batch's [rows, classes] probabilities.
+  if (args.softTemperature !== null) {
+    const depth = ws.dims.length - 1;
+    const { acts, targets, deltas, dims } = ws;
+    const t = args.softTemperature;
+    return softmaxXentSoftRows(
+      acts[depth],
+      targets,
+      rows,
+      dims[depth],
+      t,
+      deltas[depth],
+      correct,
+      at,
+    );
+  }
   if (ws.softmax) {
     const depth = ws.dims.length - 1;
     const logits = ws.acts[depth];
@@ -260,8 +284,15 @@ export interface LossAndGradientOptions<T extends FloatArray> {
   readonly params: T;
   /** [rows, inDim] inputs of the batch. */
   readonly x: FloatArray;
-  /** [rows] labels (softmax head) or [rows, outDim] targets (linear head). */
+  /**
+   * [rows] labels (softmax head), [rows, outDim] targets (linear head), or with `targets: "soft"`
+   * [rows, classes] target probabilities.
+   */
   readonly y: Int32Array | FloatArray;
+  /** `"soft"`: `y` holds probabilities (as `TrainingData.targets`; default `"labels"`). */
+  readonly targets?: "labels" | "soft";
+  /** Temperature of soft targets (default 1; as `TrainingData.temperature`). */
+  readonly temperature?: number;
   /** Number of rows of the batch. */
   readonly rows: number;
   /** [paramCount(spec)] receives the gradient of the mean loss (same array type as `params`). */
@@ -311,7 +342,8 @@ export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOp
     sparseModeFor(x, count, true),
   );
   ws.acts[0].set(x.subarray(0, count));
-  if (spec.head === "softmax") ws.labels.set((y as Int32Array).subarray(0, rows));
+  const soft = options.targets === "soft"; // soft targets (distill)
+  if (spec.head === "softmax" && !soft) ws.labels.set((y as Int32Array).subarray(0, rows));
   else ws.targets.set((y as FloatArray).subarray(0, rows * outputDim(spec)));
   prepareInputs(ws, rows);
   forwardRows(ws, params, 0, rows, {
@@ -319,7 +351,8 @@ export function lossAndGradient<T extends FloatArray>(options: LossAndGradientOp
     step: options.step ?? 0,
     replica: 0,
   });
-  const loss = lossRows(ws, makeLossArgs(ws), rows, new Float64Array(1), 0);
+  const args = makeLossArgs(ws, soft ? options.temperature ?? 1 : null);
+  const loss = lossRows(ws, args, rows, new Float64Array(1), 0);
   backwardRows(ws, params, 0, rows, grad);
   return loss;
 }

@@ -105,6 +105,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     async createSession(options: SessionOptions): Promise<TrainingSession> {
       assertLive("create a session");
       const data = orThrow("Cannot create a training session", validateSession(options));
+      refuseSoftTargets(data); // soft targets (distill): CPU and WebGPU only
       const { spec, optimizer, params, replicas = 1, optimizerState } = options;
       const layout = wasmLayout(spec);
       refuseDropout(layout.layers);
@@ -205,6 +206,16 @@ function refuseDropout(
     throw new SnapfoldError(
       `Cannot run on the WebAssembly backend: dropout is not implemented there yet: layer ` +
         `${layer.index} has dropout ${layer.dropout}; use createBackend("cpu")`,
+    );
+  }
+}
+
+/** Soft targets (distill) have no WebAssembly loss head yet: refused with the way out. */
+function refuseSoftTargets(data: { readonly targets?: "labels" | "soft" }) {
+  if (data.targets === "soft") {
+    throw new SnapfoldError(
+      'Cannot create a training session on the WebAssembly backend: soft targets (targets: "soft", ' +
+        'as distill trains) are not implemented there yet; use createBackend("cpu") or "webgpu"',
     );
   }
 }

@@ -28,6 +28,8 @@ export interface TrainingModel {
   readonly head: Head;
   /** The session's seed (dropout's draws); default 0. */
   readonly seed?: number;
+  /** Soft targets (distill): the temperature of shaders/softmax_xent_soft.wgsl; absent: labels. */
+  readonly softTemperature?: number;
 }
 
 /** How the dense forward calls lay out their activations. */
@@ -114,7 +116,12 @@ export function trainingCalls(
     input: layerIn,
     after: (l) => (dropsAfter(l) ? [dropout(l, 0)] : []),
   }));
-  calls.push(lossCall(model.head, { layers: L, outDim: layout.outDim, replicas: R }));
+  calls.push(lossCall(model.head, {
+    layers: L,
+    outDim: layout.outDim,
+    replicas: R,
+    softTemperature: model.softTemperature,
+  }));
   for (let l = L - 1; l >= 0; l--) {
     const d = layout.layers[l];
     calls.push(...denseGradCalls(

@@ -51,10 +51,14 @@ function uploadResident(buffers: BufferSet, device: GPUDevice, options: SessionO
 
 /** Starts building the fused kernel when the network fits it (beside the per-kernel pipelines). */
 function startFused(ctx: GpuContext, options: SessionOptions, R: number) {
-  const fit = ctx.fused === "never" ? undefined : fusedLayout(options.spec, options.optimizer, {
-    workgroupBytes: ctx.device.limits.maxComputeWorkgroupStorageSize,
-    replicas: R,
-  });
+  // Soft targets (distill) opt out of the fused kernel, which has only the label loss head.
+  const soft = options.data.targets === "soft";
+  const fit = ctx.fused === "never" || soft
+    ? undefined
+    : fusedLayout(options.spec, options.optimizer, {
+      workgroupBytes: ctx.device.limits.maxComputeWorkgroupStorageSize,
+      replicas: R,
+    });
   if (!fit?.ok || ctx.fusedFailed(fit.layout.constants)) return undefined;
   const build = ctx.cache.pipeline("train_fused", fit.layout.constants);
   build.catch(() => {}); // observed in awaitFused
@@ -103,7 +107,12 @@ export async function openSession(
   const S = optimizerStateSize(optimizer, P);
   const buffers = createBufferSet(device);
   const resident = uploadResident(buffers, device, options, data, { R, P, S });
-  const model = { head: spec.head, seed: options.seed };
+  // Soft targets (distill): the same bindings, y holding [n, classes] probabilities.
+  const model = {
+    head: spec.head,
+    seed: options.seed,
+    ...(data.targets === "soft" ? { softTemperature: data.temperature ?? 1 } : {}),
+  };
   const step = compileCalls(ctx, trainingCalls(layout, optimizer, R, model));
   const reset = compileCalls(ctx, resetCalls(optimizer, P, R));
   const started = startFused(ctx, options, R);

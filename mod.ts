@@ -15,6 +15,7 @@ export * from "./lib/persistence.ts";
 export * from "./lib/schedules/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/ops/activation.ts";
+export { shift, type ShiftAugment, validateShift } from "./lib/ops/shift.ts";
 export * from "./lib/losses.ts";
 export * from "./lib/optimizers/mod.ts";
 export * from "./lib/batches.ts";

@@ -23,6 +23,14 @@ import {
 } from "../model/mod.ts";
 import { type ActivationCode, ACTIVATIONS } from "../ops/activation.ts";
 import { applyMask, dropoutSeedKey, fillDropoutMask } from "../ops/dropout.ts";
+import {
+  type ShiftAugment,
+  shiftDense,
+  shiftDx,
+  shiftDy,
+  shiftStream,
+  shiftWord,
+} from "../ops/shift.ts";
 import { type Optimizer, optimizerStateSize, ruleOf } from "../optimizers/mod.ts";
 import { combineRows } from "../ops/combine.ts";
 import {
@@ -374,6 +382,8 @@ class CpuSession implements TrainingSession {
   #statSteps = 0;
   #disposed = false;
   #onDispose: (session: CpuSession) => void;
+  #augment: ShiftAugment | undefined; // random shifts of the batch rows
+  #identity: Int32Array = new Int32Array(0); // 0, 1, ... (compressing the shifted batch)
 
   constructor(
     spec: MlpSpec,
@@ -384,6 +394,7 @@ class CpuSession implements TrainingSession {
     replicas: number,
     seed: number,
     onDispose: (session: CpuSession) => void,
+    augment?: ShiftAugment,
   ) {
     this.paramCount = paramCount(spec);
     this.replicas = replicas;
@@ -401,6 +412,7 @@ class CpuSession implements TrainingSession {
     this.#lossArgs = makeLossArgs(this.#ws);
     this.#draw = { seedKey: dropoutSeedKey(seed), step: 0, replica: 0 };
     this.#onDispose = onDispose;
+    this.#augment = augment;
   }
 
   run(plan: StepPlan): void {
@@ -444,13 +456,15 @@ class CpuSession implements TrainingSession {
       const rows = offsets[s + 1] - start;
       // Gather the batch once; every replica trains on it. Mostly-zero inputs go straight into
       // their sparse form (the dense copy would never be read).
-      if (sparse !== null) {
+      if (this.#augment !== undefined) {
+        this.#gatherShifted(indices, start, rows, firstStep + s);
+      } else if (sparse !== null) {
         compressGathered(x, indices, start, rows, sparse);
         transposeRows(sparse, rows);
       }
       for (let b = 0; b < rows; b++) {
         const src = indices[start + b];
-        if (sparse === null) {
+        if (sparse === null && this.#augment === undefined) {
           // Element loops rather than `set(subarray(...))`: a subarray is an allocation per row.
           const from = src * inDim;
           const to = b * inDim;
@@ -477,6 +491,27 @@ class CpuSession implements TrainingSession {
       }
     }
     this.#statSteps += steps;
+  }
+
+  /** The batch's rows shifted (see `shift`) into the dense input, then compressed if sparse. */
+  #gatherShifted(indices: Int32Array, start: number, rows: number, step: number): void {
+    const { width, height, maxShift } = this.#augment!;
+    const input = this.#ws.acts[0];
+    const inDim = width * height;
+    const stream = shiftStream(this.#draw.seedKey, step);
+    for (let b = 0; b < rows; b++) {
+      const word = shiftWord(stream, b);
+      const dx = shiftDx(word, maxShift);
+      const dy = shiftDy(word, maxShift);
+      shiftDense(this.#x, indices[start + b] * inDim, input, b * inDim, width, height, dx, dy);
+    }
+    const sparse = this.#ws.sparse;
+    if (sparse === null) return;
+    if (this.#identity.length < rows) {
+      this.#identity = Int32Array.from({ length: rows }, (_, i) => i);
+    }
+    compressGathered(input, this.#identity, 0, rows, sparse);
+    transposeRows(sparse, rows);
   }
 
   #reserveStats(steps: number): void {
@@ -601,6 +636,7 @@ export function createCpuBackend(): Backend {
           replicas,
           seed,
           (s) => sessions.delete(s),
+          options.augment,
         );
         sessions.add(session);
         return Promise.resolve(session);

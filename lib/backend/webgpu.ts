@@ -1097,6 +1097,7 @@ export async function createWebGpuBackend(
     async createSession(sessionOptions: SessionOptions): Promise<TrainingSession> {
       assertUsable("create a session");
       const data = orThrow("Cannot create a training session", validateSession(sessionOptions));
+      refuseAugment(sessionOptions);
       orThrow(
         "Cannot create a training session",
         validation(sessionSizeIssues(device.limits, sessionOptions), undefined),
@@ -1154,4 +1155,13 @@ function batchLimit(spec: MlpSpec, software: boolean) {
       got: maxRows,
     }];
   };
+}
+
+/** Shifted batches are not gathered on WebGPU yet: refused rather than trained unshifted. */
+function refuseAugment(options: SessionOptions): void {
+  if (options.augment === undefined) return;
+  throw new SnapfoldError(
+    `Cannot create a training session on WebGPU: augment (shift) is not implemented there yet; ` +
+      `use createBackend("wasm") or createBackend("cpu")`,
+  );
 }

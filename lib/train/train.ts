@@ -86,6 +86,7 @@ async function* run(config: TrainConfig, plan: RunPlan): AsyncGenerator<TrainEve
     optimizerState: resume?.optimizerState,
     replicas: plan.replicas,
     seed: plan.seed,
+    ...(config.augment === undefined ? {} : { augment: config.augment }),
   });
   const batchesOf = memoisedBatches(random, plan);
   let state: RunState = initialState(plan, resume);

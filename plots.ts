@@ -30,6 +30,9 @@ import type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
 export { lrScheduleChart, type LrScheduleChartOptions } from "./lib/plots/lr_schedule_chart.ts";
 export { learningCurveChart, type LearningCurvePoint } from "./lib/plots/learning_curve_chart.ts";
 export { ensembleSizeChart } from "./lib/plots/ensemble_size_chart.ts";
+export { ensembleOrderChart, type EnsembleOrderPoint } from "./lib/plots/ensemble_order_chart.ts";
+export { disagreementHeatmap } from "./lib/plots/disagreement_heatmap.ts";
+export { interpolationChart, type InterpolationPoint } from "./lib/plots/interpolation_chart.ts";
 export {
   blobsScatterChart,
   type BlobsScatterChartOptions,

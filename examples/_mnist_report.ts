@@ -20,7 +20,10 @@ export interface MethodSummary {
   readonly logLoss: MeanSd;
   readonly logLossTemperature: MeanSd;
   readonly ece: MeanSd;
-  /** Mean over seeds of the members' pairwise disagreement; null for one member. */
+  /**
+   * Mean of the members' pairwise disagreement over the seeds where the method has two or more
+   * members; null when it never has (a single model, SWA).
+   */
   readonly disagreement: number | null;
   readonly trainSteps: number;
   readonly members: number;
@@ -72,7 +75,9 @@ export function summarise<P>(
       logLoss: meanSd(rows.map((r) => r.logLoss)),
       logLossTemperature: meanSd(rows.map((r) => r.logLossTemperature)),
       ece: meanSd(rows.map((r) => r.ece)),
-      disagreement: d.some((v) => v === null) ? null : meanSd(d as number[]).mean,
+      disagreement: d.every((v) => v === null)
+        ? null
+        : meanSd(d.filter((v): v is number => v !== null)).mean,
       trainSteps: rows[0].trainSteps,
       members: Math.round(meanSd(rows.map((r) => r.members)).mean),
     };

@@ -33,10 +33,10 @@ import { summarise, summaryText } from "./_mnist_report.ts";
 
 /** The default protocol, chosen on the validation digits (see the README's MNIST section). */
 export const DEFAULT_PROTOCOL: Protocol = {
-  epochs: 30,
+  epochs: 60,
   cycles: 5,
   lrMax: 0.2,
-  augment: 0,
+  augment: 2,
   dropout: 0,
   batchSize: 128,
   hidden: 256,

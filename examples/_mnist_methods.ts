@@ -10,10 +10,12 @@ import {
   averageWeights,
   type Backend,
   collect,
+  type ComparedMethod,
   cosineAnnealing,
   cosineDecay,
   dense,
   dropout,
+  ensemble,
   type EpochEvent,
   everyEpochs,
   fge,
@@ -32,8 +34,6 @@ import {
   train,
   type TrainingData,
 } from "../mod.ts";
-import { ensemble } from "../mod.ts";
-import type { ComparedMethod } from "../mod.ts";
 import { MNIST_CLASSES, MNIST_PIXELS } from "./_mnist_data.ts";
 
 /** The study's stable method ids, in table order. */
@@ -153,7 +153,7 @@ export async function trainMethods(options: {
     epochs: p.epochs,
     snapshots: atCycleEnds(),
   });
-  const swa = await trainSwa(p, T, spe, run);
+  const swa = await trainSwa(p, spe, run);
   const fgeSnaps = await trainFge(p, T, run);
   const memberEpochs = p.epochs / p.cycles;
   const independent = await run({
@@ -200,7 +200,6 @@ export async function trainMethods(options: {
  */
 function trainSwa(
   p: Protocol,
-  T: number,
   spe: number,
   run: (a: RunArgs) => Promise<ReadonlyArray<Snapshot>>,
 ) {

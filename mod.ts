@@ -27,6 +27,7 @@ export {
   type SoftmaxCrossEntropyArgs,
   softmaxRows,
 } from "./lib/ops/loss.ts";
+export { shift, type ShiftAugment, validateShift } from "./lib/ops/shift.ts";
 export * from "./lib/optimizers/mod.ts";
 export * from "./lib/batches.ts";
 export * from "./lib/training_data.ts";

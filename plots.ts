@@ -39,6 +39,9 @@ export {
   type LearningCurvePoint,
 } from "./lib/plots/learning_curve_chart.ts";
 export { ensembleSizeChart } from "./lib/plots/ensemble_size_chart.ts";
+export { ensembleOrderChart, type EnsembleOrderPoint } from "./lib/plots/ensemble_order_chart.ts";
+export { disagreementHeatmap } from "./lib/plots/disagreement_heatmap.ts";
+export { interpolationChart, type InterpolationPoint } from "./lib/plots/interpolation_chart.ts";
 export {
   blobsScatterChart,
   type BlobsScatterChartOptions,

@@ -1,232 +1,197 @@
 /**
- * Real data: the `mnist` package's 10,000 handwritten digits, a seeded 8000/2000 split, and an MLP
- * 784-256-10 trained three ways at the same cost (E epochs of compute each):
+ * The paper's experiment on real data, done honestly: the `mnist` package's 10,000 digits split
+ * (seeded) into 7000 training, 1000 validation and 2000 test digits, an MLP 784-256-10, and every
+ * way of spending the same budget of E epochs of one network, each a stable id:
  *
- * - a single model: one cosine cycle over E epochs;
- * - a snapshot ensemble: ONE run of E epochs with M cosine cycles, a snapshot at the end of each;
- * - a true ensemble: K = M independently initialised models, each trained E / M epochs with one
- *   cycle, side by side on the same batches (the paper's baseline).
+ * - `single-cosine`: one cosine cycle over E epochs (the baseline of the paired differences);
+ * - `single-step`: step decay (x0.1 at 50% and 75% of the budget), the paper's baseline;
+ * - `snapshot`: ONE run of M cosine cycles, a snapshot at the end of each, all M averaged;
+ * - `snapshot-selected`: those snapshots chosen and weighted on validation (greedy selection);
+ * - `swa`: a decay, then a constant lr with one snapshot per epoch, weights averaged;
+ * - `fge`: a decay over half the budget, then M short FGE cycles, a snapshot at each midpoint;
+ * - `true-equal`: M independently initialised networks of E / M epochs each;
+ * - `true-full` (with `--full-cost`): M networks of E epochs each, M times the cost.
  *
- * It prints accuracy, log-loss and expected calibration error on the 2000 held-out digits, how much
- * the members disagree, and the snapshot ensemble's size curve.
+ * Temperature scaling and member selection use the validation digits; the test digits only score.
+ * With `--seeds K` it reports the mean and standard deviation over K seeds and the paired
+ * differences against `single-cosine`.
  *
  * ```sh
- * deno run examples/mnist.ts                       # E = 10 epochs, M = 5 cycles
- * deno run examples/mnist.ts --epochs 20 --cycles 5 --json
+ * deno run examples/mnist.ts                       # the default protocol, one seed
+ * deno run examples/mnist.ts --seeds 3 --full-cost --json
+ * deno run --allow-read=out --allow-write=out examples/mnist.ts --save out   # + charts and file
  * ```
  *
  * @module
  */
-import {
-  accuracy,
-  type Backend,
-  collect,
-  cosineAnnealing,
-  createBackend,
-  ensemble,
-  ensembleSizeCurve,
-  type EpochEvent,
-  expectedCalibrationError,
-  logLoss,
-  mlp,
-  pairwiseDisagreement,
-  sgd,
-  type Snapshot,
-  train,
-  type TrainingData,
-} from "../mod.ts";
-import { progress } from "./_progress.ts";
-import { type CliSpec, type CliValues, refuse, runCli } from "./_cli.ts";
-import { loadMnist, MNIST_CLASSES, splitMnist } from "./_mnist_data.ts";
+import { compareMethods, createBackend, type MethodComparison } from "../mod.ts";
+import { type Progress, progress } from "./_progress.ts";
+import { checkWritable, type CliSpec, type CliValues, refuse, runCli } from "./_cli.ts";
+import { loadMnist, type MnistData, splitMnist } from "./_mnist_data.ts";
+import { type Protocol, type SeedRun, trainMethods } from "./_mnist_methods.ts";
+import { summarise, summaryText } from "./_mnist_report.ts";
+
+/** The default protocol, chosen on the validation digits (see the README's MNIST section). */
+export const DEFAULT_PROTOCOL: Protocol = {
+  epochs: 60,
+  cycles: 5,
+  lrMax: 0.2,
+  augment: 2,
+  dropout: 0,
+  batchSize: 128,
+  hidden: 256,
+  momentum: 0.9,
+};
 
 const CLI = {
   script: "examples/mnist.ts",
-  summary:
-    "Real data: the mnist package's 10,000 digits, an MLP 784-256-10 trained three ways at " +
-    "the same cost (a single model, a snapshot ensemble of M cycles, a true ensemble of M " +
-    "networks of E / M epochs), scored on 2000 held-out digits.",
+  summary: "Real data: the mnist package's digits (7000 train, 1000 validation, 2000 test), an " +
+    "MLP 784-256-10, and every way of spending the same budget: single models, a snapshot " +
+    "ensemble (all, or chosen on validation), SWA, FGE and true ensembles, with temperature " +
+    "scaling fitted on validation. Prints one comparison table.",
   flags: {
     backend: {
       kind: "choice",
-      choices: ["cpu", "webgpu", "auto"],
-      default: "auto",
-      help: "compute backend",
+      choices: ["wasm", "cpu", "webgpu", "auto"],
+      default: "wasm",
+      help: "compute backend (wasm: the fastest on a CPU)",
     },
-    epochs: { kind: "int", default: 10, min: 1, max: 10_000, help: "epochs E of every method" },
+    seeds: { kind: "int", default: 1, min: 1, max: 100, help: "seeds 1..K, paired" },
+    epochs: {
+      kind: "int",
+      default: DEFAULT_PROTOCOL.epochs,
+      min: 1,
+      max: 10_000,
+      help: "budget E: epochs of one network",
+    },
     cycles: {
       kind: "int",
-      default: 5,
+      default: DEFAULT_PROTOCOL.cycles,
       min: 2,
       max: 1000,
-      help: "cycles M (snapshots, and networks of the true ensemble); disagreement needs two",
+      help: "cycles M (snapshots, and networks of the true ensembles)",
     },
-    "lr-max": { kind: "number", default: 0.1, above: 0, max: 100, help: "restart lr" },
-    seed: {
+    "lr-max": {
+      kind: "number",
+      default: DEFAULT_PROTOCOL.lrMax,
+      above: 0,
+      max: 100,
+      help: "peak (restart) lr",
+    },
+    augment: {
       kind: "int",
-      default: 1,
+      default: DEFAULT_PROTOCOL.augment,
       min: 0,
-      max: 2 ** 32 - 1,
-      help: "seed of weights and batches",
+      max: 8,
+      help: "largest random shift of the digits in pixels (0: none)",
     },
-    json: { kind: "bool", help: "print one JSON object on stdout instead of the table" },
+    dropout: {
+      kind: "choice",
+      choices: ["0", "0.1", "0.2", "0.3", "0.5"],
+      default: String(DEFAULT_PROTOCOL.dropout),
+      help: "dropout rate after the hidden layer (needs --backend cpu)",
+    },
+    "full-cost": { kind: "bool", help: "also train true-full: M networks of E epochs each" },
+    score: {
+      kind: "choice",
+      choices: ["test", "validation"],
+      default: "test",
+      help: "score on the test digits, or (to choose a protocol) on half the validation digits",
+    },
+    save: { kind: "path", help: "write the charts and the snapshot ensemble file into DIR" },
+    json: { kind: "bool", help: "print one JSON object on stdout instead of the tables" },
   },
 } as const satisfies CliSpec;
 
 type Flags = CliValues<typeof CLI>;
 
-/** Accuracy, log-loss and calibration error of combined probabilities on the test digits. */
-interface Scores {
-  readonly accuracy: number;
-  readonly logLoss: number;
-  readonly ece: number;
+/** The three parts of the digits (seed 0, always the same). */
+export function studySplits(data: MnistData, score: "test" | "validation") {
+  const { train, test } = splitMnist(data, { trainSize: 8000, testSize: 2000, seed: 0 });
+  const part = (from: number, to: number) => ({
+    x: train.x.slice(from * 784, to * 784),
+    y: train.y.slice(from, to),
+    n: to - from,
+  });
+  const trainSet = part(0, 7000);
+  if (score === "test") return { train: trainSet, validation: part(7000, 8000), test };
+  // Choosing a protocol: temperature and selection on one half of validation, scores on the other.
+  return { train: trainSet, validation: part(7000, 7500), test: part(7500, 8000) };
 }
 
-function score(probs: Float32Array, test: TrainingData): Scores {
-  const labels = test.y as Int32Array;
+function protocolOf(flags: Flags, backend: string): Protocol & { backend: string } {
   return {
-    accuracy: accuracy(probs, labels),
-    logLoss: logLoss(probs, labels),
-    ece: expectedCalibrationError(probs, labels),
+    ...DEFAULT_PROTOCOL,
+    epochs: flags.epochs,
+    cycles: flags.cycles,
+    lrMax: flags.lrMax,
+    augment: flags.augment,
+    dropout: Number(flags.dropout),
+    backend,
   };
-}
-
-/** Passes every event on, after showing it to `see`. */
-async function* tap<T>(events: AsyncIterable<T>, see: (event: T) => void): AsyncGenerator<T> {
-  for await (const event of events) {
-    see(event);
-    yield event;
-  }
 }
 
 async function main(flags: Flags): Promise<void> {
-  // Checked before training: every member of the true ensemble trains epochs / cycles epochs.
-  refuse(
-    CLI,
-    flags.epochs % flags.cycles === 0 ? [] : [
-      `--epochs must be a multiple of --cycles, so that each independent model of the true ` +
-      `ensemble trains epochs / cycles epochs: got ${flags.epochs} and ${flags.cycles}`,
-    ],
-  );
+  refuse(CLI, [
+    ...(flags.epochs % flags.cycles === 0 ? [] : [
+      `--epochs must be a multiple of --cycles, so that each network of true-equal trains ` +
+      `epochs / cycles epochs: got ${flags.epochs} and ${flags.cycles}`,
+    ]),
+    ...(Number(flags.dropout) > 0 && flags.backend === "wasm"
+      ? ["--dropout needs --backend cpu (the WebAssembly backend does not draw dropout masks yet)"]
+      : []),
+  ]);
+  if (flags.save !== undefined) await checkWritable(CLI, flags.save);
   const log = (line: string) => flags.json ? undefined : console.log(line);
-  const { train: trainSet, test } = splitMnist(await loadMnist(), { seed: 0 });
-  const model = mlp({ layers: [784, 256, MNIST_CLASSES], activation: "relu", head: "softmax" });
-  const batchSize = 128;
-  const stepsPerEpoch = Math.ceil(trainSet.n / batchSize);
-  const totalSteps = flags.epochs * stepsPerEpoch;
-  const backend: Backend = await createBackend(flags.backend, { model, batchSize });
-  const base = {
-    backend,
-    model,
-    optimizer: sgd({ momentum: 0.9 }),
-    batchSize,
-    data: trainSet,
-    seed: flags.seed,
-    lrPer: "step" as const,
-  };
-  const timed = async (
-    label: string,
-    schedule: ReturnType<typeof cosineAnnealing>,
-    epochs: number,
-    replicas = 1,
-  ) => {
-    const started = performance.now();
-    const line = progress(label, epochs, !flags.json);
-    let snapshots = 0;
-    let last: EpochEvent | undefined;
-    const events = tap(train({ ...base, schedule, epochs, replicas }), (event) => {
-      if (event.type === "snapshot") snapshots++;
-      if (event.type === "epoch") last = event;
-      if (last !== undefined && event.type !== "done") {
-        line.update({ epoch: last.epoch + 1, snapshots, lr: last.lr, loss: last.loss });
-      }
-    });
-    const result = await collect(events);
-    line.done();
-    return { snapshots: result.snapshots, ms: performance.now() - started };
-  };
+  const splits = studySplits(await loadMnist(), flags.score);
+  const backend = await createBackend(flags.backend);
+  const protocol = protocolOf(flags, backend.kind);
   try {
     log(
-      `MNIST: ${trainSet.n} training and ${test.n} test digits, MLP 784-256-10, batch ${batchSize}, ` +
-        `SGD momentum 0.9, lr per step; ${backend.kind}${
-          backend.adapter ? ` (${backend.adapter})` : ""
-        }. Every method costs ${flags.epochs} epochs of compute.`,
+      `MNIST: ${splits.train.n} train, ${splits.validation.n} validation, ${splits.test.n} ` +
+        `${flags.score} digits; MLP 784-${protocol.hidden}-10, batch ${protocol.batchSize}, SGD ` +
+        `momentum ${protocol.momentum}; E = ${protocol.epochs} epochs, M = ${protocol.cycles}, ` +
+        `lr ${protocol.lrMax}, shift ${protocol.augment}, dropout ${protocol.dropout}; ` +
+        `${backend.kind}${backend.adapter ? ` (${backend.adapter})` : ""}`,
     );
-    const single = await timed(
-      "single",
-      cosineAnnealing({ lrMax: flags.lrMax, totalSteps, cycles: 1 }),
-      flags.epochs,
-    );
-    const snap = await timed(
-      "snapshot",
-      cosineAnnealing({ lrMax: flags.lrMax, totalSteps, cycles: flags.cycles }),
-      flags.epochs,
-    );
-    const memberEpochs = flags.epochs / flags.cycles;
-    const independent = await timed(
-      "true ensemble",
-      cosineAnnealing({ lrMax: flags.lrMax, totalSteps: memberEpochs * stepsPerEpoch, cycles: 1 }),
-      memberEpochs,
-      flags.cycles,
-    );
-
-    // Every prediction runs on the training backend: all members stacked, one readback.
-    const proba = (snapshots: ReadonlyArray<Snapshot>) =>
-      ensemble(snapshots, { backend }).predictProba(test.x);
-    const disagreement = async (snapshots: ReadonlyArray<Snapshot>) =>
-      pairwiseDisagreement(
-        await ensemble(snapshots, { backend }).memberProba(test.x),
-        MNIST_CLASSES,
-      );
-    const rows = [
-      { method: "single model", ms: single.ms, ...score(await proba(single.snapshots), test) },
-      {
-        method: "last snapshot",
-        ms: snap.ms,
-        ...score(await proba(snap.snapshots.slice(-1)), test),
-      },
-      {
-        method: `snapshot ensemble (${snap.snapshots.length})`,
-        ms: snap.ms,
-        ...score(await proba(snap.snapshots), test),
-        disagreement: await disagreement(snap.snapshots),
-      },
-      {
-        method: `true ensemble (${independent.snapshots.length})`,
-        ms: independent.ms,
-        ...score(await proba(independent.snapshots), test),
-        disagreement: await disagreement(independent.snapshots),
-      },
-    ];
-    const curve = await ensembleSizeCurve(snap.snapshots, {
-      x: test.x,
-      y: test.y as Int32Array,
-      backend,
-    });
-    if (flags.json) {
-      console.log(JSON.stringify({
-        backend: backend.kind,
-        adapter: backend.adapter,
-        epochs: flags.epochs,
-        cycles: flags.cycles,
-        results: rows,
-        ensembleSizeCurve: curve,
-      }));
-      return;
+    const perSeed: MethodComparison[][] = [];
+    let first: SeedRun | undefined;
+    for (let seed = 1; seed <= flags.seeds; seed++) {
+      let line: Progress | undefined;
+      let label = "";
+      const run = await trainMethods({
+        protocol,
+        backend,
+        data: splits.train,
+        validation: splits.validation,
+        seed,
+        fullCost: flags.fullCost,
+        onEpoch: (name, epochs, e) => {
+          if (name !== label) {
+            line?.done();
+            label = name;
+            line = progress(`seed ${seed}/${flags.seeds} ${name}`, epochs, !flags.json);
+          }
+          line!.update({ epoch: e.epoch + 1, snapshots: 0, lr: e.lr, loss: e.loss });
+        },
+      });
+      line?.done();
+      first ??= run;
+      const rows = await compareMethods({
+        test: { x: splits.test.x, y: splits.test.y },
+        validation: { x: splits.validation.x, y: splits.validation.y },
+        methods: run.methods,
+        backend,
+      });
+      perSeed.push(rows);
     }
-    log("method                     accuracy  log-loss  ECE     disagreement  train ms");
-    for (const r of rows) {
-      const d = "disagreement" in r ? (r.disagreement as number).toFixed(3) : "-";
-      log(
-        `${r.method.padEnd(26)} ${r.accuracy.toFixed(4).padStart(8)}  ${r.logLoss.toFixed(4)}` +
-          `    ${r.ece.toFixed(4)}  ${d.padStart(12)}  ${r.ms.toFixed(0).padStart(8)}`,
-      );
-    }
-    log("Snapshot ensemble size (n-th snapshot from the end alone, and the last n together):");
-    for (const p of curve) {
-      log(
-        `> ${p.members}: single=${p.singleAccuracy.toFixed(4)}, ` +
-          `ensemble=${p.ensembleAccuracy.toFixed(4)}`,
-      );
+    const summary = summarise(protocol, perSeed);
+    if (flags.json) console.log(JSON.stringify(summary));
+    else log(summaryText(summary));
+    if (flags.save !== undefined) {
+      const { saveStudy } = await import("./_mnist_charts.ts");
+      const written = await saveStudy(flags.save, first!, splits.test, backend);
+      log(`Wrote ${written.join(", ")}`);
     }
   } finally {
     backend.dispose();

@@ -11,6 +11,7 @@
  */
 import type { MlpSpec } from "../model/mod.ts";
 import type { Optimizer } from "../optimizers/mod.ts";
+import type { ShiftAugment } from "../ops/shift.ts";
 
 /** Which backend to use: `"auto"` picks WebGPU on a hardware adapter and the CPU otherwise. */
 export type BackendChoice = "cpu" | "webgpu" | "wasm" | "auto";
@@ -64,6 +65,11 @@ export interface SessionOptions {
    * same masks.
    */
   readonly seed?: number;
+  /**
+   * Random shifts of every batch row (see `shift`), drawn from the same counter-based generator as
+   * dropout, keyed on `seed`, the global step and the batch row (default none).
+   */
+  readonly augment?: ShiftAugment;
 }
 
 /**

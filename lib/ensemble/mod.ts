@@ -13,6 +13,7 @@
  * - {@linkcode selectMembers}: the last m, the best prefix or greedy selection, on validation data.
  * - {@linkcode fitEnsembleWeights}: member weights minimising validation log-loss.
  * - {@linkcode fitTemperature}: temperature scaling fitted on validation data.
+ * - {@linkcode compareMethods}: every method scored the same way in one table.
  * - per-row uncertainty: {@linkcode predictiveEntropy}, {@linkcode expectedEntropy},
  *   {@linkcode mutualInformation} (BALD), {@linkcode disagreement}, {@linkcode memberVariance}.
  *
@@ -71,5 +72,12 @@ export {
   type SelectMembersOptions,
 } from "./select_members.ts";
 export { fitEnsembleWeights, type FittedWeights, type FitWeightsOptions } from "./fit_weights.ts";
+export {
+  type ComparedMethod,
+  compareMethods,
+  type CompareMethodsOptions,
+  type LabelledRows,
+  type MethodComparison,
+} from "./compare.ts";
 export { COMBINE_RULES, type CombineHead, type CombineRule, type Vote } from "../ops/combine.ts";
 export type { Snapshot } from "../snapshot.ts";

@@ -6,7 +6,8 @@
  */
 import type { Backend, TrainingData } from "../backend/backend.ts";
 import { check, type ConfigIssue, type Validation, validation } from "../errors.ts";
-import { type Init, type MlpSpec, paramCount, validateSequential } from "../model/mod.ts";
+import { type Init, inputDim, type MlpSpec, paramCount, validateSequential } from "../model/mod.ts";
+import { type ShiftAugment, validateShift } from "../ops/shift.ts";
 import { type Optimizer, validateOptimizer } from "../optimizers/mod.ts";
 import { validateSeed } from "../random.ts";
 import { perEpoch, type Schedule } from "../schedules/mod.ts";
@@ -84,6 +85,12 @@ export interface TrainConfig {
   readonly resetOptimizerAtRestart?: boolean;
   /** Shuffle the training data every epoch (default true). */
   readonly shuffle?: boolean;
+  /**
+   * Data augmentation of every training batch (default none): `shift({ width, height, maxShift })`
+   * translates each image row at random, the same way on every backend (a counter-based draw of
+   * the seed, the global step and the batch row; see `shift`).
+   */
+  readonly augment?: ShiftAugment;
   /** Continue a stopped run from a checkpoint of the same configuration. */
   readonly resume?: Checkpoint;
 }
@@ -110,6 +117,7 @@ const TRAIN_CONFIG_KEYS: ReadonlyArray<keyof TrainConfig> = [
   "checkpointEvery",
   "resetOptimizerAtRestart",
   "shuffle",
+  "augment",
   "resume",
 ];
 
@@ -217,6 +225,22 @@ export function checkRun(config: TrainConfig): Validation<CheckedRun> {
   });
 }
 
+/** An augmentation must be a valid `shift` whose images are the model's inputs. */
+function augmentIssues(augment: ShiftAugment, inDim: number): ConfigIssue[] {
+  const a = augment as Partial<ShiftAugment> | null;
+  const valid = a !== null && typeof a === "object" && a.kind === "shift"
+    ? validateShift({ width: a.width!, height: a.height!, maxShift: a.maxShift! })
+    : undefined;
+  if (valid === undefined || valid._tag === "Left") {
+    return [{ field: "augment", message: "must be an augmentation (see shift)", got: augment }];
+  }
+  return a!.width! * a!.height! === inDim ? [] : [{
+    field: "augment",
+    message: `must describe images of width x height = the model's ${inDim} inputs`,
+    got: a!.width! * a!.height!,
+  }];
+}
+
 /** The scalar options: numbers, flags and choices. */
 function fieldIssues(c: Partial<TrainConfig>): ConfigIssue[] {
   const optional = (field: keyof TrainConfig, f: (field: string, v: unknown) => ConfigIssue[]) =>
@@ -288,6 +312,7 @@ function partIssues(
       issues.push(...data.left.map((i) => ({ ...i, field: `${field}.${i.field}` })));
     } else converted[field] = data.right;
   }
+  if (c.augment !== undefined) issues.push(...augmentIssues(c.augment, inputDim(spec)));
   const replicas = Number.isSafeInteger(c.replicas) ? c.replicas! : 1;
   const floats = paramCount(spec) * replicas;
   if (floats > LIMITS.params) {

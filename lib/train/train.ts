@@ -87,6 +87,7 @@ async function* run(config: TrainConfig, checked: CheckedRun): AsyncGenerator<Tr
     optimizerState: resume?.optimizerState,
     replicas: plan.replicas,
     seed: plan.seed,
+    ...(config.augment === undefined ? {} : { augment: config.augment }),
   });
   const batchesOf = memoisedBatches(random, plan);
   const validation = checked.validation;

@@ -6,6 +6,14 @@
  *
  * @module
  */
+import {
+  type ShiftAugment,
+  shiftDense,
+  shiftDx,
+  shiftDy,
+  shiftStream,
+  shiftWord,
+} from "../../ops/shift.ts";
 import { orThrow, SnapfoldError } from "../../errors.ts";
 import { type MlpSpec, paramCount } from "../../model/mod.ts";
 import { dropoutSeedKey } from "../../ops/dropout.ts";
@@ -37,8 +45,10 @@ function gatherBatch(
   indices: Int32Array,
   start: number,
   rows: number,
+  inputs = true, // false when the shifted rows are already in place (augment)
 ): void {
-  const { acts, sparse, labels, targets, dims } = ws;
+  const { acts, labels, targets, dims } = ws;
+  const sparse = inputs ? ws.sparse : null;
   const input = acts[0];
   const inDim = dims[0];
   const outDim = dims[dims.length - 1];
@@ -52,7 +62,7 @@ function gatherBatch(
   }
   for (let b = 0; b < rows; b++) {
     const src = indices[start + b];
-    if (sparse === null) {
+    if (inputs && sparse === null) {
       // Element loops rather than `set(subarray(...))`: a subarray is an allocation per row.
       const from = src * inDim;
       const to = b * inDim;
@@ -91,6 +101,8 @@ export class CpuSession implements TrainingSession {
   #draw: Draw; // which dropout masks the next forward pass draws
   #lossArgs: LossArgs<Float32Array>;
   #softTemperature: number | null = null; // soft targets (distill), else null
+  #augment: ShiftAugment | undefined; // random shifts of the batch rows
+  #identity: Int32Array = new Int32Array(0); // 0, 1, ... (compressing the shifted batch)
   #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
   #statCorrect: Float32Array = new Float32Array(0);
   #statSteps = 0;
@@ -106,6 +118,7 @@ export class CpuSession implements TrainingSession {
     replicas: number,
     seed: number,
     onDispose: (session: CpuSession) => void,
+    augment?: ShiftAugment,
   ) {
     this.paramCount = paramCount(spec);
     this.replicas = replicas;
@@ -126,6 +139,7 @@ export class CpuSession implements TrainingSession {
     this.#lossArgs = makeLossArgs(this.#ws, this.#softTemperature);
     this.#draw = { seedKey: dropoutSeedKey(seed), step: 0, replica: 0 };
     this.#onDispose = onDispose;
+    this.#augment = augment;
   }
 
   run(plan: StepPlan): void {
@@ -163,8 +177,10 @@ export class CpuSession implements TrainingSession {
     for (let s = 0; s < steps; s++) {
       const start = offsets[s];
       const rows = offsets[s + 1] - start;
-      // Gather the batch once; every replica trains on it.
-      gatherBatch(ws, x, source, indices, start, rows);
+      // Gather the batch once; every replica trains on it (shifted rows when augmenting).
+      const shifted = this.#augment !== undefined;
+      if (shifted) this.#gatherShifted(indices, start, rows, firstStep + s);
+      gatherBatch(ws, x, source, indices, start, rows, !shifted);
       if (resets !== undefined && resets[s] !== 0) state.fill(0);
       const lr = lrs[s];
       for (let r = 0; r < R; r++) {
@@ -179,6 +195,27 @@ export class CpuSession implements TrainingSession {
       }
     }
     this.#statSteps += steps;
+  }
+
+  /** The batch's rows shifted (see `shift`) into the dense input, then compressed if sparse. */
+  #gatherShifted(indices: Int32Array, start: number, rows: number, step: number): void {
+    const { width, height, maxShift } = this.#augment!;
+    const input = this.#ws.acts[0];
+    const inDim = width * height;
+    const stream = shiftStream(this.#draw.seedKey, step);
+    for (let b = 0; b < rows; b++) {
+      const word = shiftWord(stream, b);
+      const dx = shiftDx(word, maxShift);
+      const dy = shiftDy(word, maxShift);
+      shiftDense(this.#x, indices[start + b] * inDim, input, b * inDim, width, height, dx, dy);
+    }
+    const sparse = this.#ws.sparse;
+    if (sparse === null) return;
+    if (this.#identity.length < rows) {
+      this.#identity = Int32Array.from({ length: rows }, (_, i) => i);
+    }
+    compressGathered(input, this.#identity, 0, rows, sparse);
+    transposeRows(sparse, rows);
   }
 
   #reserveStats(steps: number): void {

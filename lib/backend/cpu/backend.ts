@@ -96,6 +96,7 @@ export function createCpuBackend(): Backend {
           replicas,
           seed,
           (s) => sessions.delete(s),
+          options.augment,
         );
         sessions.add(session);
         return Promise.resolve(session);

@@ -9,6 +9,8 @@
  * @module
  */
 import { orThrow, SnapfoldError } from "../../errors.ts";
+import type { ShiftAugment } from "../../ops/shift.ts";
+import { gatherShifted, type ShiftTarget } from "./_shift_gather.ts";
 import type { Optimizer } from "../../optimizers/mod.ts";
 import { ruleOf } from "../../optimizers/mod.ts";
 import type { StepPlan, StepStats, TrainingData, TrainingSession } from "../backend.ts";
@@ -52,6 +54,8 @@ export interface WasmSessionSetup {
   readonly sparse: SparseMode;
   /** Nonzeros of `data.x` (counted once, by the backend's choice of the sparse path). */
   readonly nonzeros: number;
+  /** Random shifts of the batch rows, and the seed key they are drawn from (default none). */
+  readonly augment?: { readonly shift: ShiftAugment; readonly seedKey: number };
 }
 
 /** Addresses of the session's resident buffers. */
@@ -211,7 +215,7 @@ class WasmSession implements TrainingSession {
     for (let s = 0; s < steps; s++) {
       const start = offsets[s];
       const rows = offsets[s + 1] - start;
-      this.#gather(f32, i32, indices, start, rows);
+      this.#gather(f32, i32, indices, start, rows, (plan.firstStep ?? 0) + s);
       if (resets !== undefined && resets[s] !== 0) stateView.fill(0);
       const lr = lrs[s];
       for (let r = 0; r < R; r++) {
@@ -249,8 +253,15 @@ class WasmSession implements TrainingSession {
   }
 
   /** Copies the batch's rows (dense, or as nonzeros) and their labels or targets into the memory. */
-  #gather(f32: Float32Array, i32: Int32Array, indices: Int32Array, start: number, rows: number) {
-    const { layout, softmax } = this.#setup;
+  #gather(
+    f32: Float32Array,
+    i32: Int32Array,
+    indices: Int32Array,
+    start: number,
+    rows: number,
+    step: number,
+  ) {
+    const { layout, softmax, augment } = this.#setup;
     const res = this.#resident;
     const batch = this.#batch;
     const ws = batch.ws;
@@ -259,7 +270,25 @@ class WasmSession implements TrainingSession {
     const idx = batch.indices >>> 2;
     for (let b = 0; b < rows; b++) i32[idx + b] = indices[start + b];
     const sparse = ws.sparse;
-    if (sparse !== null && res.csr !== null) {
+    if (augment !== undefined) {
+      const target: ShiftTarget = sparse !== null && res.csr !== null
+        ? { kind: "sparse", from: res.csr, into: sparse }
+        : { kind: "dense", x: res.x, into: ws.acts[0] };
+      gatherShifted(f32, i32, augment.shift, augment.seedKey, step, indices, start, rows, target);
+      if (sparse !== null) {
+        const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
+        this.#k.sparse.csr_to_csc(
+          rowStart,
+          cols,
+          values,
+          rows,
+          inDim,
+          colStart,
+          colRows,
+          colValues,
+        );
+      }
+    } else if (sparse !== null && res.csr !== null) {
       const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
       const from = res.csr;
       const k = this.#k.sparse;

@@ -16,6 +16,7 @@ import { paramCount } from "../../model/mod.ts";
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";
 import { SPARSE_MIN_ZEROS } from "../../ops/_dense_sparse.ts";
+import { dropoutSeedKey } from "../../ops/dropout.ts";
 import { validatePredict, validateSession } from "../_validate.ts";
 import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";
@@ -124,6 +125,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
           replicas,
           sparse: training ? "rows+columns" : "none",
           nonzeros,
+          ...(options.augment === undefined ? {} : {
+            augment: { shift: options.augment, seedKey: dropoutSeedKey(options.seed ?? 0) },
+          }),
         },
         (s) => sessions.delete(s),
         threads,

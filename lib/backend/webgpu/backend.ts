@@ -138,6 +138,7 @@ export async function createWebGpuBackend(
     async createSession(sessionOptions: SessionOptions): Promise<TrainingSession> {
       ctx.assertUsable("create a session");
       const data = orThrow("Cannot create a training session", validateSession(sessionOptions));
+      refuseAugment(sessionOptions);
       orThrow(
         "Cannot create a training session",
         validation(sessionSizeIssues(device.limits, sessionOptions), undefined),
@@ -265,4 +266,13 @@ function sessionSizeIssues(limits: GPUSupportedLimits, options: SessionOptions):
       advice: "fewer replicas, a smaller network or an optimizer with less state",
     },
   ]);
+}
+
+/** Shifted batches are not gathered on WebGPU yet: refused rather than trained unshifted. */
+function refuseAugment(options: SessionOptions): void {
+  if (options.augment === undefined) return;
+  throw new SnapfoldError(
+    `Cannot create a training session on WebGPU: augment (shift) is not implemented there yet; ` +
+      `use createBackend("wasm") or createBackend("cpu")`,
+  );
 }

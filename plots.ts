@@ -53,7 +53,7 @@ export type { VegaLiteSpec } from "./lib/plots/vega_lite_spec.ts";
  *   singleLogLoss: 0.5, ensembleLogLoss: 0.45,
  * }));
  * const svg = await renderSvg(ensembleSizeChart(curve));
- * assert.match(svg, /number of snapshots/);
+ * assert.match(svg, /ensemble members/);
  * ```
  *
  * @param spec A Vega-Lite spec, e.g. from {@linkcode lrScheduleChart}.

@@ -4,10 +4,11 @@
  *
  * @module
  */
+import { augmentIssues, modelOf } from "./_parts.ts";
 import type { Backend, TrainingData } from "../backend/backend.ts";
 import { check, type ConfigIssue, type Validation, validation } from "../errors.ts";
-import { type Init, inputDim, type MlpSpec, paramCount, validateSequential } from "../model/mod.ts";
-import { type ShiftAugment, validateShift } from "../ops/shift.ts";
+import { type Init, inputDim, type MlpSpec, paramCount } from "../model/mod.ts";
+import type { ShiftAugment } from "../ops/shift.ts";
 import { type Optimizer, validateOptimizer } from "../optimizers/mod.ts";
 import { validateSeed } from "../random.ts";
 import { perEpoch, type Schedule } from "../schedules/mod.ts";
@@ -225,22 +226,6 @@ export function checkRun(config: TrainConfig): Validation<CheckedRun> {
   });
 }
 
-/** An augmentation must be a valid `shift` whose images are the model's inputs. */
-function augmentIssues(augment: ShiftAugment, inDim: number): ConfigIssue[] {
-  const a = augment as Partial<ShiftAugment> | null;
-  const valid = a !== null && typeof a === "object" && a.kind === "shift"
-    ? validateShift({ width: a.width!, height: a.height!, maxShift: a.maxShift! })
-    : undefined;
-  if (valid === undefined || valid._tag === "Left") {
-    return [{ field: "augment", message: "must be an augmentation (see shift)", got: augment }];
-  }
-  return a!.width! * a!.height! === inDim ? [] : [{
-    field: "augment",
-    message: `must describe images of width x height = the model's ${inDim} inputs`,
-    got: a!.width! * a!.height!,
-  }];
-}
-
 /** The scalar options: numbers, flags and choices. */
 function fieldIssues(c: Partial<TrainConfig>): ConfigIssue[] {
   const optional = (field: keyof TrainConfig, f: (field: string, v: unknown) => ConfigIssue[]) =>
@@ -333,19 +318,6 @@ function partIssues(
     );
   }
   return { issues, ...converted };
-}
-
-function modelOf(model: unknown): Validation<MlpSpec> {
-  if (typeof model !== "object" || model === null || Array.isArray(model)) {
-    return validation(
-      [{ field: "model", message: "must be a model spec (see sequential or mlp)", got: model }],
-      undefined as never,
-    );
-  }
-  const result = validateSequential(model as MlpSpec);
-  return result._tag === "Left"
-    ? validation(result.left.map((i) => ({ ...i, field: `model.${i.field}` })), undefined as never)
-    : result;
 }
 
 /** Steps per epoch and in total, when the fields they come from are valid. */

@@ -275,21 +275,9 @@ class WasmSession implements TrainingSession {
         ? { kind: "sparse", from: res.csr, into: sparse }
         : { kind: "dense", x: res.x, into: ws.acts[0] };
       gatherShifted(f32, i32, augment.shift, augment.seedKey, step, indices, start, rows, target);
-      if (sparse !== null) {
-        const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
-        this.#k.sparse.csr_to_csc(
-          rowStart,
-          cols,
-          values,
-          rows,
-          inDim,
-          colStart,
-          colRows,
-          colValues,
-        );
-      }
+      if (sparse !== null) this.#toColumns(sparse, rows, inDim);
     } else if (sparse !== null && res.csr !== null) {
-      const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
+      const { rowStart, cols, values } = sparse;
       const from = res.csr;
       const k = this.#k.sparse;
       k.csr_gather(
@@ -302,16 +290,7 @@ class WasmSession implements TrainingSession {
         cols,
         values,
       );
-      k.csr_to_csc(
-        rowStart,
-        cols,
-        values,
-        rows,
-        inDim,
-        colStart,
-        colRows,
-        colValues,
-      );
+      this.#toColumns(sparse, rows, inDim);
     } else {
       const x = res.x >>> 2;
       const to = ws.acts[0] >>> 2;
@@ -335,6 +314,12 @@ class WasmSession implements TrainingSession {
         for (let o = 0; o < outDim; o++) f32[into + b * outDim + o] = f32[from + o];
       }
     }
+  }
+
+  /** The batch's CSR rows as columns (CSC), for the first layer's weight gradient. */
+  #toColumns(sparse: NonNullable<Batch["ws"]["sparse"]>, rows: number, inDim: number): void {
+    const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
+    this.#k.sparse.csr_to_csc(rowStart, cols, values, rows, inDim, colStart, colRows, colValues);
   }
 
   #reserveStats(steps: number): void {

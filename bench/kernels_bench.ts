@@ -12,15 +12,12 @@
  */
 import {
   adam,
-  applyUpdate,
   cosineAnnealing,
   createCpuBackend,
   createWebGpuBackend,
   denseWidths,
-  epochsBatches,
   forward,
   initParams,
-  lossAndGradient,
   makeBlobs,
   mlp,
   type MlpSpec,
@@ -31,6 +28,9 @@ import {
   type StepPlan,
   toFloat32,
 } from "../mod.ts";
+import { lossAndGradient } from "../lib/backend/cpu/_workspace.ts";
+import { epochsBatches } from "../lib/batches.ts";
+import { applyUpdate } from "../lib/optimizers/mod.ts";
 import { createBufferSet, USAGE, writeBuffer } from "../lib/backend/webgpu/_buffers.ts";
 import { createPipelineCache, STEP_RECORD_BYTES } from "../lib/backend/webgpu/_pipeline_cache.ts";
 import type { ShaderName } from "../lib/backend/webgpu/_shaders.ts";

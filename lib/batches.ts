@@ -44,7 +44,7 @@ export interface BatchOptions {
  *
  * @example
  * ```ts
- * import { stepsPerEpoch } from "@snapfold/snapfold";
+ * import { stepsPerEpoch } from "./batches.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(stepsPerEpoch(100, 32), 4);
@@ -126,7 +126,8 @@ function validateRequest(
  *
  * @example
  * ```ts
- * import { epochBatches, randomState } from "@snapfold/snapfold";
+ * import { randomState } from "@snapfold/snapfold";
+ * import { epochBatches } from "./batches.ts";
  * import assert from "node:assert/strict";
  *
  * const { indices, offsets } = epochBatches(randomState(0), { n: 100, batchSize: 32 });
@@ -151,7 +152,8 @@ export function epochBatches(random: RandomState, options: BatchOptions): Batche
  *
  * @example
  * ```ts
- * import { epochBatches, epochsBatches, randomState } from "@snapfold/snapfold";
+ * import { randomState } from "@snapfold/snapfold";
+ * import { epochBatches, epochsBatches } from "./batches.ts";
  * import assert from "node:assert/strict";
  *
  * const two = epochsBatches(randomState(3), { n: 10, batchSize: 4 }, 2);

@@ -94,7 +94,7 @@ const BLOBS_OPTIONS: ReadonlyArray<string> = [
  *
  * @example
  * ```ts
- * import { validateMakeBlobsOptions } from "@snapfold/snapfold";
+ * import { validateMakeBlobsOptions } from "./blobs_options.ts";
  * import assert from "node:assert/strict";
  *
  * const ok = validateMakeBlobsOptions({ nSamples: 10 });

@@ -89,7 +89,7 @@ export class ConfigError extends SnapfoldError {
  *
  * @example
  * ```ts
- * import { formatIssue } from "@snapfold/snapfold";
+ * import { formatIssue } from "./errors.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(

@@ -40,7 +40,7 @@ export interface LogLossOptions {
  *
  * @example
  * ```ts
- * import { argmaxRows } from "@snapfold/snapfold";
+ * import { argmaxRows } from "./metrics.ts";
  * import assert from "node:assert/strict";
  *
  * const probs = new Float32Array([0.1, 0.7, 0.2, 0.5, 0.5, 0]); // [2, 3]

@@ -143,7 +143,7 @@ export function restoreRandomState(snapshot: RandomStateSnapshot): RandomState {
  *
  * @example
  * ```ts
- * import { validateSeed } from "@snapfold/snapfold";
+ * import { validateSeed } from "./random.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(validateSeed("seed", 7)._tag, "Right");

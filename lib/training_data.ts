@@ -235,7 +235,8 @@ function softOptionsOf(
  *
  * @example
  * ```ts
- * import { mlp, validateInputs } from "@snapfold/snapfold";
+ * import { mlp } from "@snapfold/snapfold";
+ * import { validateInputs } from "./training_data.ts";
  * import assert from "node:assert/strict";
  *
  * const spec = mlp({ layers: [2, 3] });
@@ -264,7 +265,8 @@ export function validateInputs(spec: MlpSpec, inputs: Inputs): Validation<Inputs
  *
  * @example
  * ```ts
- * import { mlp, validateTrainingData } from "@snapfold/snapfold";
+ * import { mlp } from "@snapfold/snapfold";
+ * import { validateTrainingData } from "./training_data.ts";
  * import assert from "node:assert/strict";
  *
  * const spec = mlp({ layers: [2, 3] });

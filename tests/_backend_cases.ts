@@ -11,11 +11,9 @@ import {
   type Backend,
   ConfigError,
   createCpuBackend,
-  epochsBatches,
   forward,
   initParams,
   inputDim,
-  lossAndGradient,
   mlp,
   type MlpSpec,
   type Optimizer,
@@ -28,6 +26,8 @@ import {
   type TrainingData,
   type TrainingSession,
 } from "../mod.ts";
+import { lossAndGradient } from "../lib/backend/cpu/_workspace.ts";
+import { epochsBatches } from "../lib/batches.ts";
 import fixture from "./fixtures/torch_training.json" with { type: "json" };
 import { registerEnsembleCases } from "./_ensemble_cases.ts";
 

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { argmaxRows, type Backend, ensemble, initParams, mlp, type Snapshot } from "../mod.ts";
+import { type Backend, ensemble, initParams, mlp, type Snapshot } from "../mod.ts";
+import { argmaxRows } from "../lib/metrics.ts";
 import type { CpuEnsembleOptions } from "../lib/ensemble/mod.ts";
 import { assertClose } from "./_backend_cases.ts";
 

@@ -11,8 +11,8 @@ import {
   logLoss,
   mlp,
   pairwiseDisagreement,
-  temperRows,
 } from "../mod.ts";
+import { temperRows } from "../lib/ensemble/temperature.ts";
 
 const spec = mlp({ layers: [3, 5, 4] });
 const snap = (index: number) => ({

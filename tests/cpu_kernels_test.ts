@@ -27,19 +27,10 @@ import {
   weightGradSparse,
 } from "../lib/ops/_dense_sparse.ts";
 import { softmaxLossRows } from "../lib/ops/loss.ts";
-import {
-  adam,
-  applyUpdate,
-  countCorrect,
-  createCpuBackend,
-  initParams,
-  lossAndGradient,
-  mlp,
-  paramCount,
-  randomState,
-  sgd,
-  softmaxCrossEntropy,
-} from "../mod.ts";
+import { adam, createCpuBackend, initParams, mlp, paramCount, randomState, sgd } from "../mod.ts";
+import { lossAndGradient } from "../lib/backend/cpu/_workspace.ts";
+import { countCorrect, softmaxCrossEntropy } from "../lib/ops/loss.ts";
+import { applyUpdate } from "../lib/optimizers/mod.ts";
 
 const CODES: ActivationCode[] = [RELU, TANH, SIGMOID, LINEAR];
 

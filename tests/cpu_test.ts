@@ -10,11 +10,11 @@ import {
   createCpuBackend,
   type Head,
   initParams,
-  lossAndGradient,
   mlp,
   paramCount,
   randomState,
 } from "../mod.ts";
+import { lossAndGradient } from "../lib/backend/cpu/_workspace.ts";
 
 registerBackendCases("cpu", () => Promise.resolve(createCpuBackend()));
 

@@ -10,8 +10,8 @@ import {
   type ShuffleSplitOptions,
   splitAt,
   toFloat32,
-  validateMakeBlobsOptions,
 } from "../mod.ts";
+import { validateMakeBlobsOptions } from "../lib/blobs_options.ts";
 import fixture from "./fixtures/blobs_make_blobs.json" with { type: "json" };
 
 interface BlobsCase {

@@ -17,10 +17,10 @@ import {
   mlp,
   sgd,
   SnapfoldError,
-  temperRows,
   toFloat32,
   train,
 } from "../mod.ts";
+import { temperRows } from "../lib/ensemble/temperature.ts";
 import { createWasmBackend } from "../lib/backend/wasm/backend.ts";
 
 const blobs = makeBlobs({ nSamples: 90, centers: 3, clusterStd: 2.5, randomState: 7 });

@@ -19,7 +19,6 @@ import {
   dropout,
   forward,
   initParams,
-  lossAndGradient,
   paramCount,
   randomState,
   relu,
@@ -30,6 +29,7 @@ import {
   train,
   type TrainingData,
 } from "../mod.ts";
+import { lossAndGradient } from "../lib/backend/cpu/_workspace.ts";
 import {
   dropoutBits,
   dropoutRowKey,

@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { epochBatches, mlp, randomState, TrainingDivergedError } from "../mod.ts";
+import { mlp, randomState, TrainingDivergedError } from "../mod.ts";
+import { epochBatches } from "../lib/batches.ts";
 import { constant, cosineAnnealing } from "../lib/schedules/mod.ts";
 import type { RunPlan } from "../lib/train/config.ts";
 import type { TrainEvent } from "../lib/train/events.ts";

@@ -5,16 +5,12 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
-  activate,
   type Activation,
-  activationDerivative,
   ACTIVATIONS,
   ConfigError,
   dense,
   denseWidths,
   dropout,
-  epochBatches,
-  epochsBatches,
   forward,
   initParams,
   inputDim,
@@ -32,14 +28,14 @@ import {
   sequential,
   sgd,
   sigmoid,
-  stepsPerEpoch,
   summary,
   tanh,
-  validateInputs,
   validateMlp,
   validateSequential,
-  validateTrainingData,
 } from "../mod.ts";
+import { epochBatches, epochsBatches, stepsPerEpoch } from "../lib/batches.ts";
+import { activate, activationDerivative } from "../lib/ops/loss.ts";
+import { validateInputs, validateTrainingData } from "../lib/training_data.ts";
 
 Deno.test("mlp rejects every bad field at once", () => {
   assert.throws(

@@ -8,7 +8,6 @@ import { assertClose } from "./_backend_cases.ts";
 import {
   adam,
   adamw,
-  applyUpdate,
   ConfigError,
   type Optimizer,
   optimizerStateSize,
@@ -16,6 +15,7 @@ import {
   sgd,
   validateOptimizer,
 } from "../mod.ts";
+import { applyUpdate } from "../lib/optimizers/mod.ts";
 import { ruleOf } from "../lib/optimizers/mod.ts";
 
 Deno.test("optimizers reject every bad option at once", () => {

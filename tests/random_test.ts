@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ConfigError, randomState, restoreRandomState, validateSeed } from "../mod.ts";
+import { ConfigError, randomState, restoreRandomState } from "../mod.ts";
+import { validateSeed } from "../lib/random.ts";
 import fixture from "./fixtures/blobs_random.json" with { type: "json" };
 
 interface RandomCase {

@@ -16,28 +16,27 @@ import {
   partialCycleSteps,
   perEpoch,
   type Schedule,
-  type ScheduleBuilder,
   scheduleFromSpec,
-  SCHEDULES,
   type ScheduleSpec,
   sequence,
   swaLr,
-  validateConstant,
-  validateCosineAnnealing,
-  validateCosineDecay,
-  validateCyclical,
-  validateExponentialDecay,
-  validateFge,
-  validateMultiStep,
-  validateOneCycle,
-  validatePerEpoch,
-  validateSequence,
-  validateSwaLr,
-  validateWarmRestarts,
-  validateWarmup,
   warmRestarts,
   warmup,
 } from "@snapfold/snapfold";
+import { validateConstant } from "../lib/schedules/constant.ts";
+import { validateCosineAnnealing } from "../lib/schedules/cosine_annealing.ts";
+import { validateCosineDecay } from "../lib/schedules/cosine_decay.ts";
+import { validateCyclical } from "../lib/schedules/cyclical.ts";
+import { validateExponentialDecay } from "../lib/schedules/exponential_decay.ts";
+import { validateFge } from "../lib/schedules/fge.ts";
+import { type ScheduleBuilder, SCHEDULES } from "../lib/schedules/mod.ts";
+import { validateMultiStep } from "../lib/schedules/multi_step.ts";
+import { validateOneCycle } from "../lib/schedules/one_cycle.ts";
+import { validatePerEpoch } from "../lib/schedules/per_epoch.ts";
+import { validateSequence } from "../lib/schedules/sequence.ts";
+import { validateSwaLr } from "../lib/schedules/swa_lr.ts";
+import { validateWarmRestarts } from "../lib/schedules/warm_restarts.ts";
+import { validateWarmup } from "../lib/schedules/warmup.ts";
 
 type Kind =
   | "warmRestarts"

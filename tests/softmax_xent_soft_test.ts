@@ -12,7 +12,6 @@ import {
   createWebGpuBackend,
   initParams,
   inputDim,
-  lossAndGradient,
   mlp,
   type MlpSpec,
   outputDim,
@@ -21,8 +20,9 @@ import {
   sgd,
   SnapfoldError,
   type TrainingData,
-  validateTrainingData,
 } from "../mod.ts";
+import { lossAndGradient } from "../lib/backend/cpu/_workspace.ts";
+import { validateTrainingData } from "../lib/training_data.ts";
 import { softmaxXentSoftRef, softmaxXentSoftRows } from "../lib/ops/softmax_xent_soft.ts";
 import { softmaxLossRows } from "../lib/ops/loss.ts";
 import { createWasmBackend } from "../lib/backend/wasm/backend.ts";

@@ -34,15 +34,9 @@ import {
   type WasmKernels,
   type WasmVariant,
 } from "../lib/backend/wasm/_kernels.ts";
-import {
-  adam,
-  adamw,
-  applyUpdate,
-  meanSquaredError,
-  type Optimizer,
-  randomState,
-  sgd,
-} from "../mod.ts";
+import { adam, adamw, type Optimizer, randomState, sgd } from "../mod.ts";
+import { meanSquaredError } from "../lib/ops/loss.ts";
+import { applyUpdate } from "../lib/optimizers/mod.ts";
 import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
 import { SnapfoldError } from "../lib/errors.ts";
 

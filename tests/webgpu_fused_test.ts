@@ -23,7 +23,6 @@ import {
   createWebGpuBackend,
   dense,
   dropout,
-  epochsBatches,
   type Head,
   initParams,
   inputDim,
@@ -42,6 +41,7 @@ import {
   type TrainingData,
   type WebGpuBackend,
 } from "../mod.ts";
+import { epochsBatches } from "../lib/batches.ts";
 import { FUSED_LOOP_BUDGET, fusedLayout, splitFusedSteps } from "../lib/backend/webgpu/_fused.ts";
 import { fixedLoopCount, stepLoopCount } from "../lib/backend/webgpu/_loop_budget.ts";
 import {

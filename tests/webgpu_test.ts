@@ -22,7 +22,6 @@ import {
   type Activation,
   adam,
   adamw,
-  applyUpdate,
   ConfigError,
   createCpuBackend,
   createWebGpuBackend,
@@ -30,7 +29,6 @@ import {
   type Head,
   initParams,
   inputDim,
-  lossAndGradient,
   mlp,
   type MlpSpec,
   type Optimizer,
@@ -42,6 +40,8 @@ import {
   SnapfoldError,
   type TrainingData,
 } from "../mod.ts";
+import { lossAndGradient } from "../lib/backend/cpu/_workspace.ts";
+import { applyUpdate } from "../lib/optimizers/mod.ts";
 import { liveBufferCount } from "../lib/backend/webgpu/_buffers.ts";
 import { perKernelBatchLimit, perKernelLoopCounts } from "../lib/backend/webgpu/_loop_budget.ts";
 import { LLVMPIPE_LOOP_LIMIT } from "../lib/backend/webgpu/_quirks.ts";

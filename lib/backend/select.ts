@@ -86,7 +86,8 @@ export const WEBGPU_MIN_STEP_MS = 1;
  *
  * @example
  * ```ts
- * import { mlp, stepMacs } from "@snapfold/snapfold";
+ * import { mlp } from "@snapfold/snapfold";
+ * import { stepMacs } from "./select.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(stepMacs(mlp({ layers: [2, 25, 3] }), 32), 3 * 32 * (2 * 25 + 25 * 3));
@@ -118,7 +119,8 @@ const STEP_COST = {
  *
  * @example
  * ```ts
- * import { estimateStepMs, mlp, WASM_MIN_SPEEDUP } from "@snapfold/snapfold";
+ * import { mlp } from "@snapfold/snapfold";
+ * import { estimateStepMs, WASM_MIN_SPEEDUP } from "./select.ts";
  * import assert from "node:assert/strict";
  *
  * const tiny = estimateStepMs(mlp({ layers: [2, 25, 3] }), 32);

@@ -170,7 +170,7 @@ export function fitTemperature(logProbs: Probabilities, labels: Labels): Tempera
  *
  * @example
  * ```ts
- * import { temperRows } from "@snapfold/snapfold";
+ * import { temperRows } from "./temperature.ts";
  * import assert from "node:assert/strict";
  *
  * const p = new Float32Array([0.8, 0.2]);

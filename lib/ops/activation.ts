@@ -64,7 +64,7 @@ export type ActivationCode = (typeof ACTIVATIONS)[Activation]["code"];
  *
  * @example
  * ```ts
- * import { isActivation } from "@snapfold/snapfold";
+ * import { isActivation } from "./activation.ts";
  * import assert from "node:assert/strict";
  *
  * assert.ok(isActivation("tanh"));
@@ -84,7 +84,7 @@ export function isActivation(value: unknown): value is Activation {
  *
  * @example
  * ```ts
- * import { activationCode } from "@snapfold/snapfold";
+ * import { activationCode } from "./activation.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(activationCode("relu"), 1);

@@ -83,7 +83,7 @@ export type Vote = "soft" | "hard";
  *
  * @example Both rules on two members' probabilities
  * ```ts
- * import { COMBINE_RULES } from "@snapfold/snapfold";
+ * import { COMBINE_RULES } from "./combine.ts";
  * import assert from "node:assert/strict";
  *
  * const a = new Float32Array([0.6, 0.4]); // [1, 2]

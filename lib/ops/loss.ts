@@ -26,7 +26,7 @@ export type FloatArray = Float32Array | Float64Array;
  *
  * @example
  * ```ts
- * import { activate } from "@snapfold/snapfold";
+ * import { activate } from "./loss.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(activate("relu", -2), 0);
@@ -48,7 +48,7 @@ export function activate(activation: Activation, z: number): number {
  *
  * @example relu'(0) is 0, as in PyTorch
  * ```ts
- * import { activate, activationDerivative } from "@snapfold/snapfold";
+ * import { activate, activationDerivative } from "./loss.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(activationDerivative("relu", activate("relu", 0)), 0);
@@ -69,7 +69,7 @@ export function activationDerivative(activation: Activation, a: number): number 
  *
  * @example
  * ```ts
- * import { softmaxRows } from "@snapfold/snapfold";
+ * import { softmaxRows } from "./loss.ts";
  * import assert from "node:assert/strict";
  *
  * const p = softmaxRows(new Float64Array([1000, 1000, 0, Math.log(3)]), 2); // [2, 2]
@@ -118,7 +118,7 @@ export interface SoftmaxCrossEntropyArgs {
  *
  * @example
  * ```ts
- * import { softmaxCrossEntropy } from "@snapfold/snapfold";
+ * import { softmaxCrossEntropy } from "./loss.ts";
  * import assert from "node:assert/strict";
  *
  * const grad = new Float64Array(4);
@@ -183,7 +183,7 @@ export interface MeanSquaredErrorArgs {
  *
  * @example
  * ```ts
- * import { meanSquaredError } from "@snapfold/snapfold";
+ * import { meanSquaredError } from "./loss.ts";
  * import assert from "node:assert/strict";
  *
  * const grad = new Float64Array(2);
@@ -231,7 +231,7 @@ export interface CountCorrectArgs {
  *
  * @example
  * ```ts
- * import { countCorrect } from "@snapfold/snapfold";
+ * import { countCorrect } from "./loss.ts";
  * import assert from "node:assert/strict";
  *
  * const scores = new Float32Array([0.1, 0.9, 0.5, 0.5, 2, 1]); // [3, 2]

@@ -35,7 +35,7 @@ export const SHIFT_LAYER = 0xffffffff;
  *
  * @example
  * ```ts
- * import { validateShift } from "@snapfold/snapfold";
+ * import { validateShift } from "./shift.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateShift({ width: 28, height: 0, maxShift: -1 });

@@ -17,7 +17,7 @@ export interface ConstantOptions {
  *
  * @example
  * ```ts
- * import { validateConstant } from "@snapfold/snapfold";
+ * import { validateConstant } from "./constant.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(validateConstant({ lr: Number.NaN })._tag, "Left");

@@ -31,7 +31,7 @@ export interface CosineAnnealingOptions {
  *
  * @example
  * ```ts
- * import { validateCosineAnnealing } from "@snapfold/snapfold";
+ * import { validateCosineAnnealing } from "./cosine_annealing.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateCosineAnnealing({ lrMax: 0.1, totalSteps: 10, cycles: 2, lrMin: 0.5 });

@@ -28,7 +28,7 @@ export interface CosineDecayOptions {
  *
  * @example
  * ```ts
- * import { validateCosineDecay } from "@snapfold/snapfold";
+ * import { validateCosineDecay } from "./cosine_decay.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateCosineDecay({ lrMax: 0.1, totalSteps: 0 });

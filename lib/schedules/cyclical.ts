@@ -40,7 +40,7 @@ export interface CyclicalOptions {
  *
  * @example
  * ```ts
- * import { validateCyclical } from "@snapfold/snapfold";
+ * import { validateCyclical } from "./cyclical.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateCyclical({ baseLr: 0.1, maxLr: 0.01, stepSizeUp: 0, mode: "sine" as never });

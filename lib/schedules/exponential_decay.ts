@@ -19,7 +19,7 @@ export interface ExponentialDecayOptions {
  *
  * @example
  * ```ts
- * import { validateExponentialDecay } from "@snapfold/snapfold";
+ * import { validateExponentialDecay } from "./exponential_decay.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateExponentialDecay({ lr: 0.1, gamma: 1.5 });

@@ -21,7 +21,7 @@ export interface FgeOptions {
  *
  * @example
  * ```ts
- * import { validateFge } from "@snapfold/snapfold";
+ * import { validateFge } from "./fge.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateFge({ cycleLength: 5, lr1: 0.05, lr2: 0.1 });

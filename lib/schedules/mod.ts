@@ -146,7 +146,7 @@ function sequenceFromOptions(options: unknown, rebuild: RebuildInner): Validatio
  *
  * @example
  * ```ts
- * import { SCHEDULES } from "@snapfold/snapfold";
+ * import { SCHEDULES } from "./mod.ts";
  * import assert from "node:assert/strict";
  *
  * assert.ok("cosineAnnealing" in SCHEDULES);

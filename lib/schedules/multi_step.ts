@@ -49,7 +49,7 @@ function milestoneIssues(milestones: unknown): ConfigIssue[] {
  *
  * @example
  * ```ts
- * import { validateMultiStep } from "@snapfold/snapfold";
+ * import { validateMultiStep } from "./multi_step.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateMultiStep({ lr: 0.1, milestones: [30, 10] });

@@ -37,7 +37,7 @@ export interface OneCycleOptions {
  *
  * @example
  * ```ts
- * import { validateOneCycle } from "@snapfold/snapfold";
+ * import { validateOneCycle } from "./one_cycle.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateOneCycle({ maxLr: 0.1, totalSteps: 100, pctStart: 1.5, anneal: "exp" as never });

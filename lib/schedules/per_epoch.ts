@@ -11,7 +11,7 @@ import { makeSchedule, type Schedule, scheduleIssue } from "./schedule.ts";
  *
  * @example
  * ```ts
- * import { validatePerEpoch } from "@snapfold/snapfold";
+ * import { validatePerEpoch } from "./per_epoch.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(validatePerEpoch(0)._tag, "Left");

@@ -46,7 +46,8 @@ function phaseIssues(phase: unknown, i: number, last: boolean): ConfigIssue[] {
  *
  * @example
  * ```ts
- * import { constant, validateSequence } from "@snapfold/snapfold";
+ * import { constant } from "@snapfold/snapfold";
+ * import { validateSequence } from "./sequence.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateSequence([{ schedule: constant(0.1) }, { schedule: constant(0.01) }]);

@@ -26,7 +26,7 @@ export interface SwaLrOptions {
  *
  * @example
  * ```ts
- * import { validateSwaLr } from "@snapfold/snapfold";
+ * import { validateSwaLr } from "./swa_lr.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateSwaLr({ swaLr: 0.05, annealSteps: -1, startLr: 0.1 });

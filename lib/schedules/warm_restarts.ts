@@ -55,7 +55,7 @@ function multiplierIssues(cycleLength: unknown, multiplier: unknown): ConfigIssu
  *
  * @example
  * ```ts
- * import { validateWarmRestarts } from "@snapfold/snapfold";
+ * import { validateWarmRestarts } from "./warm_restarts.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateWarmRestarts({ cycleLength: 2.5, cycleLengthMultiplier: 0.5, lrMax: 0.1 });

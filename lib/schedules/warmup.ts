@@ -26,7 +26,7 @@ export interface WarmupOptions {
  *
  * @example
  * ```ts
- * import { validateWarmup } from "@snapfold/snapfold";
+ * import { validateWarmup } from "./warmup.ts";
  * import assert from "node:assert/strict";
  *
  * const bad = validateWarmup({ steps: 0, startLr: -1 });

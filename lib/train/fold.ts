@@ -4,10 +4,8 @@
  * the run state and what was read back into the next state and the segment's events: epochs,
  * snapshots (kept in the state, `keepLast` honoured), checkpoints. Both are pure; the driver in
  * `train.ts` owns every effect (the backend, the random state, the clock).
- *
  * Segments end where something must be read (a snapshot, a report, a checkpoint, the end) and
  * after at most `maxSegmentSteps` steps; where they end changes no event.
- *
  * @module
  */
 import type { StepPlan, StepStats } from "../backend/backend.ts";
@@ -113,7 +111,8 @@ export function initialState(
  * @example Ten steps of a 4-sample run in batches of 3: a segment ends at the snapshot after step 3
  * ```ts
  * import { initialState, nextSegment } from "./fold.ts";
- * import { epochBatches, randomState } from "../../mod.ts";
+ * import { epochBatches } from "../batches.ts";
+ * import { randomState } from "../random.ts";
  * import { constant } from "../schedules/mod.ts";
  * import assert from "node:assert/strict";
  *
@@ -209,7 +208,8 @@ function firstNonFinite(values: Float32Array): number | undefined {
  * @example
  * ```ts
  * import { foldSegment, initialState, nextSegment } from "./fold.ts";
- * import { epochBatches, mlp, randomState } from "../../mod.ts";
+ * import { epochBatches } from "../batches.ts";
+ * import { mlp, randomState } from "../../mod.ts";
  * import { constant } from "../schedules/mod.ts";
  * import assert from "node:assert/strict";
  *

@@ -312,7 +312,8 @@ export interface LossAndGradientOptions<T extends FloatArray> {
  *
  * @example The gradient of a one-layer softmax classifier at zero weights
  * ```ts
- * import { lossAndGradient, mlp } from "@snapfold/snapfold";
+ * import { mlp } from "@snapfold/snapfold";
+ * import { lossAndGradient } from "./_workspace.ts";
  * import assert from "node:assert/strict";
  *
  * const spec = mlp({ layers: [1, 2] });

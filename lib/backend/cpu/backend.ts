@@ -133,7 +133,8 @@ export function createCpuBackend(): Backend {
  *
  * @example The mean of two members' probabilities
  * ```ts
- * import { initParams, mlp, paramCount, predictStackedCpu } from "@snapfold/snapfold";
+ * import { initParams, mlp, paramCount } from "@snapfold/snapfold";
+ * import { predictStackedCpu } from "./backend.ts";
  * import assert from "node:assert/strict";
  *
  * const spec = mlp({ layers: [2, 4, 3] });

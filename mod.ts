@@ -219,6 +219,7 @@ export {
   type Ensemble,
   ensemble,
   type EnsembleOptions,
+  type Rows,
 } from "./lib/ensemble/ensemble.ts";
 export {
   fitEnsembleWeights,

@@ -209,7 +209,7 @@ Deno.test("bad ensembles and inputs are rejected with every problem named", asyn
   // The CPU's synchronous twins throw where the asynchronous methods reject.
   assert.throws(() => model.predictProbaSync(x, 3), /x must hold n x inDim = 3 x 2 values/);
   assert.throws(() => model.predictSync(new Float32Array(3)), /not a multiple of 2/);
-  await assert.rejects(model.predict(new Float64Array(4) as never), /x must be a Float32Array/);
+  await assert.rejects(model.predict(new Int8Array(4) as never), /x must be \[n, inDim\] rows/);
   await assert.rejects(
     ensembleSizeCurve(members, { x, y: [0, 1], direction: "sideways" as never }),
     /Cannot compute ensemble-size curve: direction must be one of.*x must hold n x inDim = 2 x 2/,
@@ -293,4 +293,27 @@ Deno.test("regressionSizeCurve agrees with ensembles built by hand and refuses c
     regressionSizeCurve(regs, { x, y: new Float32Array(3) }),
     /y must be a Float32Array or Float64Array of finite \[n, 2\] targets/,
   );
+});
+
+Deno.test("ensemble: predict takes what the data helpers return (float64 or plain numbers)", async () => {
+  const spec = mlp({ layers: [2, 5, 3] });
+  const snapshots = [1, 2].map((index) => ({
+    index,
+    epoch: index,
+    step: index,
+    lr: 0,
+    spec,
+    params: initParams(spec, { seed: index }),
+  }));
+  const model = ensemble(snapshots);
+  const x64 = new Float64Array([0.5, -1, 2, 0.25]);
+  const want = model.predictProbaSync(Float32Array.from(x64));
+  assert.deepEqual(model.predictProbaSync(x64), want);
+  assert.deepEqual(await model.predictProba([0.5, -1, 2, 0.25]), want);
+  assert.deepEqual(await model.predict(x64), model.predictSync(Float32Array.from(x64)));
+  assert.throws(
+    () => model.predictProbaSync(["a", "b"] as never),
+    /x must be \[n, inDim\] rows: a Float32Array, a Float64Array or an array of numbers/,
+  );
+  assert.throws(() => model.predictProbaSync(new Float64Array([1e300, 0])), /finite/);
 });

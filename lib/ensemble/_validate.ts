@@ -44,7 +44,11 @@ export function headIssue(spec: MlpSpec): ConfigIssue[] {
 /** The issues of `[n, inDim]` rows `x`: a Float32Array of whole, finite rows. */
 export function inputIssues(x: unknown, n: number, inDim: number): ConfigIssue[] {
   if (!(x instanceof Float32Array)) {
-    return [{ field: "x", message: "must be a Float32Array of [n, inDim] rows", got: x }];
+    return [{
+      field: "x",
+      message: "must be [n, inDim] rows: a Float32Array, a Float64Array or an array of numbers",
+      got: x,
+    }];
   }
   if (!Number.isSafeInteger(n) && x.length % inDim !== 0) {
     return [{

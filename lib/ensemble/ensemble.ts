@@ -85,21 +85,21 @@ export interface Ensemble {
    * fractions (hard vote), or the mean `[n, outDim]` outputs of a `"linear"` head.
    * `n` defaults to `x.length / inDim`. Rejects with a `ConfigError` on bad rows.
    */
-  predictProba(x: Float32Array, n?: number): Promise<Float32Array>;
+  predictProba(x: Rows, n?: number): Promise<Float32Array>;
   /** `[n]` the predicted classes: the argmax of {@linkcode Ensemble.predictProba} (softmax head only). */
-  predict(x: Float32Array, n?: number): Promise<Int32Array>;
+  predict(x: Rows, n?: number): Promise<Int32Array>;
   /** One `[n, outDim]` output per member: probabilities (softmax head) or raw outputs (linear head). */
-  memberProba(x: Float32Array, n?: number): Promise<Float32Array[]>;
+  memberProba(x: Rows, n?: number): Promise<Float32Array[]>;
 }
 
 /** An ensemble predicting on the CPU: the asynchronous API plus synchronous twins. */
 export interface CpuEnsemble extends Ensemble {
   /** {@linkcode Ensemble.predictProba}, synchronously; throws a `ConfigError` on bad rows. */
-  predictProbaSync(x: Float32Array, n?: number): Float32Array;
+  predictProbaSync(x: Rows, n?: number): Float32Array;
   /** {@linkcode Ensemble.predict}, synchronously. */
-  predictSync(x: Float32Array, n?: number): Int32Array;
+  predictSync(x: Rows, n?: number): Int32Array;
   /** {@linkcode Ensemble.memberProba}, synchronously. */
-  memberProbaSync(x: Float32Array, n?: number): Float32Array[];
+  memberProbaSync(x: Rows, n?: number): Float32Array[];
 }
 
 /** One stacked prediction to run and what to make of its result. */
@@ -213,11 +213,24 @@ export function ensemble(
   };
 }
 
+/**
+ * `[n, inDim]` rows to predict: a `Float32Array`, or what the data helpers return (a
+ * `Float64Array` or plain numbers), converted to float32 once.
+ */
+export type Rows = Float32Array | Float64Array | ReadonlyArray<number>;
+
+function asFloat32(x: Rows): Float32Array {
+  if (x instanceof Float32Array) return x;
+  if (x instanceof Float64Array) return Float32Array.from(x);
+  if (Array.isArray(x) && x.every((v) => typeof v === "number")) return Float32Array.from(x);
+  return x as unknown as Float32Array; // refused by inputIssues, naming x
+}
+
 /** The stacked predictions behind each method, and what each makes of the result. */
 interface Jobs {
-  proba(x: Float32Array, n?: number): Job<Float32Array>;
-  classes(x: Float32Array, n?: number): Job<Int32Array>;
-  members(x: Float32Array, n?: number): Job<Float32Array[]>;
+  proba(x: Rows, n?: number): Job<Float32Array>;
+  classes(x: Rows, n?: number): Job<Int32Array>;
+  members(x: Rows, n?: number): Job<Float32Array[]>;
 }
 
 function predictionJobs(parts: EnsembleParts, stackedParams: Float32Array): Jobs {
@@ -234,16 +247,18 @@ function predictionJobs(parts: EnsembleParts, stackedParams: Float32Array): Jobs
   order.forEach((i, k) => ordered.set(members[i].params, k * count));
   const orderedWeights32 = Float32Array.from(order, (i) => weights[i]);
   const orderedWeights = Float64Array.from(order, (i) => weights[i]);
-  const rows = (x: Float32Array, n: number | undefined): number => {
+  // What the data helpers return (float64 or plain numbers) is converted once, here.
+  const rows = (xIn: Rows, n: number | undefined): { x: Float32Array; n: number } => {
+    const x = asFloat32(xIn);
     const rowCount = n ?? (x?.length ?? 0) / inDim;
     orThrow("Cannot predict", validation(inputIssues(x, rowCount, inDim), null));
-    return rowCount;
+    return { x, n: rowCount };
   };
   const split = (all: Float32Array, n: number): Float32Array[] =>
     Array.from({ length: m }, (_, i) => all.slice(i * n * outDim, (i + 1) * n * outDim));
   const scale = (p: Float32Array) => temperature === 1 ? p : temperRows(p, outDim, temperature);
-  const proba = (x: Float32Array, nIn?: number): Job<Float32Array> => {
-    const n = rows(x, nIn);
+  const proba = (xIn: Rows, nIn?: number): Job<Float32Array> => {
+    const { x, n } = rows(xIn, nIn);
     if (rule.device === "mean") {
       return {
         request: { spec, params: ordered, members: m, weights: orderedWeights32, x, n },
@@ -264,8 +279,8 @@ function predictionJobs(parts: EnsembleParts, stackedParams: Float32Array): Jobs
       const job = proba(x, n);
       return { request: job.request, finish: (out) => argmaxRows(job.finish(out), outDim) };
     },
-    members: (x, nIn) => {
-      const n = rows(x, nIn);
+    members: (xIn, nIn) => {
+      const { x, n } = rows(xIn, nIn);
       return {
         request: { spec, params: stackedParams, members: m, x, n, combine: "none" },
         finish: (all) => split(all, n),

@@ -35,7 +35,8 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { decodeCheckpoint, encodeCheckpoint } from "./lib/checkpoint_file.ts";
-import { ConfigError, orThrow, SnapfoldError, validation } from "./lib/errors.ts";
+import { ConfigError, SnapfoldError } from "./lib/errors.ts";
+import { orThrow, validation } from "./lib/validation.ts";
 import type { ExportEnsemble } from "./lib/export/_layout.ts";
 import { onnxModel, type OnnxOptions, onnxSignature } from "./lib/export/_onnx_graph.ts";
 import { encodeOnnxModel, WIRE_MODULE } from "./lib/export/_onnx_proto.ts";

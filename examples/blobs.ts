@@ -32,6 +32,7 @@ import {
   type Schedule,
   sgd,
   type Snapshot,
+  summary,
   train,
   type TrainConfig,
 } from "../mod.ts";
@@ -80,6 +81,7 @@ async function main(flags: Flags): Promise<void> {
   const { train: data, test } = tutorialData();
 
   const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
+  if (!flags.json) console.log(`${summary(model).text}\n`);
   const schedule = cosineAnnealing({ lrMax: 0.01, totalSteps: flags.epochs, cycles: flags.cycles });
   const partial = partialCycleSteps(schedule, flags.epochs);
   if (partial > 0) {

@@ -24,11 +24,16 @@
  *
  * @module
  */
-import { compareMethods, createBackend, type MethodComparison } from "../mod.ts";
+import {
+  compareMethods,
+  createBackend,
+  type MethodComparison,
+  summary as modelSummary,
+} from "../mod.ts";
 import { type Progress, progress } from "./_progress.ts";
 import { checkWritable, type CliSpec, type CliValues, refuse, runCli } from "./_cli.ts";
 import { loadMnist, type MnistData, splitMnist } from "./_mnist_data.ts";
-import { type Protocol, type SeedRun, trainMethods } from "./_mnist_methods.ts";
+import { type Protocol, type SeedRun, studyModel, trainMethods } from "./_mnist_methods.ts";
 import { summarise, summaryText } from "./_mnist_report.ts";
 
 /** The default protocol, chosen on the validation digits (see the README's MNIST section). */
@@ -154,6 +159,7 @@ async function main(flags: Flags): Promise<void> {
         `lr ${protocol.lrMax}, shift ${protocol.augment}, dropout ${protocol.dropout}; ` +
         `${backend.kind}${backend.adapter ? ` (${backend.adapter})` : ""}`,
     );
+    log(modelSummary(studyModel(protocol)).text);
     const perSeed: MethodComparison[][] = [];
     let first: SeedRun | undefined;
     for (let seed = 1; seed <= flags.seeds; seed++) {

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { check, ConfigError, type ConfigIssue, orThrow, validation } from "./errors.ts";
+import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { check, orThrow, validation } from "./validation.ts";
 import { shallow } from "./file_records.ts";
 import { restoreRandomState } from "./random.ts";
 import {

@@ -7,16 +7,6 @@
  */
 import { renderValue } from "./_render_value.ts";
 
-// Kept while the redesign lands: validators still import these from here.
-export {
-  check,
-  type Invalid,
-  orThrow,
-  type Valid,
-  type Validation,
-  validation,
-} from "./validation.ts";
-
 /** One problem found in user input: the field that was wrong, what was expected and what came. */
 export interface ConfigIssue {
   /** The option or argument at fault, e.g. `"lrMax"` or `"x[3]"`. */

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { check, ConfigError, type ConfigIssue } from "./errors.ts";
+import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { check } from "./validation.ts";
 import { scheduleFromSpec } from "./schedules/mod.ts";
 import { scanJson } from "./strict_json.ts";
 

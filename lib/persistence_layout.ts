@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, type Validation, validation } from "./errors.ts";
+import type { ConfigIssue } from "./errors.ts";
+import { check, orThrow, type Validation, validation } from "./validation.ts";
 import {
   denseWidths,
   type Layer,

@@ -21,7 +21,8 @@
  *
  * @module
  */
-import { check, ConfigError, type ConfigIssue, orThrow, validation } from "./errors.ts";
+import { ConfigError, type ConfigIssue } from "./errors.ts";
+import { check, orThrow, validation } from "./validation.ts";
 import { sha256Hex } from "./sha256.ts";
 import { scanJson } from "./strict_json.ts";
 

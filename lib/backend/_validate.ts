@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, type Validation, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, type Validation, validation } from "../validation.ts";
 import { paramCount, validateSequential } from "../model/mod.ts";
 import { optimizerStateSize, validateOptimizer } from "../optimizers/mod.ts";
 import { validateInputs, validateTrainingData } from "../training_data.ts";

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { check, orThrow, validation } from "../errors.ts";
+import { check, orThrow, validation } from "../validation.ts";
 import type { Backend, BackendChoice } from "./backend.ts";
 import type { ModelSpec } from "../model/spec.ts";
 import { paramLayout } from "../model/layout.ts";

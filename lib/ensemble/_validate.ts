@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, type Validation, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, type Validation, validation } from "../validation.ts";
 import { isModelSpec, type MlpSpec, paramCount, sameSpec } from "../model/mod.ts";
 import { COMBINE_RULES, type Vote, VOTES } from "../ops/combine.ts";
 import type { Backend } from "../backend/backend.ts";

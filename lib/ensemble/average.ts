@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { orThrow, validation } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import type { Snapshot } from "../snapshot.ts";
 import { canonicalOrder, snapshotIssues, weightIssues } from "./_validate.ts";
 

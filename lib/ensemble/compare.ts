@@ -6,7 +6,8 @@
  * @module
  */
 import type { Backend } from "../backend/backend.ts";
-import { type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import {
   accuracy,
   brierScore,

@@ -13,7 +13,8 @@
  */
 import { createCpuBackend } from "../backend/cpu/backend.ts";
 import type { Backend } from "../backend/backend.ts";
-import { type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import { inputDim, isModelSpec, type MlpSpec, outputDim } from "../model/mod.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { Inputs } from "../training_data.ts";

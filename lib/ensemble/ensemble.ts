@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { orThrow, validation } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import { argmaxRows } from "../metrics.ts";
 import { inputDim, type MlpSpec, outputDim, paramCount } from "../model/mod.ts";
 import { COMBINE_RULES, type Vote } from "../ops/combine.ts";

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { check, orThrow, validation } from "../errors.ts";
+import { check, orThrow, validation } from "../validation.ts";
 import type { Labels, Probabilities } from "../metrics.ts";
 import { memberProbIssues } from "./select_members.ts";
 

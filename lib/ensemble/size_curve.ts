@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, orThrow, validation } from "../validation.ts";
 import { accuracy, type Labels, logLoss } from "../metrics.ts";
 import { inputDim, outputDim } from "../model/mod.ts";
 import { COMBINE_RULES, type Vote } from "../ops/combine.ts";

@@ -14,7 +14,7 @@
  */
 import { predictStackedCpu } from "../backend/cpu/backend.ts";
 import type { Backend, TrainingData } from "../backend/backend.ts";
-import { orThrow, validation } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import { logLoss, meanSquaredErrorMetric } from "../metrics.ts";
 import { outputDim, paramCount } from "../model/mod.ts";
 import type { Snapshot } from "../snapshot.ts";

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import type { Labels, Probabilities } from "../metrics.ts";
 
 /** The search interval of {@linkcode fitTemperature}: `T` in `[0.01, 100]`. */

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import { argmaxRows, type Probabilities } from "../metrics.ts";
 import { weightIssues } from "./_validate.ts";
 

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, orThrow, validation } from "../validation.ts";
 import { VERSION } from "../version.ts";
 import {
   type ExportActivation,

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check } from "../validation.ts";
 import { isModelSpec } from "../model/mod.ts";
 import {
   EXPORT_ACTIVATIONS,

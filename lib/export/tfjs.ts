@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { orThrow, validation } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import { VERSION } from "../version.ts";
 import { exportHead, exportLayout, type ExportSnapshot } from "./_layout.ts";
 import { snapshotIssues } from "./_validate.ts";

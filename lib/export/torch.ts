@@ -16,7 +16,8 @@
  *
  * @module
  */
-import { type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import { VERSION } from "../version.ts";
 import {
   type ExportActivation,

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, orThrow, validation } from "../validation.ts";
 import type { OnnxSignature, OnnxTensorInfo } from "./onnx.ts";
 
 /** Options of {@linkcode tritonConfig}. */

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, orThrow, validation } from "../validation.ts";
 import { randomState } from "../random.ts";
 import { layerViews, paramCount } from "./layout.ts";
 import type { Init, ModelSpec } from "./spec.ts";

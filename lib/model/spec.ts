@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, type Validation, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, orThrow, type Validation, validation } from "../validation.ts";
 import { type Activation, isActivation } from "../ops/activation.ts";
 import type { Layer } from "./layers.ts";
 

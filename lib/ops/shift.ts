@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { type ConfigIssue, orThrow, type Validation, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { orThrow, type Validation, validation } from "../validation.ts";
 import type { FloatArray } from "./loss.ts";
 import { dropoutRowKey, dropoutStream, mix32 } from "./dropout.ts";
 

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check } from "../validation.ts";
 
 /** A number in [0, 1). */
 export function unitInterval(field: string, value: unknown): ConfigIssue[] {

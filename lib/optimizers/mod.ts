@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type Validation, validation } from "../errors.ts";
+import { type Validation, validation } from "../validation.ts";
 import { ADAM, adam, type AdamOptimizer, type AdamOptions, adamw } from "./adam.ts";
 import type { FusedUpdate, UpdateFn, UpdateKernel, UpdateRule } from "./rule.ts";
 import { SGD, sgd, type SgdOptimizer, type SgdOptions } from "./sgd.ts";

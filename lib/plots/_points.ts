@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 
 /** Throws a ConfigError (`Cannot draw <what>: ...`) unless `points` is a non-empty list of records
  * whose `fields` are all finite numbers. */

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type ConfigIssue, orThrow, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { orThrow, validation } from "../validation.ts";
 import { baseSpec, type VegaLiteSpec } from "./vega_lite_spec.ts";
 
 /**

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { orThrow, type Validation, validation } from "../errors.ts";
+import { orThrow, type Validation, validation } from "../validation.ts";
 import { makeSchedule, rateIssues, readOptions, type Schedule } from "./schedule.ts";
 
 /** Options of {@linkcode constant}. */

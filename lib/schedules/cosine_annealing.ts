@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { check, orThrow, type Validation, validation } from "../errors.ts";
+import { check, orThrow, type Validation, validation } from "../validation.ts";
 import {
   isNumber,
   makeSchedule,

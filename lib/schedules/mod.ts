@@ -29,7 +29,8 @@
  *
  * @module
  */
-import { ConfigError, type ConfigIssue, type Validation, validation } from "../errors.ts";
+import { ConfigError, type ConfigIssue } from "../errors.ts";
+import { type Validation, validation } from "../validation.ts";
 import { constant, validateConstant } from "./constant.ts";
 import { cosineAnnealing, validateCosineAnnealing } from "./cosine_annealing.ts";
 import { cosineDecay, validateCosineDecay } from "./cosine_decay.ts";

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { check, ConfigError, orThrow, type Validation, validation } from "../errors.ts";
+import { ConfigError } from "../errors.ts";
+import { check, orThrow, type Validation, validation } from "../validation.ts";
 import { makeSchedule, type Schedule, scheduleIssue } from "./schedule.ts";
 
 /**

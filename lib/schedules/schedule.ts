@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { check, ConfigError, type ConfigIssue } from "../errors.ts";
+import { ConfigError, type ConfigIssue } from "../errors.ts";
+import { check } from "../validation.ts";
 
 /** The name of every schedule constructor; {@linkcode ScheduleSpec} stores one. */
 export type ScheduleName =

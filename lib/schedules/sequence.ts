@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, type Validation, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, orThrow, type Validation, validation } from "../validation.ts";
 import {
   type EndsIn,
   makeSchedule,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { check, orThrow, type Validation, validation } from "../errors.ts";
+import { check, orThrow, type Validation, validation } from "../validation.ts";
 import { makeSchedule, orDefault, rateIssues, readOptions, type Schedule } from "./schedule.ts";
 
 /** How {@linkcode swaLr} moves from `startLr` to `swaLr` (PyTorch's `anneal_strategy`). */

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { check, ConfigError, type ConfigIssue, type Validation, validation } from "../errors.ts";
+import { ConfigError, type ConfigIssue } from "../errors.ts";
+import { check, type Validation, validation } from "../validation.ts";
 import { optimizerStateSize } from "../optimizers/mod.ts";
 import { restoreRandomState } from "../random.ts";
 import type { Schedule, ScheduleSpec } from "../schedules/mod.ts";

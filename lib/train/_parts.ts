@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { type ConfigIssue, type Validation, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { type Validation, validation } from "../validation.ts";
 import { type MlpSpec, validateSequential } from "../model/mod.ts";
 import { type ShiftAugment, validateShift } from "../ops/shift.ts";
 

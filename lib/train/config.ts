@@ -6,7 +6,8 @@
  */
 import { augmentIssues, modelOf } from "./_parts.ts";
 import type { Backend, TrainingData } from "../backend/backend.ts";
-import { check, type ConfigIssue, type Validation, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, type Validation, validation } from "../validation.ts";
 import { type Init, inputDim, type MlpSpec, paramCount } from "../model/mod.ts";
 import type { ShiftAugment } from "../ops/shift.ts";
 import { type Optimizer, validateOptimizer } from "../optimizers/mod.ts";

@@ -16,7 +16,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, type Validation, validation } from "../errors.ts";
+import type { ConfigIssue } from "../errors.ts";
+import { check, orThrow, type Validation, validation } from "../validation.ts";
 import type { Schedule } from "../schedules/mod.ts";
 import { completeCycleEnds, firstCycleEnd } from "./_cycles.ts";
 

@@ -8,7 +8,8 @@
  */
 import type { Backend, TrainingData, TrainingSession } from "../backend/backend.ts";
 import { type Batches, epochBatches } from "../batches.ts";
-import { orThrow, TrainingDivergedError, TrainingInterruptedError } from "../errors.ts";
+import { TrainingDivergedError, TrainingInterruptedError } from "../errors.ts";
+import { orThrow } from "../validation.ts";
 import { accuracy, logLoss, meanSquaredErrorMetric } from "../metrics.ts";
 import { initParams, outputDim } from "../model/mod.ts";
 import { type RandomState, randomState, restoreRandomState } from "../random.ts";

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { HostStats } from "../_host_stats.ts";
 import {
   type ShiftAugment,
   shiftDense,
@@ -14,7 +15,8 @@ import {
   shiftStream,
   shiftWord,
 } from "../../ops/shift.ts";
-import { orThrow, SnapfoldError } from "../../errors.ts";
+import { SnapfoldError } from "../../errors.ts";
+import { orThrow } from "../../validation.ts";
 import { type MlpSpec, paramCount } from "../../model/mod.ts";
 import { dropoutSeedKey } from "../../ops/dropout.ts";
 import { compressGathered, transposeRows } from "../../ops/_dense_sparse.ts";
@@ -103,9 +105,7 @@ export class CpuSession implements TrainingSession {
   #softTemperature: number | null = null; // soft targets (distill), else null
   #augment: ShiftAugment | undefined; // random shifts of the batch rows
   #identity: Int32Array = new Int32Array(0); // 0, 1, ... (compressing the shifted batch)
-  #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
-  #statCorrect: Float32Array = new Float32Array(0);
-  #statSteps = 0;
+  #stats: HostStats; // per-step loss and correct counts since the last read
   #disposed = false;
   #onDispose: (session: CpuSession) => void;
 
@@ -122,6 +122,7 @@ export class CpuSession implements TrainingSession {
   ) {
     this.paramCount = paramCount(spec);
     this.replicas = replicas;
+    this.#stats = new HostStats(replicas);
     this.#spec = spec;
     this.#optimizer = optimizer;
     this.#params = params;
@@ -150,7 +151,7 @@ export class CpuSession implements TrainingSession {
       this.#ws = makeWorkspace<Float32Array>(this.#spec, maxRows, Float32Array, this.#sparseMode);
       this.#lossArgs = makeLossArgs(this.#ws, this.#softTemperature);
     }
-    this.#reserveStats(steps);
+    this.#stats.reserve(steps);
     const R = this.replicas;
     const P = this.paramCount;
     const { indices, offsets, lrs, resets, firstStep = 0 } = plan;
@@ -171,9 +172,9 @@ export class CpuSession implements TrainingSession {
     // up once per run, outside the step loop.
     const rule = ruleOf(optimizer);
     const update = rule.fastUpdate ?? rule.update;
-    const statLoss = this.#statLoss;
-    const statCorrect = this.#statCorrect;
-    let statRow = this.#statSteps * R;
+    const statLoss = this.#stats.loss;
+    const statCorrect = this.#stats.correct;
+    let statRow = this.#stats.steps * R;
     for (let s = 0; s < steps; s++) {
       const start = offsets[s];
       const rows = offsets[s + 1] - start;
@@ -194,7 +195,7 @@ export class CpuSession implements TrainingSession {
         update(optimizer, params, grad, state, lr, r);
       }
     }
-    this.#statSteps += steps;
+    this.#stats.steps += steps;
   }
 
   /** The batch's rows shifted (see `shift`) into the dense input, then compressed if sparse. */
@@ -218,24 +219,9 @@ export class CpuSession implements TrainingSession {
     transposeRows(sparse, rows);
   }
 
-  #reserveStats(steps: number): void {
-    const needed = (this.#statSteps + steps) * this.replicas;
-    if (needed <= this.#statLoss.length) return;
-    const capacity = Math.max(needed, 2 * this.#statLoss.length, 64 * this.replicas);
-    const loss = new Float32Array(capacity);
-    const correct = new Float32Array(capacity);
-    loss.set(this.#statLoss);
-    correct.set(this.#statCorrect);
-    this.#statLoss = loss;
-    this.#statCorrect = correct;
-  }
-
   readStats(): Promise<StepStats> {
     if (this.#disposed) return Promise.reject(disposedError("read statistics"));
-    const end = this.#statSteps * this.replicas;
-    const stats = { loss: this.#statLoss.slice(0, end), correct: this.#statCorrect.slice(0, end) };
-    this.#statSteps = 0;
-    return Promise.resolve(stats);
+    return Promise.resolve(this.#stats.take());
   }
 
   readParams(): Promise<Float32Array> {
@@ -259,7 +245,7 @@ export class CpuSession implements TrainingSession {
       this.#grad =
         new Float32Array(0);
     this.#labels = new Int32Array(0);
-    this.#statLoss = this.#statCorrect = new Float32Array(0);
+    this.#stats.clear();
     this.#ws = makeWorkspace<Float32Array>(this.#spec, 0, Float32Array);
     this.#lossArgs = makeLossArgs(this.#ws, this.#softTemperature);
     this.#onDispose(this);

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { orThrow, SnapfoldError } from "../../errors.ts";
+import { SnapfoldError } from "../../errors.ts";
+import { orThrow } from "../../validation.ts";
 import { inputDim, outputDim, paramCount, paramLayout } from "../../model/mod.ts";
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { orThrow, SnapfoldError } from "../../errors.ts";
+import { HostStats } from "../_host_stats.ts";
+import { SnapfoldError } from "../../errors.ts";
+import { orThrow } from "../../validation.ts";
 import type { ShiftAugment } from "../../ops/shift.ts";
 import { gatherShifted, type ShiftTarget } from "./_shift_gather.ts";
 import type { Optimizer } from "../../optimizers/mod.ts";
@@ -148,9 +150,7 @@ class WasmSession implements TrainingSession {
   #resident: Resident;
   #mark: number;
   #batch: Batch;
-  #statLoss: Float32Array = new Float32Array(0); // [capacity, replicas]
-  #statCorrect: Float32Array = new Float32Array(0);
-  #statSteps = 0;
+  #stats: HostStats; // per-step loss and correct counts since the last read
   #disposed = false;
   #onDispose: (s: TrainingSession) => void;
   #pool: ThreadPool | null;
@@ -166,6 +166,7 @@ class WasmSession implements TrainingSession {
     this.#pool = pool;
     this.paramCount = setup.layout.paramCount;
     this.replicas = setup.replicas;
+    this.#stats = new HostStats(setup.replicas);
     this.#setup = setup;
     this.#heap = heap;
     this.#k = kernels;
@@ -192,7 +193,7 @@ class WasmSession implements TrainingSession {
     const maxRows = orThrow("Cannot run steps", validatePlan(plan, this.#setup.data.n));
     if (maxRows > this.#batch.ws.capacity) this.#batch = this.#layBatch(maxRows);
     const steps = plan.lrs.length;
-    this.#reserveStats(steps);
+    this.#stats.reserve(steps);
     const { layout, softmax, optimizer, stateSize: S } = this.#setup;
     const R = this.replicas;
     const P = this.paramCount;
@@ -211,7 +212,9 @@ class WasmSession implements TrainingSession {
     const stateView = this.#heap.f32(res.state, R * S);
     const target = { params: 0, grads: res.grad, state: 0, count: P, f32 };
     const { indices, offsets, lrs, resets } = plan;
-    let statRow = this.#statSteps * R;
+    const statLoss = this.#stats.loss;
+    const statCorrect = this.#stats.correct;
+    let statRow = this.#stats.steps * R;
     for (let s = 0; s < steps; s++) {
       const start = offsets[s];
       const rows = offsets[s + 1] - start;
@@ -225,7 +228,7 @@ class WasmSession implements TrainingSession {
         const out = ws.acts[depth];
         const delta = ws.deltas[depth];
         if (softmax) {
-          this.#statLoss[statRow] = k.loss.softmax_xent(
+          statLoss[statRow] = k.loss.softmax_xent(
             out,
             batch.labels,
             rows,
@@ -233,10 +236,10 @@ class WasmSession implements TrainingSession {
             delta,
             ws.correct,
           );
-          this.#statCorrect[statRow] = f32[ws.correct >>> 2];
+          statCorrect[statRow] = f32[ws.correct >>> 2];
         } else {
-          this.#statLoss[statRow] = k.loss.mse(out, batch.targets, rows * layout.outDim, delta);
-          this.#statCorrect[statRow] = 0;
+          statLoss[statRow] = k.loss.mse(out, batch.targets, rows * layout.outDim, delta);
+          statCorrect[statRow] = 0;
         }
         statRow++;
         backwardRows(k, layout, ws, ws.acts[0], params, rows, res.grad);
@@ -249,7 +252,7 @@ class WasmSession implements TrainingSession {
         }
       }
     }
-    this.#statSteps += steps;
+    this.#stats.steps += steps;
   }
 
   /** Copies the batch's rows (dense, or as nonzeros) and their labels or targets into the memory. */
@@ -322,24 +325,9 @@ class WasmSession implements TrainingSession {
     this.#k.sparse.csr_to_csc(rowStart, cols, values, rows, inDim, colStart, colRows, colValues);
   }
 
-  #reserveStats(steps: number): void {
-    const needed = (this.#statSteps + steps) * this.replicas;
-    if (needed <= this.#statLoss.length) return;
-    const capacity = Math.max(needed, 2 * this.#statLoss.length, 64 * this.replicas);
-    const loss = new Float32Array(capacity);
-    const correct = new Float32Array(capacity);
-    loss.set(this.#statLoss);
-    correct.set(this.#statCorrect);
-    this.#statLoss = loss;
-    this.#statCorrect = correct;
-  }
-
   readStats(): Promise<StepStats> {
     if (this.#disposed) return Promise.reject(disposedError("read statistics"));
-    const end = this.#statSteps * this.replicas;
-    const stats = { loss: this.#statLoss.slice(0, end), correct: this.#statCorrect.slice(0, end) };
-    this.#statSteps = 0;
-    return Promise.resolve(stats);
+    return Promise.resolve(this.#stats.take());
   }
 
   readParams(): Promise<Float32Array> {
@@ -362,7 +350,7 @@ class WasmSession implements TrainingSession {
     this.#pool = null;
     // Drop the memory so it can be collected even if the session object lives on.
     this.#heap = new WasmHeap();
-    this.#statLoss = this.#statCorrect = new Float32Array(0);
+    this.#stats.clear();
     this.#onDispose(this);
   }
 }

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { orThrow, SnapfoldError } from "../../errors.ts";
+import { SnapfoldError } from "../../errors.ts";
+import { orThrow } from "../../validation.ts";
 import { paramLayout } from "../../model/mod.ts";
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type {

@@ -28,7 +28,8 @@
  *
  * @module
  */
-import { check, type ConfigIssue, orThrow, SnapfoldError, validation } from "../../errors.ts";
+import { type ConfigIssue, SnapfoldError } from "../../errors.ts";
+import { check, orThrow, validation } from "../../validation.ts";
 import { paramCount } from "../../model/mod.ts";
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";

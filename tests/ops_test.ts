@@ -21,6 +21,8 @@ import {
 } from "../lib/ops/dense.ts";
 import { applyMask, dropoutCall, dropoutSeedKey, fillDropoutMask } from "../lib/ops/dropout.ts";
 import { gatherCall, gatherRef } from "../lib/ops/gather.ts";
+import { gatherShiftRef } from "../lib/ops/shift.ts";
+import { gatherShifted } from "../lib/backend/wasm/_shift_gather.ts";
 import {
   countCorrect,
   lossCall,
@@ -383,6 +385,11 @@ export const TWINS: { readonly [K in ShaderName]: Twin } = {
     sweep: sweepDropout,
   },
   gather: { reference: gatherRef, fast: compressGathered, sweep: sweepGather },
+  gather_shift: {
+    reference: gatherShiftRef,
+    fast: gatherShifted,
+    sweep: { coveredBy: "tests/shift_test.ts" },
+  },
   mse: { reference: meanSquaredError, fast: "the CPU runs the reference", sweep: sweepLossHeads },
   optimizer_reset: {
     reference: optimizerResetRef,

@@ -1,10 +1,16 @@
 /**
  * Augmentation by random shifts (lib/ops/shift.ts): the shift against plain loops, the sparse twin
- * against the dense one, the draws' range and spread, and the CPU and WebAssembly backends giving
- * the same snapshots when they train with it (dense and mostly-zero inputs).
+ * against the dense one, the draws' range and spread, the shifted gather's WGSL kernel
+ * (shaders/gather_shift.wgsl) and the WebAssembly session's gather against gatherShiftRef bit for
+ * bit, and the CPU and WebAssembly backends giving the same snapshots when they train with it
+ * (dense and mostly-zero inputs).
+ *
+ * In CI a WebGPU adapter always exists (Mesa's software rasterizer at least): a missing adapter
+ * fails the WebGPU tests, never skips them.
  */
 import assert from "node:assert/strict";
 import { assertClose } from "./_backend_cases.ts";
+import { kernelRig, runCalls } from "./_kernel_harness.ts";
 import {
   type Backend,
   collect,
@@ -21,7 +27,10 @@ import {
   type TrainingData,
 } from "../mod.ts";
 import { dropoutSeedKey } from "../lib/ops/dropout.ts";
+import { gatherRef } from "../lib/ops/gather.ts";
 import {
+  gatherShiftCall,
+  gatherShiftRef,
   shiftDense,
   shiftDx,
   shiftDy,
@@ -29,6 +38,7 @@ import {
   shiftStream,
   shiftWord,
 } from "../lib/ops/shift.ts";
+import { gatherShifted } from "../lib/backend/wasm/_shift_gather.ts";
 
 /** The reference: out[r][c] = img[r - dy][c - dx], 0 outside, as nested plain loops. */
 function reference(img: number[][], dx: number, dy: number): number[][] {
@@ -166,6 +176,56 @@ Deno.test("shift: the CPU and WebAssembly backends train to the same snapshots w
   } finally {
     cpu.dispose();
     wasm.dispose();
+  }
+});
+
+Deno.test("shift: the WGSL gather_shift kernel and the WebAssembly gather equal gatherShiftRef bit for bit", async () => {
+  const rig = await kernelRig();
+  try {
+    const cases = [
+      // [width, height, maxShift, rows, seed, firstStep, step]
+      [1, 1, 0, 1, 0, 0, 0],
+      [5, 4, 1, 3, 1, 0, 0],
+      [5, 4, 3, 17, 12345, 1000, 3],
+      [7, 3, 2, 67, 2 ** 33 + 5, 77, 11],
+      [6, 5, 4, 5, 9, 2 ** 20, 1],
+      [4, 4, 2, 64, 3, 2 ** 32 - 2, 3], // the global step wraps at 2^32 on both sides
+      [28, 28, 2, 33, 7, 123_456, 5],
+    ];
+    for (const [width, height, maxShift, rows, seed, firstStep, step] of cases) {
+      const augment = shift({ width, height, maxShift });
+      const size = width * height;
+      const n = rows + 3;
+      // Every pixel distinct and nonzero, so that a wrong source pixel or fill cannot hide.
+      const x = Float32Array.from({ length: n * size }, (_, k) => 1 + k);
+      const start = 2;
+      const indices = Int32Array.from({ length: start + rows }, (_, k) => (k * 5 + 1) % n);
+      const seedKey = dropoutSeedKey(seed);
+      const expected = gatherShiftRef(x, indices, start, rows, augment, seedKey, firstStep + step);
+      const label = `${width}x${height} maxShift ${maxShift} rows ${rows} seed ${seed} step ` +
+        `${firstStep}+${step}`;
+      const got = await runCalls(rig, [gatherShiftCall(augment, seedKey)], {
+        firstStep: new Uint32Array([firstStep]),
+        x,
+        indices,
+        batch: new Float32Array(rows * size).fill(NaN),
+      }, { batch: rows, start, step });
+      assert.deepEqual([...got.batch], [...expected], `${label}: WGSL`);
+      // The WebAssembly session's gather, on views of one memory: x first, the batch after it.
+      const heap = new ArrayBuffer(4 * (n + rows) * size);
+      const f32 = new Float32Array(heap);
+      f32.set(x);
+      const target = { kind: "dense" as const, x: 0, into: 4 * n * size };
+      const i32 = new Int32Array(heap);
+      gatherShifted(f32, i32, augment, seedKey, firstStep + step, indices, start, rows, target);
+      assert.deepEqual([...f32.subarray(n * size)], [...expected], `${label}: wasm gather`);
+      // The draws moved something wherever they could (a shift of 0 is the plain gather).
+      const plain = gatherRef(x, indices, start, rows, size);
+      const moved = expected.some((v, k) => v !== plain[k]);
+      assert.equal(moved, maxShift > 0 && rows > 1, `${label}: shifted`);
+    }
+  } finally {
+    rig.device.destroy();
   }
 });
 

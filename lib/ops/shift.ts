@@ -15,6 +15,7 @@ import type { ConfigIssue } from "../errors.ts";
 import { orThrow, type Validation, validation } from "../validation.ts";
 import type { FloatArray } from "./loss.ts";
 import { dropoutRowKey, dropoutStream, mix32 } from "./dropout.ts";
+import { flatGrid, type KernelCall, NO_LOOPS } from "./kernel_call.ts";
 
 /** The augmentation {@linkcode shift} builds (a train config's `augment`). */
 export interface ShiftAugment {
@@ -193,4 +194,97 @@ export function shiftSparse(
     k++;
   }
   return k;
+}
+
+/**
+ * Reference shifted gather: rows `indices[start .. start + rows)` of `x`, each image shifted by the
+ * draw of (seedKey, step, batch row), as `[rows, width * height]`; the plain loops that
+ * shaders/gather_shift.wgsl and the sessions' gathers are tested against (tests/shift_test.ts).
+ *
+ * @example
+ * ```ts
+ * import { gatherShiftRef, shift } from "./shift.ts";
+ * import { gatherRef } from "./gather.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const x = [1, 2, 3, 4, 5, 6, 7, 8, 9]; // one 3x3 image
+ * const none = shift({ width: 3, height: 3, maxShift: 0 });
+ * assert.deepEqual(gatherShiftRef(x, [0], 0, 1, none, 7, 3), gatherRef(x, [0], 0, 1, 9));
+ * const moved = gatherShiftRef(x, [0, 0], 0, 2, shift({ width: 3, height: 3, maxShift: 1 }), 7, 3);
+ * assert.ok(moved.every((v) => v === 0 || x.includes(v)));
+ * ```
+ *
+ * @param x [n, width * height] the dataset.
+ * @param indices Sample indices of the plan.
+ * @param start First position of the batch in `indices`.
+ * @param rows Rows of the batch.
+ * @param augment The image size and the largest shift.
+ * @param seedKey `dropoutSeedKey(seed)` of the session.
+ * @param step Global optimizer step.
+ * @returns [rows, width * height].
+ */
+export function gatherShiftRef(
+  x: ArrayLike<number>,
+  indices: ArrayLike<number>,
+  start: number,
+  rows: number,
+  augment: ShiftAugment,
+  seedKey: number,
+  step: number,
+): Float64Array {
+  const { width, height, maxShift } = augment;
+  const size = width * height;
+  const out = new Float64Array(rows * size);
+  const stream = shiftStream(seedKey, step);
+  for (let b = 0; b < rows; b++) {
+    const word = shiftWord(stream, b);
+    const dx = shiftDx(word, maxShift);
+    const dy = shiftDy(word, maxShift);
+    const from = indices[start + b] * size;
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++) {
+        const [sr, sc] = [r - dy, c - dx];
+        const inside = sr >= 0 && sr < height && sc >= 0 && sc < width;
+        out[b * size + r * width + c] = inside ? x[from + sr * width + sc] : 0;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * The call of shaders/gather_shift.wgsl: `x` by `indices` into `batch`, every row shifted by its
+ * draw; the global step is the plan's first step (`firstStep`) plus the step record's index, the
+ * counter dropout's calls read too.
+ *
+ * @example
+ * ```ts
+ * import { gatherShiftCall, shift } from "./shift.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const call = gatherShiftCall(shift({ width: 28, height: 28, maxShift: 2 }), 12345);
+ * assert.deepEqual(call.bindings, ["firstStep", "x", "indices", "batch"]);
+ * assert.deepEqual(call.grid(32), [392, 1, 1]); // 32 * 784 elements, 64 per workgroup
+ * ```
+ *
+ * @param augment The image size and the largest shift.
+ * @param seedKey `dropoutSeedKey(seed)` of the session.
+ * @returns The call.
+ */
+export function gatherShiftCall(augment: ShiftAugment, seedKey: number): KernelCall {
+  const { width, height, maxShift } = augment;
+  return {
+    shader: "gather_shift",
+    label: "gather_shift",
+    constants: {
+      WIDTH: width,
+      HEIGHT: height,
+      MAX_SHIFT: maxShift,
+      SEED_KEY: seedKey,
+      SHIFT_LAYER,
+    },
+    bindings: ["firstStep", "x", "indices", "batch"],
+    grid: (rows) => flatGrid(rows * width * height),
+    loopCharge: NO_LOOPS,
+  };
 }

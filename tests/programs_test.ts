@@ -1,8 +1,9 @@
 /**
- * The WebGPU programs as data, with no GPU: the KernelCall lists of training and prediction per
- * model and optimizer, checked against the generated binding table (arity and access), each
- * shader's `override` declarations (every constant without a default given, none unknown), the
- * roles a session or a prediction holds, and the loop charges of the llvmpipe budget.
+ * The WebGPU programs as data, with no GPU: the KernelCall lists of training (with and without
+ * augment) and prediction per model and optimizer, checked against the generated binding table
+ * (arity and access), each shader's `override` declarations (every constant without a default
+ * given, none unknown), the roles a session or a prediction holds, and the loop charges of the
+ * llvmpipe budget.
  */
 import assert from "node:assert/strict";
 import { type KernelCall, roleKey } from "../lib/ops/kernel_call.ts";
@@ -25,9 +26,12 @@ import {
   relu,
   sequential,
   sgd,
+  shift,
   tanh,
 } from "../mod.ts";
 import type { Optimizer } from "../lib/optimizers/mod.ts";
+import { dropoutSeedKey } from "../lib/ops/dropout.ts";
+import { SHIFT_LAYER } from "../lib/ops/shift.ts";
 
 /** The `override` declarations of a shader: name and whether it has a default. */
 function overrides(shader: ShaderName): Map<string, boolean> {
@@ -163,6 +167,37 @@ Deno.test("programs: a training step runs the layers forward, the loss, then bac
   // Replicas: the third grid dimension of every per-replica kernel.
   assert.equal(byLabel.get("dense_forward 1")!.grid(32)[2], 2);
   assert.deepEqual(byLabel.get("softmax_xent")!.grid(32), [1, 1, 2]);
+});
+
+Deno.test("programs: with augment the gather is gather_shift, keyed on the seed and firstStep", () => {
+  const spec = mlp({ layers: [784, 256, 10], activation: "tanh" });
+  const layout = paramLayout(spec);
+  const augment = shift({ width: 28, height: 28, maxShift: 2 });
+  const plain = trainingCalls(layout, sgd(), 2, { head: "softmax", seed: 4 });
+  const shifted = trainingCalls(layout, sgd(), 2, { head: "softmax", seed: 4, augment });
+  for (const call of shifted) checkCall(call, sessionRoles(spec), "augment");
+  const [gather, ...rest] = shifted;
+  assert.equal(gather.shader, "gather_shift");
+  assert.deepEqual(gather.bindings, ["firstStep", "x", "indices", "batch"]);
+  assert.deepEqual(gather.constants, {
+    WIDTH: 28,
+    HEIGHT: 28,
+    MAX_SHIFT: 2,
+    SEED_KEY: dropoutSeedKey(4),
+    SHIFT_LAYER,
+  });
+  assert.deepEqual(gather.grid(128), plain[0].grid(128)); // one invocation per element
+  assert.equal(gather.loopCharge(1000), 0);
+  // Only the gather changes.
+  assert.deepEqual(
+    rest.map((c) => [c.label, c.constants]),
+    plain.slice(1).map((c) => [
+      c.label,
+      c.constants,
+    ]),
+  );
+  const other = trainingCalls(layout, sgd(), 2, { head: "softmax", seed: 5, augment });
+  assert.notEqual(other[0].constants.SEED_KEY, gather.constants.SEED_KEY);
 });
 
 Deno.test("programs: prediction calls share the dense forward builder and hold to their roles", () => {

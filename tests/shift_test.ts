@@ -2,8 +2,8 @@
  * Augmentation by random shifts (lib/ops/shift.ts): the shift against plain loops, the sparse twin
  * against the dense one, the draws' range and spread, the shifted gather's WGSL kernel
  * (shaders/gather_shift.wgsl) and the WebAssembly session's gather against gatherShiftRef bit for
- * bit, and the CPU and WebAssembly backends giving the same snapshots when they train with it
- * (dense and mostly-zero inputs).
+ * bit, and the CPU, WebAssembly and WebGPU backends giving the same snapshots when they train with
+ * it (dense and mostly-zero inputs).
  *
  * In CI a WebGPU adapter always exists (Mesa's software rasterizer at least): a missing adapter
  * fails the WebGPU tests, never skips them.
@@ -18,6 +18,7 @@ import {
   cosineAnnealing,
   createBackend,
   createCpuBackend,
+  createWebGpuBackend,
   dense,
   relu,
   sequential,
@@ -131,7 +132,12 @@ function images(n: number, sparse: boolean): TrainingData {
   return { x, y: Int32Array.from({ length: n }, (_, i) => i % 3), n };
 }
 
-async function trained(backend: Backend, data: TrainingData, maxShift: number | undefined) {
+async function trained(
+  backend: Backend,
+  data: TrainingData,
+  maxShift: number | undefined,
+  image = { width: 6, height: 6 },
+) {
   const spec = sequential({ inputs: 36, layers: [dense(16), relu(), dense(3)] });
   const result = await collect(train({
     backend,
@@ -143,7 +149,8 @@ async function trained(backend: Backend, data: TrainingData, maxShift: number | 
     data,
     seed: 5,
     replicas: 2,
-    ...(maxShift === undefined ? {} : { augment: shift({ width: 6, height: 6, maxShift }) }),
+    reportEvery: 1, // several plans, so that firstStep must carry the global step
+    ...(maxShift === undefined ? {} : { augment: shift({ ...image, maxShift }) }),
   }));
   return result.snapshots;
 }
@@ -226,6 +233,46 @@ Deno.test("shift: the WGSL gather_shift kernel and the WebAssembly gather equal 
     }
   } finally {
     rig.device.destroy();
+  }
+});
+
+Deno.test("shift: the CPU and WebGPU backends train to the same snapshots with augmentation", async () => {
+  const adapter = await navigator.gpu.requestAdapter();
+  assert.ok(adapter, "a WebGPU adapter is required (CI has a software one)");
+  const device = await adapter.requestDevice();
+  const cpu = createCpuBackend();
+  const gpu = await createWebGpuBackend({ device });
+  try {
+    const data = images(40, false);
+    for (
+      const [image, maxShift] of [[{ width: 6, height: 6 }, 2], [
+        { width: 9, height: 4 },
+        3,
+      ]] as const
+    ) {
+      const a = await trained(cpu, data, maxShift, image);
+      const before = gpu.fusedSteps;
+      const b = await trained(gpu, data, maxShift, image);
+      // Shifted sessions take the per-kernel path (only it gathers shifted batches).
+      assert.equal(gpu.fusedSteps, before, "no fused steps with augment");
+      assert.equal(a.length, 4);
+      assert.equal(b.length, a.length);
+      for (let i = 0; i < a.length; i++) {
+        assertClose(b[i].params, a[i].params, {
+          rel: 1e-4,
+          abs: 1e-5,
+          label: `${image.width}x${image.height} snapshot ${i}`,
+        });
+      }
+      // The shifts did something on WebGPU too: without them it ends elsewhere.
+      const plain = await trained(gpu, data, undefined);
+      assert.ok(plain[3].params.some((v, k) => Math.abs(v - b[3].params[k]) > 1e-3));
+    }
+    assert.ok(gpu.fusedSteps > 0, "the unshifted runs of this small model took the fused path");
+  } finally {
+    cpu.dispose();
+    gpu.dispose();
+    device.destroy();
   }
 });
 

@@ -11,9 +11,11 @@
  * 2000-step single-dispatch trainer went wrong after about 400 steps; shared/PLATFORM.md).
  *
  * What it does not take (the backend uses the per-kernel path instead): more than
- * {@linkcode MAX_FUSED_LAYERS} layers, a layout larger than the device's
+ * {@linkcode MAX_FUSED_LAYERS} layers, dropout, a layout larger than the device's
  * `maxComputeWorkgroupStorageSize`, and plans with a batch larger than the layout holds or with a
- * single step over the loop budget.
+ * single step over the loop budget. Sessions with soft targets or with shifted batches (`augment`)
+ * opt out in ./_session.ts (`startFused`): the fused kernel has neither the soft loss head nor the
+ * shifted gather, which only shaders/gather_shift.wgsl draws.
  *
  * @module
  */

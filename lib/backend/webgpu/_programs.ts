@@ -20,14 +20,21 @@ import { gatherCall } from "../../ops/gather.ts";
 import { type BufferRole, flatGrid, type KernelCall, NO_LOOPS } from "../../ops/kernel_call.ts";
 import { lossCall, softmaxCall } from "../../ops/loss.ts";
 import { optimizerResetCall } from "../../ops/optimizer_reset.ts";
+import { gatherShiftCall, type ShiftAugment } from "../../ops/shift.ts";
 import { type Optimizer, optimizerStateSize, ruleOf } from "../../optimizers/mod.ts";
 
 /** The model facts a training program needs beside its layout. */
 export interface TrainingModel {
   /** The output head. */
   readonly head: Head;
-  /** The session's seed (dropout's draws); default 0. */
+  /** The session's seed (dropout's and the shifts' draws); default 0. */
   readonly seed?: number;
+  /**
+   * Random shifts of the batch rows (the session's `augment`): the gather becomes
+   * shaders/gather_shift.wgsl, which draws each row's shift from the dropout generator on the
+   * device, so the data stays resident.
+   */
+  readonly augment?: ShiftAugment;
   /** Soft targets (distill): the temperature of shaders/softmax_xent_soft.wgsl; absent: labels. */
   readonly softTemperature?: number;
 }
@@ -67,9 +74,9 @@ function forwardCalls(layout: ParamLayout, how: ForwardLayout): KernelCall[] {
 }
 
 /**
- * The calls of one training step, in order: gather, per layer the dense forward (and dropout),
- * the loss head, per layer from the last the weight and bias gradients and the input gradient
- * (and dropout's backward), then the optimizer's update.
+ * The calls of one training step, in order: gather (shifted when augmenting), per layer the dense
+ * forward (and dropout), the loss head, per layer from the last the weight and bias gradients and
+ * the input gradient (and dropout's backward), then the optimizer's update.
  *
  * @example
  * ```ts
@@ -87,7 +94,7 @@ function forwardCalls(layout: ParamLayout, how: ForwardLayout): KernelCall[] {
  * @param layout The parameter layout.
  * @param optimizer The update rule.
  * @param R Replicas.
- * @param model The head and the seed of dropout's draws.
+ * @param model The head, the seed of dropout's and the shifts' draws, and the augmentation.
  * @returns The calls of one step.
  */
 export function trainingCalls(
@@ -109,7 +116,11 @@ export function trainingCalls(
     }, mode);
   const layerIn = (l: number): BufferRole =>
     l === 0 ? "batch" : dropsAfter(l - 1) ? { dropped: l } : { act: l };
-  const calls = [gatherCall(layout.inDim)];
+  const calls = [
+    model.augment === undefined
+      ? gatherCall(layout.inDim)
+      : gatherShiftCall(model.augment, seedKey),
+  ];
   calls.push(...forwardCalls(layout, {
     depth: R,
     strides: (width, first) => (first ? { ROW: width, REP: 0 } : { ROW: R * width, REP: width }),

@@ -54,7 +54,11 @@ function uploadResident(buffers: BufferSet, device: GPUDevice, options: SessionO
 function startFused(ctx: GpuContext, options: SessionOptions, R: number) {
   // Soft targets (distill) opt out of the fused kernel, which has only the label loss head.
   const soft = options.data.targets === "soft";
-  const fit = ctx.fused === "never" || soft
+  // Shifted batches (augment) opt out too, as dropout models do: only the per-kernel gather
+  // (shaders/gather_shift.wgsl) draws the shifts. Image models rarely fit the fused kernel anyway
+  // (a 28x28 input layer alone outgrows a 32 KiB workgroup memory).
+  const shifted = options.augment !== undefined;
+  const fit = ctx.fused === "never" || soft || shifted
     ? undefined
     : fusedLayout(options.spec, options.optimizer, {
       workgroupBytes: ctx.device.limits.maxComputeWorkgroupStorageSize,
@@ -112,6 +116,7 @@ export async function openSession(
   const model = {
     head: spec.head,
     seed: options.seed,
+    augment: options.augment,
     ...(data.targets === "soft" ? { softTemperature: data.temperature ?? 1 } : {}),
   };
   const step = compileCalls(ctx, trainingCalls(layout, optimizer, R, model));

@@ -19,9 +19,15 @@
  * 2-25-3 with batches up to about 90 rows in 32 KiB), a plan runs as a few dispatches of ONE
  * kernel (shaders/train_fused.wgsl), one workgroup per replica, each dispatch running as many
  * whole steps as llvmpipe's loop cap allows (./_loop_budget.ts counts them), still in one
- * submit. Plans it cannot take (a larger batch, a step over the loop budget) and larger networks
- * run on the per-kernel path; both keep parameters, optimizer state and statistics in the same
- * buffers, so a session may switch between them from one plan to the next.
+ * submit. Plans it cannot take (a larger batch, a step over the loop budget), larger networks,
+ * dropout, soft targets and shifted batches (`augment`) run on the per-kernel path; both keep
+ * parameters, optimizer state and statistics in the same buffers, so a session may switch between
+ * them from one plan to the next.
+ *
+ * Augmentation (`augment: shift(...)`) replaces the gather by shaders/gather_shift.wgsl, which
+ * draws every row's shift on the device from the counter-based generator of dropout (the plan's
+ * first global step in a small buffer, the step's index in its record), so the dataset stays
+ * resident and the batches are shifted exactly as on the CPU and WebAssembly backends.
  *
  * Prediction stacks all members: one dispatch per layer for every member at once, then the
  * softmax and the weighted mean on the GPU, and one readback.
@@ -139,7 +145,6 @@ export async function createWebGpuBackend(
     async createSession(sessionOptions: SessionOptions): Promise<TrainingSession> {
       ctx.assertUsable("create a session");
       const data = orThrow("Cannot create a training session", validateSession(sessionOptions));
-      refuseAugment(sessionOptions);
       orThrow(
         "Cannot create a training session",
         validation(sessionSizeIssues(device.limits, sessionOptions), undefined),
@@ -267,13 +272,4 @@ function sessionSizeIssues(limits: GPUSupportedLimits, options: SessionOptions):
       advice: "fewer replicas, a smaller network or an optimizer with less state",
     },
   ]);
-}
-
-/** Shifted batches are not gathered on WebGPU yet: refused rather than trained unshifted. */
-function refuseAugment(options: SessionOptions): void {
-  if (options.augment === undefined) return;
-  throw new SnapfoldError(
-    `Cannot create a training session on WebGPU: augment (shift) is not implemented there yet; ` +
-      `use createBackend("wasm") or createBackend("cpu")`,
-  );
 }

@@ -243,13 +243,14 @@ Deno.test("shift: the CPU and WebGPU backends train to the same snapshots with a
   const cpu = createCpuBackend();
   const gpu = await createWebGpuBackend({ device });
   try {
-    const data = images(40, false);
-    for (
-      const [image, maxShift] of [[{ width: 6, height: 6 }, 2], [
-        { width: 9, height: 4 },
-        3,
-      ]] as const
-    ) {
+    // Dense images, mostly-zero ones (the CPU gathers those as nonzeros), and non-square ones.
+    const cases = [
+      { image: { width: 6, height: 6 }, maxShift: 2, sparse: false },
+      { image: { width: 6, height: 6 }, maxShift: 1, sparse: true },
+      { image: { width: 9, height: 4 }, maxShift: 3, sparse: false },
+    ];
+    for (const { image, maxShift, sparse } of cases) {
+      const data = images(40, sparse);
       const a = await trained(cpu, data, maxShift, image);
       const before = gpu.fusedSteps;
       const b = await trained(gpu, data, maxShift, image);
@@ -261,7 +262,7 @@ Deno.test("shift: the CPU and WebGPU backends train to the same snapshots with a
         assertClose(b[i].params, a[i].params, {
           rel: 1e-4,
           abs: 1e-5,
-          label: `${image.width}x${image.height} snapshot ${i}`,
+          label: `${image.width}x${image.height} sparse=${sparse} snapshot ${i}`,
         });
       }
       // The shifts did something on WebGPU too: without them it ends elsewhere.

@@ -446,7 +446,7 @@ Deno.test("dropout: a bad seed or first step is rejected at the door", async () 
   }
 });
 
-/** Bit-for-bit equality of two float arrays, element by element (deepEqual would print them all). */
+/** Bit-for-bit equality of two float arrays, element by element (deepEqual prints them all). */
 function assertSameBits(a: Float32Array, b: Float32Array, label: string): void {
   const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const y = new Uint32Array(b.buffer, b.byteOffset, b.length);

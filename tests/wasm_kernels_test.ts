@@ -1,9 +1,9 @@
 /**
  * Every WebAssembly kernel of `wasm/` (both variants: relaxed and plain SIMD) against its TypeScript
  * reference: the CPU backend's kernels (lib/ops/_dense_blocked.ts, _dense_sparse.ts, accumulating in float64),
- * the losses of lib/ops/loss.ts, the dropout masks of lib/ops/dropout.ts and the optimizers' reference
- * updates, on a sweep of shapes that includes sizes not divisible by the 4 x 8 tiles and the 32-wide
- * sparse blocks, batch 1, zero rows and columns. Products are compared within float tolerance
+ * the losses of lib/ops/loss.ts, the dropout masks of lib/ops/dropout.ts and the optimizers'
+ * reference updates, on a sweep of shapes that includes sizes not divisible by the 4 x 8 tiles and
+ * the 32-wide sparse blocks, batch 1, zero rows and columns. Products are compared within float tolerance
  * (float32 accumulation, fused multiply-adds); the losses, the dropout and the updates are the same
  * operations in the same order, so they must give the same bits.
  */

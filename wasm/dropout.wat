@@ -28,9 +28,9 @@
   ;; lowbias32 on four words.
   (func $mix32x4 (param $h v128) (result v128)
     (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
-    (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x7feb352d 0x7feb352d 0x7feb352d 0x7feb352d)))
+    (local.set $h (i32x4.mul (local.get $h) (i32x4.splat (i32.const 0x7feb352d))))
     (local.set $h (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 15))))
-    (local.set $h (i32x4.mul (local.get $h) (v128.const i32x4 0x846ca68b 0x846ca68b 0x846ca68b 0x846ca68b)))
+    (local.set $h (i32x4.mul (local.get $h) (i32x4.splat (i32.const 0x846ca68b))))
     (v128.xor (local.get $h) (i32x4.shr_u (local.get $h) (i32.const 16))))
 
   ;; out[rows, width] = a[rows, width] * mask, the mask of (seedKey, step, replica, layer, rate);

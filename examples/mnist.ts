@@ -94,7 +94,7 @@ const CLI = {
       kind: "choice",
       choices: ["0", "0.1", "0.2", "0.3", "0.5"],
       default: String(DEFAULT_PROTOCOL.dropout),
-      help: "dropout rate after the hidden layer (needs --backend cpu)",
+      help: "dropout rate after the hidden layer",
     },
     "full-cost": { kind: "bool", help: "also train true-full: M networks of E epochs each" },
     score: {
@@ -142,9 +142,6 @@ async function main(flags: Flags): Promise<void> {
       `--epochs must be a multiple of --cycles, so that each network of true-equal trains ` +
       `epochs / cycles epochs: got ${flags.epochs} and ${flags.cycles}`,
     ]),
-    ...(Number(flags.dropout) > 0 && flags.backend === "wasm"
-      ? ["--dropout needs --backend cpu (the WebAssembly backend does not draw dropout masks yet)"]
-      : []),
   ]);
   if (flags.save !== undefined) await checkWritable(CLI, flags.save);
   const log = (line: string) => flags.json ? undefined : console.log(line);

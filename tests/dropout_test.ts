@@ -2,7 +2,9 @@
  * Dropout: the counter-based generator (lib/ops/dropout.ts) against its WGSL twin
  * (shaders/dropout.wgsl, run on the WebGPU adapter), the statistics of its masks, the CPU
  * gradient of a dropout model against finite differences with a fixed mask, identity in
- * prediction, and a dropout model trained on the CPU and on WebGPU giving the same snapshots.
+ * prediction, and a dropout model trained on the CPU and on WebGPU, and on the CPU and on
+ * WebAssembly (both variants, one and two threads, dense and sparse first layers), giving the
+ * same snapshots. (wasm/dropout.wat against the reference masks: tests/wasm_kernels_test.ts.)
  *
  * In CI a WebGPU adapter always exists (Mesa's software rasterizer at least): a missing adapter
  * fails these tests, never skips them.
@@ -30,6 +32,7 @@ import {
   type TrainingData,
 } from "../mod.ts";
 import { lossAndGradient } from "../lib/backend/cpu/_workspace.ts";
+import { createWasmBackend } from "../lib/backend/wasm/backend.ts";
 import {
   dropoutBits,
   dropoutRowKey,
@@ -293,7 +296,11 @@ Deno.test("dropout: prediction is the identity on every backend", async () => {
   const expected = forward(without, params, data.x, data.n);
   assert.deepEqual(forward(withDropout, params, data.x, data.n), expected);
   const device = await requireDevice();
-  const backends = [createCpuBackend(), await createWebGpuBackend({ device })];
+  const backends = [
+    createCpuBackend(),
+    await createWebGpuBackend({ device }),
+    await createWasmBackend(),
+  ];
   try {
     for (const backend of backends) {
       const got = await backend.predict({
@@ -437,4 +444,135 @@ Deno.test("dropout: a bad seed or first step is rejected at the door", async () 
   } finally {
     backend.dispose();
   }
+});
+
+/** Bit-for-bit equality of two float arrays, element by element (deepEqual prints them all). */
+function assertSameBits(a: Float32Array, b: Float32Array, label: string): void {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  const at = x.findIndex((v, k) => v !== y[k]);
+  assert.ok(x.length === y.length && at < 0, `${label}: element ${at} differs`);
+}
+
+Deno.test("dropout: a dropout model trained on the CPU and on WebAssembly gives the same snapshots, with 1 and 2 threads", async () => {
+  // Batches of 40 rows and hidden layers of 48 and 40: wide enough that two threads split the
+  // dense products by rows.
+  const spec = sequential({
+    inputs: 6,
+    layers: [dense(48), relu(), dropout(0.3), dense(40), tanh(), dropout(0.3), dense(3)],
+  });
+  const data = blobs(160, 6, 3, 3);
+  const config = (model: typeof spec) => ({
+    model,
+    optimizer: sgd({ momentum: 0.9 }),
+    schedule: cosineAnnealing({ lrMax: 0.1, totalSteps: 6 * 4, cycles: 2 }),
+    epochs: 6,
+    batchSize: 40,
+    data,
+    seed: 9,
+    replicas: 2,
+    reportEvery: 1, // several plans, so firstStep must carry the global step
+  });
+  const run = async (backend: Backend, model = spec) => {
+    try {
+      return await collect(train({ backend, ...config(model) }));
+    } finally {
+      backend.dispose();
+    }
+  };
+  const cpu = await run(createCpuBackend());
+  assert.equal(cpu.snapshots.length, 4); // 2 cycles x 2 replicas
+  const runs = {
+    relaxed: await run(await createWasmBackend({ simd: "relaxed" })),
+    simd: await run(await createWasmBackend({ simd: "simd" })),
+    "relaxed, 2 threads": await run(await createWasmBackend({ simd: "relaxed", threads: 2 })),
+    "simd, 2 threads": await run(await createWasmBackend({ simd: "simd", threads: 2 })),
+  };
+  for (const [name, wasm] of Object.entries(runs)) {
+    assert.equal(wasm.snapshots.length, cpu.snapshots.length, name);
+    for (let s = 0; s < cpu.snapshots.length; s++) {
+      assertClose(wasm.snapshots[s].params, cpu.snapshots[s].params, {
+        rel: 1e-4,
+        abs: 1e-5,
+        label: `${name}: snapshot ${s}`,
+      });
+    }
+    assertClose(wasm.history.map((e) => e.loss), cpu.history.map((e) => e.loss), {
+      rel: 1e-4,
+      abs: 1e-5,
+      label: `${name}: losses`,
+    });
+  }
+  // Threads change no bit, in either variant.
+  for (const variant of ["relaxed", "simd"] as const) {
+    const one = runs[variant];
+    const two = runs[`${variant}, 2 threads`];
+    for (let s = 0; s < one.snapshots.length; s++) {
+      assertSameBits(two.snapshots[s].params, one.snapshots[s].params, `${variant} snapshot ${s}`);
+    }
+  }
+  // The masks did something: the same run without dropout ends elsewhere.
+  const plain = await run(
+    await createWasmBackend(),
+    sequential({ inputs: 6, layers: [dense(48), relu(), dense(40), tanh(), dense(3)] }),
+  );
+  const diff = plain.snapshots[0].params.reduce(
+    (m, w, k) => Math.max(m, Math.abs(w - runs.relaxed.snapshots[0].params[k])),
+    0,
+  );
+  assert.ok(diff > 1e-3, `dropout changed the training: ${diff}`);
+});
+
+Deno.test("dropout: after a sparse first layer, WebAssembly trains as the CPU, with 1 and 2 threads", async () => {
+  // MNIST-like rows: about 80% zeros, so both backends take their sparse first-layer path, and
+  // the dropout follows that layer.
+  const spec = sequential({
+    inputs: 50,
+    layers: [dense(37), relu(), dropout(0.3), dense(10)],
+  });
+  const n = 80;
+  const x = Float32Array.from(
+    { length: n * 50 },
+    (_, k) => (k * 7919) % 5 === 0 ? (k % 13) / 13 : 0,
+  );
+  const y = Int32Array.from({ length: n }, (_, b) => b % 10);
+  const steps = 12;
+  const plan = {
+    indices: Int32Array.from({ length: steps * 40 }, (_, k) => (k * 11) % n),
+    offsets: Int32Array.from({ length: steps + 1 }, (_, s) => 40 * s),
+    lrs: new Float32Array(steps).fill(0.1),
+    firstStep: 1000,
+  };
+  const options = {
+    spec,
+    optimizer: sgd({ momentum: 0.9 }),
+    params: initParams(spec, { seed: 2, replicas: 2 }),
+    replicas: 2,
+    data: { x, y, n },
+    seed: 5,
+  };
+  const trained = async (backend: Backend, o = options) => {
+    try {
+      const session = await backend.createSession(o);
+      session.run(plan);
+      return { loss: (await session.readStats()).loss, params: await session.readParams() };
+    } finally {
+      backend.dispose();
+    }
+  };
+  const cpu = await trained(createCpuBackend());
+  const runs = {
+    relaxed: await trained(await createWasmBackend({ simd: "relaxed" })),
+    simd: await trained(await createWasmBackend({ simd: "simd" })),
+    "relaxed, 2 threads": await trained(await createWasmBackend({ simd: "relaxed", threads: 2 })),
+  };
+  for (const [name, wasm] of Object.entries(runs)) {
+    assertClose(wasm.loss, cpu.loss, { rel: 1e-4, abs: 1e-6, label: `${name}: losses` });
+    assertClose(wasm.params, cpu.params, { rel: 1e-4, abs: 1e-6, label: `${name}: params` });
+  }
+  assertSameBits(runs["relaxed, 2 threads"].params, runs.relaxed.params, "2 threads");
+  assert.ok(cpu.loss[2 * steps - 2] < cpu.loss[0]);
+  // The masks did something: another seed draws others, and trains elsewhere.
+  const other = await trained(await createWasmBackend(), { ...options, seed: 6 });
+  assert.notDeepEqual(other.params, runs.relaxed.params);
 });

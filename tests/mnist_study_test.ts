@@ -64,6 +64,8 @@ Deno.test("mnist study: --json prints exactly the issue's object, --save writes 
         "--seeds",
         "2",
         "--full-cost",
+        "--dropout", // on the default wasm backend, which draws the masks
+        "0.2",
         "--json",
         "--save",
         dir,
@@ -82,6 +84,8 @@ Deno.test("mnist study: --json prints exactly the issue's object, --save writes 
     assert.equal(json.seeds, 2);
     assert.equal(json.protocol.epochs, 2);
     assert.equal(json.protocol.cycles, 2);
+    assert.equal(json.protocol.dropout, 0.2);
+    assert.equal(json.protocol.backend, "wasm");
     assert.deepEqual(json.methods.map((m: { id: string }) => m.id), [...METHOD_IDS]);
     for (const m of json.methods) {
       assert.deepEqual(Object.keys(m), [

@@ -1,10 +1,11 @@
 /**
  * Every WebAssembly kernel of `wasm/` (both variants: relaxed and plain SIMD) against its TypeScript
  * reference: the CPU backend's kernels (lib/ops/_dense_blocked.ts, _dense_sparse.ts, accumulating in float64),
- * the losses of lib/ops/loss.ts and the optimizers' reference updates, on a sweep of shapes that includes
- * sizes not divisible by the 4 x 8 tiles and the 32-wide sparse blocks, batch 1, zero rows and
- * columns. Products are compared within float tolerance (float32 accumulation, fused multiply-adds);
- * the losses and updates are the same operations in the same order, so they must give the same bits.
+ * the losses of lib/ops/loss.ts, the dropout masks of lib/ops/dropout.ts and the optimizers'
+ * reference updates, on a sweep of shapes that includes sizes not divisible by the 4 x 8 tiles and
+ * the 32-wide sparse blocks, batch 1, zero rows and columns. Products are compared within float tolerance
+ * (float32 accumulation, fused multiply-adds); the losses, the dropout and the updates are the same
+ * operations in the same order, so they must give the same bits.
  */
 import assert from "node:assert/strict";
 import {
@@ -27,6 +28,7 @@ import {
   weightGradSparse,
 } from "../lib/ops/_dense_sparse.ts";
 import { softmaxLossRows } from "../lib/ops/loss.ts";
+import { applyMask, dropoutSeedKey, fillDropoutMask } from "../lib/ops/dropout.ts";
 import {
   compileKernels,
   instantiateKernels,
@@ -463,6 +465,59 @@ for (const variant of ["relaxed", "simd"] as const) {
         assert.deepEqual(h.f32(ps, replicas * stateSize), expectedState, `${label}: state`);
       }
     }
+  });
+
+  Deno.test(`wasm kernels (${variant}): dropout draws fillDropoutMask's masks and applies them with applyMask's bits`, async () => {
+    const h = await harness(variant);
+    const widths = [1, 2, 3, 4, 5, 7, 8, 13, 33, 40];
+    const rates = [0, 0.1, 0.37, 0.5, 0.9, 0.999999999];
+    // [seed, global step, replica, layer]: steps past 2^32 wrap as the reference's `^` does.
+    const keys = [[0, 0, 0, 0], [12345, 1000, 1, 1], [2 ** 33 + 5, 2 ** 33 + 7, 3, 2], [
+      9,
+      2 ** 20,
+      0,
+      3,
+    ]];
+    const GUARD = 4; // floats after the output that must stay untouched
+    let seed = 1;
+    for (const rows of ROWS) {
+      for (const width of widths) {
+        const count = rows * width;
+        const a = randomFloats(seed++, count, 0.1);
+        // Signed zeros, a subnormal and a large value: the factor multiplies, it never selects.
+        a[0] = -0;
+        if (count > 1) a[1] = -1e-40;
+        if (count > 2) a[count - 1] = -3e38;
+        const bits = (v: Float32Array) => [...new Uint32Array(v.buffer, v.byteOffset, v.length)];
+        for (const rate of rates) {
+          for (const [s, step, replica, layer] of keys) {
+            const seedKey = dropoutSeedKey(s);
+            const mask = new Float32Array(count);
+            fillDropoutMask(mask, rows, width, seedKey, step, replica, layer, rate);
+            const expected = new Float32Array(count);
+            applyMask(a, mask, count, expected);
+            const label = `dropout ${rows}x${width} rate ${rate} keys ${[s, step, replica, layer]}`;
+            h.reset();
+            const pa = h.put(a);
+            const out = h.put(new Float32Array(count + GUARD).fill(7));
+            h.k.dropout.dropout(pa, rows, width, seedKey, step, replica, layer, rate, out);
+            assert.deepEqual(bits(h.f32(out, count)), bits(expected), `${label}: forward`);
+            assert.deepEqual([...h.f32(out + 4 * count, GUARD)], [7, 7, 7, 7], `${label}: guard`);
+            // Backward: in place on a gradient, the same draws.
+            h.k.dropout.dropout(pa, rows, width, seedKey, step, replica, layer, rate, pa);
+            assert.deepEqual(bits(h.f32(pa, count)), bits(expected), `${label}: in place`);
+            // On ones, the output is the mask itself.
+            const ones = h.put(new Float32Array(count).fill(1));
+            h.k.dropout.dropout(ones, rows, width, seedKey, step, replica, layer, rate, ones);
+            assert.deepEqual(h.f32(ones, count), mask, `${label}: mask`);
+          }
+        }
+      }
+    }
+    // The sweep drew both decisions at every rate but the extremes (the test can fail).
+    const mask = new Float32Array(9 * 40);
+    fillDropoutMask(mask, 9, 40, dropoutSeedKey(1), 3, 0, 0, 0.5);
+    assert.ok(mask.some((m) => m === 0) && mask.some((m) => m === 2));
   });
 }
 

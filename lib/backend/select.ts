@@ -175,9 +175,7 @@ export function planAuto(options: AutoOptions): AutoPlan {
   if (options.model === undefined) return { cpuSide: "cpu", tryWebGpu: true };
   const batch = options.batchSize ?? 128;
   const est = estimateStepMs(options.model, batch);
-  // The wasm backend refuses dropout (not drawn there yet).
-  const dropout = paramLayout(options.model).layers.some((l) => l.dropout > 0);
-  const wasm = !dropout && est.cpu >= WASM_MIN_SPEEDUP * est.wasm;
+  const wasm = est.cpu >= WASM_MIN_SPEEDUP * est.wasm;
   return {
     cpuSide: wasm ? "wasm" : "cpu",
     tryWebGpu: Math.min(est.cpu, wasm ? est.wasm : Infinity) >= WEBGPU_MIN_STEP_MS,

@@ -1,7 +1,10 @@
 /**
  * The forward and backward passes of one model in WebAssembly, over buffers laid out in a
  * {@linkcode WasmHeap}: the layer loop that sessions and prediction share. The first layer takes
- * the sparse path (wasm/sparse.wat) when the workspace holds compressed inputs.
+ * the sparse path (wasm/sparse.wat) when the workspace holds compressed inputs. A training pass
+ * draws the dropout masks (wasm/dropout.wat) as the CPU backend's does (lib/backend/cpu/
+ * _workspace.ts): the activation, then the mask; backward, the activation's derivative taken
+ * before the mask, then the mask again. Prediction never drops.
  *
  * @module
  */
@@ -29,6 +32,11 @@ export interface Workspace {
   readonly acts: number[];
   /** deltas[l] (l >= 1): [capacity, width l] gradient with respect to layer l-1's pre-activation. */
   readonly deltas: number[];
+  /**
+   * pre[l] (l >= 1): [capacity, width l] layer l-1's activations before its dropout, which the
+   * backward pass differentiates (0 without dropout, and in a prediction workspace).
+   */
+  readonly pre: number[];
   /** [largest hidden in * out] W transposed, for the input gradients. */
   readonly scratch: number;
   /** One f32: the correct count of the last loss. */
@@ -47,7 +55,8 @@ export type SparseMode = "none" | "rows" | "rows+columns";
  * @param layout The network.
  * @param capacity Largest batch.
  * @param sparse Whether the first layer is sparse.
- * @param ownInput Whether acts[0] gets a buffer (dense training batches are gathered into it).
+ * @param training Whether a session trains in it: acts[0] gets a buffer (dense batches are gathered
+ *   into it), and each dropout layer its buffer of activations before the mask.
  * @returns The addresses.
  */
 export function makeWorkspace(
@@ -55,15 +64,17 @@ export function makeWorkspace(
   layout: WasmLayout,
   capacity: number,
   sparse: SparseMode,
-  ownInput: boolean,
+  training: boolean,
 ): Workspace {
   const layers = layout.layers;
-  const acts = [ownInput && sparse === "none" ? heap.alloc(capacity * layout.inDim) : 0];
+  const acts = [training && sparse === "none" ? heap.alloc(capacity * layout.inDim) : 0];
   const deltas = [0];
+  const pre = [0];
   let scratch = 0;
   for (const layer of layers) {
     acts.push(heap.alloc(capacity * layer.outDim));
     deltas.push(heap.alloc(capacity * layer.outDim));
+    pre.push(training && layer.dropout > 0 ? heap.alloc(capacity * layer.outDim) : 0);
     if (layer.index > 0) scratch = Math.max(scratch, layer.inDim * layer.outDim);
   }
   const size = capacity * layout.inDim;
@@ -72,6 +83,7 @@ export function makeWorkspace(
     capacity,
     acts,
     deltas,
+    pre,
     scratch: heap.alloc(scratch),
     correct: heap.alloc(4),
     sparse: sparse === "none" ? null : {
@@ -85,9 +97,19 @@ export function makeWorkspace(
   };
 }
 
+/** Which dropout masks a training pass draws: the session's seed key, global step and replica. */
+export interface Draw {
+  /** `dropoutSeedKey(seed)` of the session. */
+  seedKey: number;
+  step: number;
+  replica: number;
+}
+
 /**
  * Forward pass of `rows` rows (at `input`, or the workspace's sparse rows) through the model whose
- * parameters start at `params`; the last layer's pre-activation stays in `ws.acts[depth]`.
+ * parameters start at `params`; the last layer's pre-activation stays in `ws.acts[depth]`. With
+ * `draw` (training, in a training workspace) dropout layers draw their masks; without it
+ * (prediction) they are the identity.
  */
 export function forwardRows(
   k: WasmKernels,
@@ -96,27 +118,44 @@ export function forwardRows(
   input: number,
   params: number,
   rows: number,
+  draw: Draw | null = null,
 ): void {
-  const { acts, sparse } = ws;
+  const { acts, pre, sparse } = ws;
   for (const layer of layout.layers) {
     const l = layer.index;
     const act = ACTIVATION_CODES[layer.activation];
     const w = params + 4 * layer.weightOffset;
     const b = params + 4 * layer.biasOffset;
+    const dropped = draw !== null && layer.dropout > 0;
+    const out = dropped ? pre[l + 1] : acts[l + 1];
     if (l === 0 && sparse !== null) {
       const { rowStart, cols, values } = sparse;
-      k.sparse.csr_forward(rowStart, cols, values, rows, w, b, layer.outDim, acts[1], act);
+      k.sparse.csr_forward(rowStart, cols, values, rows, w, b, layer.outDim, out, act);
     } else {
       const x = l === 0 ? input : acts[l];
-      k.dense.gemm(x, rows, layer.inDim, w, b, layer.outDim, acts[l + 1], act);
+      k.dense.gemm(x, rows, layer.inDim, w, b, layer.outDim, out, act);
+    }
+    if (dropped) {
+      const { seedKey, step, replica } = draw;
+      k.dropout.dropout(
+        out,
+        rows,
+        layer.outDim,
+        seedKey,
+        step,
+        replica,
+        l,
+        layer.dropout,
+        acts[l + 1],
+      );
     }
   }
 }
 
 /**
  * Backward pass from `ws.deltas[depth]` (set by the loss): writes the gradient of one model into
- * `grad` ([paramCount] at that address, overwritten); the gradient with respect to the network's
- * input is never computed.
+ * `grad` ([paramCount] at that address, overwritten), through the masks that `draw` drew in the
+ * forward pass before it; the gradient with respect to the network's input is never computed.
  */
 export function backwardRows(
   k: WasmKernels,
@@ -126,8 +165,9 @@ export function backwardRows(
   params: number,
   rows: number,
   grad: number,
+  draw: Draw,
 ): void {
-  const { acts, deltas, sparse } = ws;
+  const { acts, deltas, pre, sparse } = ws;
   const layers = layout.layers;
   for (let l = layers.length - 1; l >= 0; l--) {
     const { inDim, outDim, weightOffset, biasOffset } = layers[l];
@@ -141,8 +181,14 @@ export function backwardRows(
     }
     k.dense.bias_grad(delta, rows, outDim, grad + 4 * biasOffset);
     if (l === 0) break;
-    const act = ACTIVATION_CODES[layers[l - 1].activation];
+    const { activation, dropout: rate } = layers[l - 1];
+    const act = ACTIVATION_CODES[activation];
     const w = params + 4 * weightOffset;
-    k.dense.backprop(delta, rows, outDim, w, inDim, acts[l], act, deltas[l], ws.scratch);
+    const a = rate > 0 ? pre[l] : acts[l];
+    k.dense.backprop(delta, rows, outDim, w, inDim, a, act, deltas[l], ws.scratch);
+    if (rate > 0) {
+      const { seedKey, step, replica } = draw;
+      k.dropout.dropout(deltas[l], rows, inDim, seedKey, step, replica, l - 1, rate, deltas[l]);
+    }
   }
 }

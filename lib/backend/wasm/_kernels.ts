@@ -145,12 +145,28 @@ export interface UpdateKernels {
   ): void;
 }
 
+/** The exports of wasm/dropout.wat. */
+export interface DropoutKernels {
+  dropout(
+    a: number,
+    rows: number,
+    width: number,
+    seedKey: number,
+    step: number,
+    replica: number,
+    layer: number,
+    rate: number,
+    out: number,
+  ): void;
+}
+
 /** Every kernel module, instantiated over one memory. */
 export interface WasmKernels {
   readonly dense: DenseKernels;
   readonly sparse: SparseKernels;
   readonly loss: LossKernels;
   readonly update: UpdateKernels;
+  readonly dropout: DropoutKernels;
 }
 
 /** The compiled modules of one variant. */
@@ -228,14 +244,15 @@ export async function instantiateKernels(
   const imports = { env: { memory }, math: MATH };
   const make = async (name: WasmName) =>
     (await WebAssembly.instantiate(compiled.modules[name], imports)).exports as unknown;
-  const [dense, sparse, loss, update] = await Promise.all(
-    (["dense", "sparse", "loss", "update"] as const).map(make),
+  const [dense, sparse, loss, update, dropout] = await Promise.all(
+    (["dense", "sparse", "loss", "update", "dropout"] as const).map(make),
   );
   return {
     dense: dense as DenseKernels,
     sparse: sparse as SparseKernels,
     loss: loss as LossKernels,
     update: update as UpdateKernels,
+    dropout: dropout as DropoutKernels,
   };
 }
 

@@ -2,9 +2,10 @@
  * A training session of the WebAssembly backend: the data, every replica's parameters and optimizer
  * state, the gradient and the batch workspace live in one `WebAssembly.Memory`, uploaded once;
  * each step gathers its batch (straight into sparse form when the data are mostly zeros), then per
- * replica runs the forward pass, the loss, the backward pass and the update in WebAssembly. Reads
- * copy out of the memory (free: host memory). With threads the memory is shared and the large
- * kernels are split across Workers (`_threads.ts`), with the same results bit for bit.
+ * replica runs the forward pass (drawing its dropout masks), the loss, the backward pass and the
+ * update in WebAssembly. Reads copy out of the memory (free: host memory). With threads the memory
+ * is shared and the large kernels are split across Workers (`_threads.ts`), with the same results
+ * bit for bit.
  *
  * @module
  */
@@ -19,6 +20,7 @@ import type { StepPlan, StepStats, TrainingData, TrainingSession } from "../back
 import { validatePlan } from "../_validate.ts";
 import {
   backwardRows,
+  type Draw,
   forwardRows,
   makeWorkspace,
   type SparseMode,
@@ -56,6 +58,8 @@ export interface WasmSessionSetup {
   readonly sparse: SparseMode;
   /** Nonzeros of `data.x` (counted once, by the backend's choice of the sparse path). */
   readonly nonzeros: number;
+  /** `dropoutSeedKey(seed)`: where the dropout masks are drawn from. */
+  readonly seedKey: number;
   /** Random shifts of the batch rows, and the seed key they are drawn from (default none). */
   readonly augment?: { readonly shift: ShiftAugment; readonly seedKey: number };
 }
@@ -215,15 +219,18 @@ class WasmSession implements TrainingSession {
     const statLoss = this.#stats.loss;
     const statCorrect = this.#stats.correct;
     let statRow = this.#stats.steps * R;
+    const draw: Draw = { seedKey: this.#setup.seedKey, step: 0, replica: 0 };
     for (let s = 0; s < steps; s++) {
       const start = offsets[s];
       const rows = offsets[s + 1] - start;
-      this.#gather(f32, i32, indices, start, rows, (plan.firstStep ?? 0) + s);
+      draw.step = (plan.firstStep ?? 0) + s; // the global step
+      this.#gather(f32, i32, indices, start, rows, draw.step);
       if (resets !== undefined && resets[s] !== 0) stateView.fill(0);
       const lr = lrs[s];
       for (let r = 0; r < R; r++) {
         const params = res.params + 4 * r * P;
-        forwardRows(k, layout, ws, ws.acts[0], params, rows);
+        draw.replica = r;
+        forwardRows(k, layout, ws, ws.acts[0], params, rows, draw);
         const depth = layout.layers.length;
         const out = ws.acts[depth];
         const delta = ws.deltas[depth];
@@ -242,7 +249,7 @@ class WasmSession implements TrainingSession {
           statCorrect[statRow] = 0;
         }
         statRow++;
-        backwardRows(k, layout, ws, ws.acts[0], params, rows, res.grad);
+        backwardRows(k, layout, ws, ws.acts[0], params, rows, res.grad, draw);
         if (fast !== undefined) {
           target.params = params;
           target.state = res.state + 4 * r * S;

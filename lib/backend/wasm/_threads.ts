@@ -264,6 +264,7 @@ export function splitKernels(
     sparse: { ...k.sparse },
     loss: k.loss,
     update: { ...k.update },
+    dropout: k.dropout, // elementwise, on the calling thread
   };
   for (const op of SPLIT_OPS) {
     const { module, split } = SPLITTERS[op];

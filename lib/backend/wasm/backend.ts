@@ -3,9 +3,11 @@
  * activations, the loss, the backward products, bias gradients and the optimizer update) and the
  * stacked ensemble prediction run in WebAssembly SIMD kernels (`wasm/*.wat`, embedded by
  * `deno task wasm` in `_wasm.ts`), behind the same session contract as the CPU backend, which is
- * its oracle. Relaxed SIMD (`f32x4.relaxed_madd`, fused multiply-adds) where the runtime
- * validates it, plain SIMD otherwise; both are tested. One thread by default; `threads: 2` or more
- * splits each session's large products across Workers over a shared memory (`_threads.ts`).
+ * its oracle; training draws the CPU's very dropout masks (wasm/dropout.wat), and prediction
+ * ignores dropout, as on the CPU. Relaxed SIMD (`f32x4.relaxed_madd`, fused multiply-adds) where
+ * the runtime validates it, plain SIMD otherwise; both are tested. One thread by default;
+ * `threads: 2` or more splits each session's large products across Workers over a shared memory
+ * (`_threads.ts`).
  *
  * Browser-safe: no `Deno.*`; modules are compiled and instantiated asynchronously.
  *
@@ -110,7 +112,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       refuseSoftTargets(data); // soft targets (distill): CPU and WebGPU only
       const { spec, optimizer, params, replicas = 1, optimizerState } = options;
       const layout = wasmLayout(spec);
-      refuseDropout(layout.layers);
+      const seedKey = dropoutSeedKey(options.seed ?? 0);
       const nonzeros = countNonzeros(data.x, data.x.length);
       const training = 1 - nonzeros / data.x.length >= SPARSE_MIN_ZEROS;
       const session = await createWasmSession(
@@ -126,9 +128,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
           replicas,
           sparse: training ? "rows+columns" : "none",
           nonzeros,
-          ...(options.augment === undefined ? {} : {
-            augment: { shift: options.augment, seedKey: dropoutSeedKey(options.seed ?? 0) },
-          }),
+          seedKey,
+          ...(options.augment === undefined
+            ? {}
+            : { augment: { shift: options.augment, seedKey } }),
         },
         (s) => sessions.delete(s),
         threads,
@@ -139,8 +142,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     async predict(options: PredictOptions): Promise<Float32Array> {
       assertLive("predict");
       const x = orThrow("Cannot predict", validatePredict(options));
-      const layout = wasmLayout(options.spec);
-      refuseDropout(layout.layers);
+      const layout = wasmLayout(options.spec); // dropout is the identity in prediction
       const count = options.n * layout.inDim;
       const sparse = 1 - countNonzeros(x, count) / count >= SPARSE_MIN_ZEROS;
       arena ??= makePredictArena(compiled);
@@ -200,19 +202,6 @@ function countNonzeros(x: Float32Array, count: number): number {
   let nonzeros = 0;
   for (let k = 0; k < count; k++) if (x[k] !== 0) nonzeros++;
   return nonzeros;
-}
-
-/** Dropout masks are not drawn in WebAssembly yet: such a model is refused rather than mis-trained. */
-function refuseDropout(
-  layers: ReadonlyArray<{ readonly index: number; readonly dropout: number }>,
-) {
-  const layer = layers.find((l) => l.dropout > 0);
-  if (layer !== undefined) {
-    throw new SnapfoldError(
-      `Cannot run on the WebAssembly backend: dropout is not implemented there yet: layer ` +
-        `${layer.index} has dropout ${layer.dropout}; use createBackend("cpu")`,
-    );
-  }
 }
 
 /** Soft targets (distill) have no WebAssembly loss head yet: refused with the way out. */

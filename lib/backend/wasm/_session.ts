@@ -53,9 +53,11 @@ export interface WasmSessionSetup {
   readonly state: Float32Array | undefined;
   readonly data: TrainingData;
   readonly replicas: number;
-  readonly sparse: SparseMode;
-  /** Nonzeros of `data.x` (counted once, by the backend's choice of the sparse path). */
-  readonly nonzeros: number;
+  /**
+   * The first layer takes the sparse path when at least this fraction of `data.x` is zeros (the
+   * session counts them once it has uploaded the inputs); 1.01 keeps it dense.
+   */
+  readonly sparseMinZeros: number;
   /** Random shifts of the batch rows, and the seed key they are drawn from (default none). */
   readonly augment?: { readonly shift: ShiftAugment; readonly seedKey: number };
 }
@@ -98,53 +100,86 @@ export async function createWasmSession(
 ): Promise<TrainingSession> {
   const { layout, data, replicas, stateSize } = setup;
   const P = layout.paramCount;
-  const sparse = setup.sparse !== "none";
-  const nonzeros = sparse ? setup.nonzeros : 0;
   const heap = new WasmHeap(
     4 * (data.x.length + data.y.length + replicas * (P + stateSize) + P) + (1 << 20),
     compiled.shared,
   );
-  const resident: Resident = {
-    x: heap.alloc(sparse ? 0 : data.x.length),
-    csr: sparse
-      ? {
-        rowStart: heap.alloc(data.n + 1),
-        cols: heap.alloc(nonzeros),
-        values: heap.alloc(nonzeros),
-      }
-      : null,
-    labels: heap.alloc(setup.softmax ? data.n : 0),
-    targets: heap.alloc(setup.softmax ? 0 : data.y.length),
-    params: heap.alloc(replicas * P),
-    state: heap.alloc(replicas * stateSize),
-    grad: heap.alloc(P),
-  };
-  if (setup.softmax) heap.i32(resident.labels, data.n).set(data.y as Int32Array);
-  else heap.f32(resident.targets, data.y.length).set(data.y as Float32Array);
-  heap.f32(resident.params, replicas * P).set(setup.params);
-  if (setup.state !== undefined) heap.f32(resident.state, replicas * stateSize).set(setup.state);
+  const labels = heap.alloc(setup.softmax ? data.n : 0);
+  const targets = heap.alloc(setup.softmax ? 0 : data.y.length);
+  const params = heap.alloc(replicas * P);
+  const state = heap.alloc(replicas * stateSize);
+  const grad = heap.alloc(P);
+  if (setup.softmax) heap.i32(labels, data.n).set(data.y as Int32Array);
+  else heap.f32(targets, data.y.length).set(data.y as Float32Array);
+  heap.f32(params, replicas * P).set(setup.params);
+  if (setup.state !== undefined) heap.f32(state, replicas * stateSize).set(setup.state);
   const own = await instantiateKernels(compiled, heap.memory);
   const pool = compiled.shared && threads > 1
     ? await ThreadPool.start(threads - 1, compiled.variant, heap.memory)
     : null;
   const kernels = pool === null ? own : splitKernels(own, pool, heap.memory);
-  if (resident.csr === null) heap.f32(resident.x, data.x.length).set(data.x);
-  else {
-    // The whole data set is compressed once, through a dense copy that the batch buffers reuse.
-    const mark = heap.top;
-    const dense = heap.alloc(data.x.length);
-    heap.f32(dense, data.x.length).set(data.x);
-    const { rowStart, cols, values } = resident.csr;
-    kernels.sparse.csr_rows(dense, layout.inDim, 0, data.n, rowStart, cols, values);
+  const inputs = uploadInputs(heap, kernels.sparse, data, layout.inDim, setup.sparseMinZeros);
+  const resident: Resident = { ...inputs, labels, targets, params, state, grad };
+  const sparse: SparseMode = inputs.csr === null ? "none" : "rows+columns";
+  return new WasmSession(setup, sparse, heap, kernels, resident, onDispose, pool);
+}
+
+/** Rows compressed per call of csr_rows while uploading (a few hundred KB staged at a time). */
+const UPLOAD_ROWS = 128;
+
+/**
+ * Uploads the inputs once: compressed by row (CSR) when at least `minZeros` of them are zeros, or
+ * else dense. The rows go through a small staging buffer, a block at a time, straight into CSR
+ * arrays sized for the most nonzeros the sparse path accepts, so the dense copy of the data set
+ * (25 MB for MNIST, each page faulted in on first touch) is never written; when a block finds more
+ * nonzeros than that, the data go up dense instead.
+ */
+function uploadInputs(
+  heap: WasmHeap,
+  k: WasmKernels["sparse"],
+  data: TrainingData,
+  inDim: number,
+  minZeros: number,
+): Pick<Resident, "x" | "csr"> {
+  const { x: source, n } = data;
+  const length = source.length;
+  const mark = heap.top;
+  const block = Math.min(n, UPLOAD_ROWS);
+  // csr_rows writes at most a block's values (plus one slot) past the accepted count.
+  const capacity = Math.floor(length * (1 - minZeros)) + block * inDim + 1;
+  if (minZeros <= 1 && length > 0) {
+    const rowStart = heap.alloc(n + 1);
+    const cols = heap.alloc(capacity);
+    const values = heap.alloc(capacity);
+    const staging = heap.alloc(block * inDim);
+    const accepted = capacity - block * inDim - 1;
+    let nonzeros = 0;
+    let r = 0;
+    for (; r < n && nonzeros <= accepted; r += block) {
+      const rows = Math.min(block, n - r);
+      heap.f32(staging, rows * inDim).set(source.subarray(r * inDim, (r + rows) * inDim));
+      const at = 4 * nonzeros;
+      k.csr_rows(staging, inDim, 0, rows, rowStart + 4 * r, cols + at, values + at);
+      const starts = heap.i32(rowStart, n + 1); // rowStart[r ..] count from this block's start
+      for (let b = r; b <= r + rows; b++) starts[b] += nonzeros;
+      nonzeros = starts[r + rows];
+    }
+    if (r >= n && 1 - nonzeros / length >= minZeros) {
+      heap.release(values + 16 * Math.ceil((nonzeros + 1) / 4));
+      return { x: 0, csr: { rowStart, cols, values } };
+    }
     heap.release(mark);
   }
-  return new WasmSession(setup, heap, kernels, resident, onDispose, pool);
+  const x = heap.alloc(length);
+  heap.f32(x, length).set(source);
+  return { x, csr: null };
 }
 
 class WasmSession implements TrainingSession {
   readonly paramCount: number;
   readonly replicas: number;
   #setup: WasmSessionSetup;
+  #sparse: SparseMode;
   #heap: WasmHeap;
   #k: WasmKernels;
   #resident: Resident;
@@ -157,6 +192,7 @@ class WasmSession implements TrainingSession {
 
   constructor(
     setup: WasmSessionSetup,
+    sparse: SparseMode,
     heap: WasmHeap,
     kernels: WasmKernels,
     resident: Resident,
@@ -168,6 +204,7 @@ class WasmSession implements TrainingSession {
     this.replicas = setup.replicas;
     this.#stats = new HostStats(setup.replicas);
     this.#setup = setup;
+    this.#sparse = sparse;
     this.#heap = heap;
     this.#k = kernels;
     this.#resident = resident;
@@ -179,7 +216,8 @@ class WasmSession implements TrainingSession {
   #layBatch(capacity: number): Batch {
     const heap = this.#heap;
     heap.release(this.#mark);
-    const { layout, softmax, sparse } = this.#setup;
+    const { layout, softmax } = this.#setup;
+    const sparse = this.#sparse;
     return {
       indices: heap.alloc(capacity),
       labels: heap.alloc(softmax ? capacity : 0),

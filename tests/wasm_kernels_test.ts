@@ -199,6 +199,46 @@ for (const variant of ["relaxed", "simd"] as const) {
     }
   });
 
+  Deno.test(`wasm kernels (${variant}): csr_rows keeps what x != 0 keeps and writes one slot past the nonzeros at most`, async () => {
+    const h = await harness(variant);
+    let seed = 900;
+    for (const width of [1, 3, 4, 15, 16, 17, 33, 70]) {
+      for (const rows of [1, 2, 5, 13]) {
+        for (const zeros of [0, 0.5, 0.9, 1]) {
+          h.reset();
+          const x = randomFloats(seed++, rows * width, zeros);
+          if (x.length > 2) x[1] = -0; // not a nonzero
+          if (x.length > 3) x[x.length - 2] = NaN; // a nonzero, as csr_rows keeps it
+          let expected = 0;
+          for (const v of x) if (v !== 0) expected++;
+          const label = `${rows}x${width} zeros ${zeros}`;
+          const at = h.put(x);
+          // Exactly one slot more than the nonzeros, with guards after each array.
+          const rowStart = h.heap.alloc(rows + 1);
+          const cols = h.put(new Int32Array(expected + 1 + 4).fill(-7));
+          const values = h.put(new Float32Array(expected + 1 + 4).fill(-7));
+          assert.equal(
+            h.k.sparse.csr_rows(at, width, 0, rows, rowStart, cols, values),
+            expected,
+            `${label}: csr_rows`,
+          );
+          assert.deepEqual([...h.i32(cols + 4 * (expected + 1), 4)], [-7, -7, -7, -7], label);
+          assert.deepEqual([...h.f32(values + 4 * (expected + 1), 4)], [-7, -7, -7, -7], label);
+          const want = { cols: [] as number[], values: [] as number[], starts: [0] };
+          for (let b = 0; b < rows; b++) {
+            for (let i = 0; i < width; i++) {
+              if (x[b * width + i] !== 0) want.cols.push(i), want.values.push(x[b * width + i]);
+            }
+            want.starts.push(want.cols.length);
+          }
+          assert.deepEqual([...h.i32(rowStart, rows + 1)], want.starts, `${label}: rowStart`);
+          assert.deepEqual([...h.i32(cols, expected)], want.cols, `${label}: cols`);
+          assert.deepEqual([...h.f32(values, expected)], want.values, `${label}: values`);
+        }
+      }
+    }
+  });
+
   Deno.test(`wasm kernels (${variant}): the sparse first layer matches the CPU's, exactly where it is exact`, async () => {
     const h = await harness(variant);
     let seed = 300;
@@ -414,6 +454,7 @@ for (const variant of ["relaxed", "simd"] as const) {
       sgd(),
       sgd({ weightDecay: 0.01 }),
       sgd({ momentum: 0.9 }),
+      sgd({ momentum: 0.9, weightDecay: 1e-3 }),
       sgd({ momentum: 0.9, nesterov: true, weightDecay: 1e-3 }),
       sgd({ momentum: 0.8, convention: "pytorch", weightDecay: 1e-3 }),
       sgd({ momentum: 0.8, convention: "pytorch", nesterov: true }),
@@ -423,7 +464,7 @@ for (const variant of ["relaxed", "simd"] as const) {
       adamw({ weightDecay: 0.1, epsilon: 1e-3 }),
     ];
     for (const optimizer of optimizers) {
-      for (const count of [1, 2, 7, 10]) {
+      for (const count of [1, 2, 7, 10, 16, 33]) {
         const replicas = 2;
         const stateSize = optimizer.kind === "adam"
           ? 2 * count + 1

@@ -100,6 +100,52 @@ Deno.test("wasm: mostly-zero inputs take the sparse first layer and train as on 
   assert.ok(cpu.stats.loss[steps - 1] < cpu.stats.loss[0]);
 });
 
+Deno.test("wasm: inputs uploaded block by block train as on the CPU, sparse or dense", async () => {
+  // 300 rows: three upload blocks of 128. Zeros spread evenly (sparse), zeros in the first rows
+  // only (the count passes the sparse limit in the last block: uploaded dense), and just enough.
+  const width = 20;
+  const n = 300;
+  const layouts: Record<string, (b: number, i: number) => boolean> = {
+    "70% zeros, spread": (b, i) => (b * 7 + i * 3) % 10 < 7,
+    "zeros in the first half of the rows": (b) => b < 150,
+    "61% zeros, the dense rows last": (b, i) => b < 180 || (i % 40 === 0 && b < 183),
+  };
+  const spec = mlp({ layers: [width, 9, 4] });
+  for (const [name, zero] of Object.entries(layouts)) {
+    const x = Float32Array.from(
+      { length: n * width },
+      (_, k) => zero(Math.floor(k / width), k % width) ? 0 : 0.1 + (k % 17) / 17,
+    );
+    const y = Int32Array.from({ length: n }, (_, b) => b % 4);
+    const steps = 6;
+    const plan = {
+      indices: Int32Array.from({ length: steps * 50 }, (_, k) => (k * 37) % n),
+      offsets: Int32Array.from({ length: steps + 1 }, (_, s) => 50 * s),
+      lrs: new Float32Array(steps).fill(0.05),
+    };
+    const options = {
+      spec,
+      optimizer: sgd({ momentum: 0.9 }),
+      params: initParams(spec, { seed: 4 }),
+      data: { x, y, n },
+    };
+    const results = [];
+    for (const backend of [createCpuBackend(), await createWasmBackend()]) {
+      const session = await backend.createSession(options);
+      session.run(plan);
+      results.push({ stats: await session.readStats(), params: await session.readParams() });
+      backend.dispose();
+    }
+    const [cpu, wasm] = results;
+    assertClose(wasm.stats.loss, cpu.stats.loss, {
+      rel: 1e-4,
+      abs: 1e-6,
+      label: `${name}: losses`,
+    });
+    assertClose(wasm.params, cpu.params, { rel: 1e-4, abs: 1e-6, label: `${name}: params` });
+  }
+});
+
 Deno.test("wasm: two threads over a shared memory give exactly the bits of one", async () => {
   // Wide enough that every split kernel is split: batches of 40 rows, 12210 parameters, sparse
   // first layer, a dense hidden layer.

@@ -15,10 +15,15 @@
   (import "math" "exp" (func $exp (param f64) (result f64)))
 
   ;; CSR of rows of x[., width]: row b is x's row idx[b] (or b when idx == 0). Returns the nonzeros.
+  ;; Sixteen values are skipped at once when all are zero (-0 counts as zero, NaN does not); else
+  ;; four are appended without branches: each lane is written at k, which advances only past a
+  ;; nonzero, so one slot past the last nonzero may be written: cols and values need one more slot
+  ;; than the nonzeros (or as many as the rows' values).
   (func (export "csr_rows")
     (param $x i32) (param $width i32) (param $idx i32) (param $rows i32)
     (param $rowStart i32) (param $cols i32) (param $values i32) (result i32)
-    (local $b i32) (local $p i32) (local $i i32) (local $k i32) (local $v f32) (local $lane i32)
+    (local $b i32) (local $p i32) (local $i i32) (local $k i32) (local $v f32) (local $v4 v128)
+    (local $m i32)
     (i32.store (local.get $rowStart) (i32.const 0))
     (block $done
       (loop $row
@@ -32,18 +37,58 @@
                   (else (local.get $b))))
               (i32.const 2))))
         (local.set $i (i32.const 0))
+        (block $end4
+          (loop $next4
+            (br_if $end4 (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $width)))
+            (if (i32.and
+                  (i32.le_s (i32.add (local.get $i) (i32.const 16)) (local.get $width))
+                  (i32.eqz (v128.any_true
+                    (v128.or
+                      (v128.or
+                        (f32x4.ne (v128.load offset=0 (local.get $p)) (v128.const f32x4 0 0 0 0))
+                        (f32x4.ne (v128.load offset=16 (local.get $p)) (v128.const f32x4 0 0 0 0)))
+                      (v128.or
+                        (f32x4.ne (v128.load offset=32 (local.get $p)) (v128.const f32x4 0 0 0 0))
+                        (f32x4.ne (v128.load offset=48 (local.get $p)) (v128.const f32x4 0 0 0 0)))))))
+              (then
+                (local.set $i (i32.add (local.get $i) (i32.const 16)))
+                (local.set $p (i32.add (local.get $p) (i32.const 64)))
+                (br $next4)))
+            (local.set $v4 (v128.load (local.get $p)))
+            (local.set $m (i32x4.bitmask (f32x4.ne (local.get $v4) (v128.const f32x4 0 0 0 0))))
+            (if (local.get $m)
+              (then
+                (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
+                  (i32.add (local.get $i) (i32.const 0)))
+                (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
+                  (f32x4.extract_lane 0 (local.get $v4)))
+                (local.set $k (i32.add (local.get $k)
+                  (i32.and (i32.shr_u (local.get $m) (i32.const 0)) (i32.const 1))))
+                (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
+                  (i32.add (local.get $i) (i32.const 1)))
+                (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
+                  (f32x4.extract_lane 1 (local.get $v4)))
+                (local.set $k (i32.add (local.get $k)
+                  (i32.and (i32.shr_u (local.get $m) (i32.const 1)) (i32.const 1))))
+                (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
+                  (i32.add (local.get $i) (i32.const 2)))
+                (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
+                  (f32x4.extract_lane 2 (local.get $v4)))
+                (local.set $k (i32.add (local.get $k)
+                  (i32.and (i32.shr_u (local.get $m) (i32.const 2)) (i32.const 1))))
+                (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
+                  (i32.add (local.get $i) (i32.const 3)))
+                (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
+                  (f32x4.extract_lane 3 (local.get $v4)))
+                (local.set $k (i32.add (local.get $k)
+                  (i32.and (i32.shr_u (local.get $m) (i32.const 3)) (i32.const 1))))
+              ))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (local.set $p (i32.add (local.get $p) (i32.const 16)))
+            (br $next4)))
         (block $end
           (loop $next
             (br_if $end (i32.ge_s (local.get $i) (local.get $width)))
-            ;; Four at a time where four remain and are all zero (-0 counts as zero, NaN does not).
-            (if (i32.and
-                  (i32.le_s (i32.add (local.get $i) (i32.const 4)) (local.get $width))
-                  (i32.eqz (v128.any_true
-                    (f32x4.ne (v128.load (local.get $p)) (v128.const f32x4 0 0 0 0)))))
-              (then
-                (local.set $i (i32.add (local.get $i) (i32.const 4)))
-                (local.set $p (i32.add (local.get $p) (i32.const 16)))
-                (br $next)))
             (local.set $v (f32.load (local.get $p)))
             (if (f32.ne (local.get $v) (f32.const 0))
               (then

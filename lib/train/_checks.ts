@@ -8,6 +8,7 @@ import { ConfigError, type ConfigIssue } from "../errors.ts";
 import { check, type Validation, validation } from "../validation.ts";
 import { optimizerStateSize } from "../optimizers/mod.ts";
 import { restoreRandomState } from "../random.ts";
+import { firstNonFinite } from "../finite.ts";
 import type { Schedule, ScheduleSpec } from "../schedules/mod.ts";
 import { completeCycleEnds } from "./_cycles.ts";
 import type { Checkpoint, RunPlan, TrainConfig } from "./config.ts";
@@ -106,7 +107,7 @@ export function finiteIssues(
   if (!(value instanceof Float32Array) || value.length !== length) {
     return [{ field, message: `must be a Float32Array of length ${length} ${what}`, got: value }];
   }
-  const bad = value.findIndex((v) => !Number.isFinite(v));
+  const bad = firstNonFinite(value);
   return bad < 0 ? [] : [{
     field: `${field}[${bad}]`,
     message: "must be a finite number (a checkpoint or initialisation of a diverged run?)",

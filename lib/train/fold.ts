@@ -15,6 +15,7 @@ import type { RandomStateSnapshot } from "../random.ts";
 import type { Snapshot } from "../snapshot.ts";
 import type { RunPlan } from "./config.ts";
 import type { EpochEvent, TrainEvent } from "./events.ts";
+import { firstNonFinite } from "../finite.ts";
 import { firstAtLeast, isSnapshotStep, needsAt, segmentEnd } from "./_boundaries.ts";
 
 /** The state of a run between two segments. */
@@ -194,12 +195,6 @@ export function nextSegment(
   };
 }
 
-/** The first non-finite value of an array, or undefined. */
-function firstNonFinite(values: Float32Array): number | undefined {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return values[i];
-  return undefined;
-}
-
 /**
  * Folds one segment: checks every step's loss and the parameters read back, and returns the next
  * state with the segment's events in order (epochs, then the snapshot of the segment's last step,
@@ -361,8 +356,9 @@ function checkParams(
         `got ${params?.length ?? "none"}`,
     );
   }
-  const bad = firstNonFinite(params);
-  if (bad === undefined) return;
+  const at = firstNonFinite(params);
+  if (at < 0) return;
+  const bad = params[at];
   const step = segment.to - 1;
   const epoch = Math.floor(step / run.stepsPerEpoch);
   const lr = segment.lrs64[segment.lrs64.length - 1];

@@ -35,6 +35,7 @@ import {
 import type { WasmLayout } from "./_layout.ts";
 import { splitKernels, ThreadPool } from "./_threads.ts";
 import { wasmUpdateOf } from "./_update.ts";
+import { type ResidentInputs, uploadInputs } from "./_upload.ts";
 
 /** Row width from which a batch row is gathered with one `copyWithin` rather than a loop. */
 const COPY_MIN = 32;
@@ -55,9 +56,11 @@ export interface WasmSessionSetup {
   readonly state: Float32Array | undefined;
   readonly data: TrainingData;
   readonly replicas: number;
-  readonly sparse: SparseMode;
-  /** Nonzeros of `data.x` (counted once, by the backend's choice of the sparse path). */
-  readonly nonzeros: number;
+  /**
+   * The first layer takes the sparse path when at least this fraction of `data.x` is zeros
+   * (counted while the inputs are uploaded); above 1 it stays dense.
+   */
+  readonly sparseMinZeros: number;
   /** `dropoutSeedKey(seed)`: where the dropout masks are drawn from. */
   readonly seedKey: number;
   /** Random shifts of the batch rows, and the seed key they are drawn from (default none). */
@@ -65,12 +68,7 @@ export interface WasmSessionSetup {
 }
 
 /** Addresses of the session's resident buffers. */
-interface Resident {
-  readonly x: number; // [n, inDim] (dense data only)
-  /** The whole data set's nonzeros by row (mostly-zero data only). */
-  readonly csr:
-    | { readonly rowStart: number; readonly cols: number; readonly values: number }
-    | null;
+interface Resident extends ResidentInputs {
   readonly labels: number; // [n] i32 (softmax head)
   readonly targets: number; // [n, outDim] (linear head)
   readonly params: number; // [replicas, P]
@@ -102,53 +100,35 @@ export async function createWasmSession(
 ): Promise<TrainingSession> {
   const { layout, data, replicas, stateSize } = setup;
   const P = layout.paramCount;
-  const sparse = setup.sparse !== "none";
-  const nonzeros = sparse ? setup.nonzeros : 0;
   const heap = new WasmHeap(
     4 * (data.x.length + data.y.length + replicas * (P + stateSize) + P) + (1 << 20),
     compiled.shared,
   );
-  const resident: Resident = {
-    x: heap.alloc(sparse ? 0 : data.x.length),
-    csr: sparse
-      ? {
-        rowStart: heap.alloc(data.n + 1),
-        cols: heap.alloc(nonzeros),
-        values: heap.alloc(nonzeros),
-      }
-      : null,
-    labels: heap.alloc(setup.softmax ? data.n : 0),
-    targets: heap.alloc(setup.softmax ? 0 : data.y.length),
-    params: heap.alloc(replicas * P),
-    state: heap.alloc(replicas * stateSize),
-    grad: heap.alloc(P),
-  };
-  if (setup.softmax) heap.i32(resident.labels, data.n).set(data.y as Int32Array);
-  else heap.f32(resident.targets, data.y.length).set(data.y as Float32Array);
-  heap.f32(resident.params, replicas * P).set(setup.params);
-  if (setup.state !== undefined) heap.f32(resident.state, replicas * stateSize).set(setup.state);
+  const labels = heap.alloc(setup.softmax ? data.n : 0);
+  const targets = heap.alloc(setup.softmax ? 0 : data.y.length);
+  const params = heap.alloc(replicas * P);
+  const state = heap.alloc(replicas * stateSize);
+  const grad = heap.alloc(P);
+  if (setup.softmax) heap.i32(labels, data.n).set(data.y as Int32Array);
+  else heap.f32(targets, data.y.length).set(data.y as Float32Array);
+  heap.f32(params, replicas * P).set(setup.params);
+  if (setup.state !== undefined) heap.f32(state, replicas * stateSize).set(setup.state);
   const own = await instantiateKernels(compiled, heap.memory);
   const pool = compiled.shared && threads > 1
     ? await ThreadPool.start(threads - 1, compiled.variant, heap.memory)
     : null;
   const kernels = pool === null ? own : splitKernels(own, pool, heap.memory);
-  if (resident.csr === null) heap.f32(resident.x, data.x.length).set(data.x);
-  else {
-    // The whole data set is compressed once, through a dense copy that the batch buffers reuse.
-    const mark = heap.top;
-    const dense = heap.alloc(data.x.length);
-    heap.f32(dense, data.x.length).set(data.x);
-    const { rowStart, cols, values } = resident.csr;
-    kernels.sparse.csr_rows(dense, layout.inDim, 0, data.n, rowStart, cols, values);
-    heap.release(mark);
-  }
-  return new WasmSession(setup, heap, kernels, resident, onDispose, pool);
+  const inputs = uploadInputs(heap, kernels.sparse, data, layout.inDim, setup.sparseMinZeros);
+  const resident: Resident = { ...inputs, labels, targets, params, state, grad };
+  const sparse: SparseMode = inputs.csr === null ? "none" : "rows+columns";
+  return new WasmSession(setup, sparse, heap, kernels, resident, onDispose, pool);
 }
 
 class WasmSession implements TrainingSession {
   readonly paramCount: number;
   readonly replicas: number;
   #setup: WasmSessionSetup;
+  #sparse: SparseMode;
   #heap: WasmHeap;
   #k: WasmKernels;
   #resident: Resident;
@@ -161,6 +141,7 @@ class WasmSession implements TrainingSession {
 
   constructor(
     setup: WasmSessionSetup,
+    sparse: SparseMode,
     heap: WasmHeap,
     kernels: WasmKernels,
     resident: Resident,
@@ -172,6 +153,7 @@ class WasmSession implements TrainingSession {
     this.replicas = setup.replicas;
     this.#stats = new HostStats(setup.replicas);
     this.#setup = setup;
+    this.#sparse = sparse;
     this.#heap = heap;
     this.#k = kernels;
     this.#resident = resident;
@@ -183,7 +165,8 @@ class WasmSession implements TrainingSession {
   #layBatch(capacity: number): Batch {
     const heap = this.#heap;
     heap.release(this.#mark);
-    const { layout, softmax, sparse } = this.#setup;
+    const { layout, softmax } = this.#setup;
+    const sparse = this.#sparse;
     return {
       indices: heap.alloc(capacity),
       labels: heap.alloc(softmax ? capacity : 0),

@@ -146,6 +146,53 @@ Deno.test("wasm: inputs uploaded block by block train as on the CPU, sparse or d
   }
 });
 
+Deno.test("wasm: a session on the memory of a disposed one trains to the bits of a fresh backend", async () => {
+  // The backend hands a disposed session's memory, instances and Workers to the next session,
+  // cleared: nothing of the first run (its larger data, its momentum) may leak into the second.
+  const big = mlp({ layers: [30, 40, 5] });
+  const small = mlp({ layers: [12, 7, 3] });
+  const rows = (n: number, width: number, zeros: number) =>
+    Float32Array.from({ length: n * width }, (_, k) => (k * 7) % 10 < zeros ? 0 : (k % 9) / 9);
+  const first = {
+    spec: big,
+    optimizer: sgd({ momentum: 0.9 }),
+    params: initParams(big, { seed: 3 }),
+    data: { x: rows(90, 30, 8), y: Int32Array.from({ length: 90 }, (_, b) => b % 5), n: 90 },
+  };
+  const second = {
+    spec: small,
+    optimizer: sgd({ momentum: 0.9 }),
+    params: initParams(small, { seed: 5, replicas: 2 }),
+    replicas: 2,
+    data: { x: rows(40, 12, 3), y: Int32Array.from({ length: 40 }, (_, b) => b % 3), n: 40 },
+  };
+  const plan = (n: number) => ({
+    indices: Int32Array.from({ length: 5 * 8 }, (_, k) => (k * 13) % n),
+    offsets: Int32Array.from({ length: 6 }, (_, s) => 8 * s),
+    lrs: new Float32Array(5).fill(0.1),
+  });
+  const runOn = async (backend: Backend, options: typeof second | typeof first) => {
+    const session = await backend.createSession(options);
+    session.run(plan(options.data.n));
+    const out = { params: await session.readParams(), state: await session.readOptimizerState() };
+    session.dispose();
+    return out;
+  };
+  for (const threads of [1, 2]) {
+    const reused = await createWasmBackend({ threads });
+    await runOn(reused, first);
+    const again = await runOn(reused, second);
+    const thrice = await runOn(reused, second);
+    reused.dispose();
+    const fresh = await createWasmBackend({ threads });
+    const alone = await runOn(fresh, second);
+    fresh.dispose();
+    assert.deepEqual(again.params, alone.params, `${threads} thread(s): params`);
+    assert.deepEqual(again.state, alone.state, `${threads} thread(s): optimizer state`);
+    assert.deepEqual(thrice.params, alone.params, `${threads} thread(s): params, third session`);
+  }
+});
+
 Deno.test("wasm: two threads over a shared memory give exactly the bits of one", async () => {
   // Wide enough that every split kernel is split: batches of 40 rows, 12210 parameters, sparse
   // first layer, a dense hidden layer.

@@ -10,6 +10,7 @@ import { check, type Validation, validation } from "../validation.ts";
 import { paramCount, validateSequential } from "../model/mod.ts";
 import { optimizerStateSize, validateOptimizer } from "../optimizers/mod.ts";
 import { validateInputs, validateTrainingData } from "../training_data.ts";
+import { firstNonFinite } from "../finite.ts";
 import type { PredictOptions, SessionOptions, StepPlan, TrainingData } from "./backend.ts";
 
 /** The issues of a plan's field types (checked before anything reads them). */
@@ -172,12 +173,8 @@ function paramIssues(field: string, params: unknown, length: number, what: strin
       got: params,
     }];
   }
-  for (let k = 0; k < params.length; k++) {
-    if (!Number.isFinite(params[k])) {
-      return [{ field: `${field}[${k}]`, message: "must be finite", got: params[k] }];
-    }
-  }
-  return [];
+  const k = firstNonFinite(params);
+  return k < 0 ? [] : [{ field: `${field}[${k}]`, message: "must be finite", got: params[k] }];
 }
 
 /**

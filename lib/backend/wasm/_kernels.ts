@@ -273,6 +273,7 @@ export class WasmHeap {
   /** The memory the kernels import. */
   readonly memory: WebAssembly.Memory;
   #top = 64;
+  #high = 64; // the highest top so far
 
   constructor(bytes = PAGE, shared = false) {
     const initial = Math.min(MAX_PAGES, Math.max(1, Math.ceil(bytes / PAGE)));
@@ -284,6 +285,19 @@ export class WasmHeap {
   /** The next free address. */
   get top(): number {
     return this.#top;
+  }
+
+  /**
+   * Frees everything and zeroes what was ever allocated, so that the memory can serve a new
+   * session as a fresh one would (its pages are already mapped: no page faults, no new memory).
+   */
+  clear(): void {
+    new Uint8Array(this.memory.buffer).fill(
+      0,
+      0,
+      Math.min(this.#high, this.memory.buffer.byteLength),
+    );
+    this.#top = 64;
   }
 
   /** Frees everything allocated from `address` on (a mark taken from {@linkcode WasmHeap.top}). */
@@ -299,6 +313,7 @@ export class WasmHeap {
   alloc(count: number): number {
     const address = this.#top;
     this.#top = address + 16 * Math.ceil(count / 4); // not `& ~15`: sizes may pass 2^31 bytes
+    this.#high = Math.max(this.#high, this.#top + SLACK);
     const needed = Math.ceil((this.#top + SLACK) / PAGE) - this.memory.buffer.byteLength / PAGE;
     if (needed > 0) {
       try {

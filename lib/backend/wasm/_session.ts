@@ -85,43 +85,89 @@ interface Batch {
 }
 
 /**
+ * A session's memory, its kernels' instances over it and its Workers: what a disposed session
+ * hands back to its backend, which gives it to the next session with the same threads (creating a
+ * memory, instantiating five modules and starting Workers cost more than zeroing the memory).
+ */
+export interface SessionResources {
+  readonly heap: WasmHeap;
+  readonly kernels: WasmKernels;
+  readonly pool: ThreadPool | null;
+}
+
+/** The resources of the last disposed session, kept by a backend for its next session. */
+export class SpareResources {
+  #kept: SessionResources | undefined;
+
+  /** Keeps `resources` for the next session, or stops their Workers when some are kept already. */
+  keep(resources: SessionResources): void {
+    if (this.#kept === undefined) this.#kept = resources;
+    else resources.pool?.dispose();
+  }
+
+  /** The kept resources, now the caller's (undefined when none). */
+  take(): SessionResources | undefined {
+    const taken = this.#kept;
+    this.#kept = undefined;
+    return taken;
+  }
+
+  /** Stops the kept Workers and lets the memory go. */
+  dispose(): void {
+    this.take()?.pool?.dispose();
+  }
+}
+
+/**
  * Creates a session.
  *
  * @param compiled The kernels.
  * @param setup What to train.
- * @param onDispose Called once when the session is disposed.
+ * @param onDispose Called once when the session is disposed, with its resources for reuse.
+ * @param threads Threads (Workers over a shared memory when more than 1).
+ * @param spare Resources of a disposed session with the same threads, cleared and reused.
  * @returns The session.
  */
 export async function createWasmSession(
   compiled: CompiledKernels,
   setup: WasmSessionSetup,
-  onDispose: (s: TrainingSession) => void,
+  onDispose: (s: TrainingSession, resources: SessionResources) => void,
   threads = 1,
+  spare?: SessionResources,
 ): Promise<TrainingSession> {
   const { layout, data, replicas, stateSize } = setup;
   const P = layout.paramCount;
-  const heap = new WasmHeap(
+  const heap = spare?.heap ?? new WasmHeap(
     4 * (data.x.length + data.y.length + replicas * (P + stateSize) + P) + (1 << 20),
     compiled.shared,
   );
-  const labels = heap.alloc(setup.softmax ? data.n : 0);
-  const targets = heap.alloc(setup.softmax ? 0 : data.y.length);
-  const params = heap.alloc(replicas * P);
-  const state = heap.alloc(replicas * stateSize);
-  const grad = heap.alloc(P);
-  if (setup.softmax) heap.i32(labels, data.n).set(data.y as Int32Array);
-  else heap.f32(targets, data.y.length).set(data.y as Float32Array);
-  heap.f32(params, replicas * P).set(setup.params);
-  if (setup.state !== undefined) heap.f32(state, replicas * stateSize).set(setup.state);
-  const own = await instantiateKernels(compiled, heap.memory);
-  const pool = compiled.shared && threads > 1
+  spare?.heap.clear();
+  const own = spare?.kernels ?? await instantiateKernels(compiled, heap.memory);
+  const pool = spare !== undefined
+    ? spare.pool
+    : compiled.shared && threads > 1
     ? await ThreadPool.start(threads - 1, compiled.variant, heap.memory)
     : null;
-  const kernels = pool === null ? own : splitKernels(own, pool, heap.memory);
-  const inputs = uploadInputs(heap, kernels.sparse, data, layout.inDim, setup.sparseMinZeros);
-  const resident: Resident = { ...inputs, labels, targets, params, state, grad };
-  const sparse: SparseMode = inputs.csr === null ? "none" : "rows+columns";
-  return new WasmSession(setup, sparse, heap, kernels, resident, onDispose, pool);
+  try {
+    const labels = heap.alloc(setup.softmax ? data.n : 0);
+    const targets = heap.alloc(setup.softmax ? 0 : data.y.length);
+    const params = heap.alloc(replicas * P);
+    const state = heap.alloc(replicas * stateSize);
+    const grad = heap.alloc(P);
+    if (setup.softmax) heap.i32(labels, data.n).set(data.y as Int32Array);
+    else heap.f32(targets, data.y.length).set(data.y as Float32Array);
+    heap.f32(params, replicas * P).set(setup.params);
+    if (setup.state !== undefined) heap.f32(state, replicas * stateSize).set(setup.state);
+    const kernels = pool === null ? own : splitKernels(own, pool, heap.memory);
+    const inputs = uploadInputs(heap, kernels.sparse, data, layout.inDim, setup.sparseMinZeros);
+    const resident: Resident = { ...inputs, labels, targets, params, state, grad };
+    const sparse: SparseMode = inputs.csr === null ? "none" : "rows+columns";
+    const resources = { heap, kernels: own, pool };
+    return new WasmSession(setup, sparse, resources, kernels, resident, onDispose);
+  } catch (error) {
+    pool?.dispose(); // no session holds the Workers: stop them
+    throw error;
+  }
 }
 
 class WasmSession implements TrainingSession {
@@ -136,19 +182,19 @@ class WasmSession implements TrainingSession {
   #batch: Batch;
   #stats: HostStats; // per-step loss and correct counts since the last read
   #disposed = false;
-  #onDispose: (s: TrainingSession) => void;
-  #pool: ThreadPool | null;
+  #onDispose: (s: TrainingSession, resources: SessionResources) => void;
+  #resources: SessionResources | null;
 
   constructor(
     setup: WasmSessionSetup,
     sparse: SparseMode,
-    heap: WasmHeap,
+    resources: SessionResources,
     kernels: WasmKernels,
     resident: Resident,
-    onDispose: (s: TrainingSession) => void,
-    pool: ThreadPool | null,
+    onDispose: (s: TrainingSession, resources: SessionResources) => void,
   ) {
-    this.#pool = pool;
+    const heap = resources.heap;
+    this.#resources = resources;
     this.paramCount = setup.layout.paramCount;
     this.replicas = setup.replicas;
     this.#stats = new HostStats(setup.replicas);
@@ -336,11 +382,12 @@ class WasmSession implements TrainingSession {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.#pool?.dispose();
-    this.#pool = null;
-    // Drop the memory so it can be collected even if the session object lives on.
+    const resources = this.#resources!;
+    this.#resources = null;
+    // The memory goes back to the backend (for the next session, or to be freed): this object,
+    // which may live on, keeps no hold on it.
     this.#heap = new WasmHeap();
     this.#stats.clear();
-    this.#onDispose(this);
+    this.#onDispose(this, resources);
   }
 }

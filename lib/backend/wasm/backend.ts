@@ -24,7 +24,7 @@ import { validatePredict, validateSession } from "../_validate.ts";
 import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";
 import { makePredictArena, type PredictArena, predictWasm } from "./_predict.ts";
-import { createWasmSession } from "./_session.ts";
+import { createWasmSession, type SessionResources, SpareResources } from "./_session.ts";
 import { threadsAvailable } from "./_threads.ts";
 
 /** The most threads a session may ask for. */
@@ -47,7 +47,9 @@ export interface WasmBackendOptions {
 }
 
 /**
- * Creates the WebAssembly SIMD backend.
+ * Creates the WebAssembly SIMD backend. A disposed session's memory, module instances and Workers
+ * are kept for the backend's next session (cleared first), so that a study training many runs
+ * creates them once; `dispose()` the backend to free them.
  *
  * @example Train two replicas for a few steps, then predict with both
  * ```ts
@@ -92,6 +94,13 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   const sessions = new Set<TrainingSession>();
   let arena: Promise<PredictArena> | undefined; // made on the first prediction
   let disposed = false;
+  // The memory, instances and Workers of the last disposed session, for the next one.
+  const spare = new SpareResources();
+  const giveBack = (session: TrainingSession, resources: SessionResources) => {
+    sessions.delete(session);
+    if (disposed) resources.pool?.dispose();
+    else spare.keep(resources);
+  };
   const assertLive = (what: string) => {
     if (disposed) {
       throw new SnapfoldError(
@@ -130,8 +139,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
             ? {}
             : { augment: { shift: options.augment, seedKey } }),
         },
-        (s) => sessions.delete(s),
+        giveBack,
         threads,
+        spare.take(),
       );
       sessions.add(session);
       return session;
@@ -150,6 +160,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       disposed = true;
       arena = undefined;
       for (const session of [...sessions]) session.dispose();
+      spare.dispose();
     },
   };
 }

@@ -203,18 +203,22 @@
   ;; starting from c (8 x v128 at pc); m's rows are `stride` bytes apart.
   (func $sum32
     (param $k0 i32) (param $k1 i32) (param $index i32) (param $value i32)
-    (param $m i32) (param $stride i32) (param $pc i32) (param $relu i32)
+    (param $m i32) (param $stride i32) (param $pc i32) (param $flags i32)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
     (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
-    (local $a v128) (local $p i32)
-    (local.set $c0 (v128.load offset=0 (local.get $pc)))
-    (local.set $c1 (v128.load offset=16 (local.get $pc)))
-    (local.set $c2 (v128.load offset=32 (local.get $pc)))
-    (local.set $c3 (v128.load offset=48 (local.get $pc)))
-    (local.set $c4 (v128.load offset=64 (local.get $pc)))
-    (local.set $c5 (v128.load offset=80 (local.get $pc)))
-    (local.set $c6 (v128.load offset=96 (local.get $pc)))
-    (local.set $c7 (v128.load offset=112 (local.get $pc)))
+    (local $a v128) (local $p i32) (local $relu i32)
+    (local.set $relu (i32.and (local.get $flags) (i32.const 1)))
+    ;; flags bit 1: start from zero (the output is not read) rather than from what it holds
+    (if (i32.eqz (i32.and (local.get $flags) (i32.const 2)))
+      (then
+        (local.set $c0 (v128.load offset=0 (local.get $pc)))
+        (local.set $c1 (v128.load offset=16 (local.get $pc)))
+        (local.set $c2 (v128.load offset=32 (local.get $pc)))
+        (local.set $c3 (v128.load offset=48 (local.get $pc)))
+        (local.set $c4 (v128.load offset=64 (local.get $pc)))
+        (local.set $c5 (v128.load offset=80 (local.get $pc)))
+        (local.set $c6 (v128.load offset=96 (local.get $pc)))
+        (local.set $c7 (v128.load offset=112 (local.get $pc)))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_s (local.get $k0) (local.get $k1)))
@@ -246,9 +250,13 @@
   ;; The same for four outputs.
   (func $sum4
     (param $k0 i32) (param $k1 i32) (param $index i32) (param $value i32)
-    (param $m i32) (param $stride i32) (param $pc i32) (param $relu i32)
-    (local $c v128)
-    (local.set $c (v128.load (local.get $pc)))
+    (param $m i32) (param $stride i32) (param $pc i32) (param $flags i32)
+    (local $c v128) (local $relu i32)
+    (local.set $relu (i32.and (local.get $flags) (i32.const 1)))
+    ;; flags bit 1: start from zero (the output is not read) rather than from what it holds
+    (if (i32.eqz (i32.and (local.get $flags) (i32.const 2)))
+      (then
+        (local.set $c (v128.load (local.get $pc)))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_s (local.get $k0) (local.get $k1)))
@@ -267,9 +275,13 @@
   ;; The same for one output.
   (func $sum1
     (param $k0 i32) (param $k1 i32) (param $index i32) (param $value i32)
-    (param $m i32) (param $stride i32) (param $pc i32) (param $relu i32)
-    (local $c f32)
-    (local.set $c (f32.load (local.get $pc)))
+    (param $m i32) (param $stride i32) (param $pc i32) (param $flags i32)
+    (local $c f32) (local $relu i32)
+    (local.set $relu (i32.and (local.get $flags) (i32.const 1)))
+    ;; flags bit 1: start from zero (the output is not read) rather than from what it holds
+    (if (i32.eqz (i32.and (local.get $flags) (i32.const 2)))
+      (then
+        (local.set $c (f32.load (local.get $pc)))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_s (local.get $k0) (local.get $k1)))
@@ -295,10 +307,11 @@
     (v128.store (local.get $p) (local.get $v)))
 
   ;; out[0 .. n) (row stride irrelevant) = sum over nonzeros k0 .. k1 of value[k] m[index[k], .],
-  ;; added to what out holds; `stride` = n * 4 bytes.
+  ;; added to what out holds (flags bit 1 clear) or to zero (set), then ReLU when flags bit 0 is
+  ;; set; `stride` = n * 4 bytes.
   (func $sparse_row
     (param $k0 i32) (param $k1 i32) (param $index i32) (param $value i32)
-    (param $m i32) (param $n i32) (param $out i32) (param $relu i32)
+    (param $m i32) (param $n i32) (param $out i32) (param $flags i32)
     (local $o i32) (local $stride i32) (local $off i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
     (block $wide
@@ -307,7 +320,7 @@
         (local.set $off (i32.shl (local.get $o) (i32.const 2)))
         (call $sum32 (local.get $k0) (local.get $k1) (local.get $index) (local.get $value)
           (i32.add (local.get $m) (local.get $off)) (local.get $stride)
-          (i32.add (local.get $out) (local.get $off)) (local.get $relu))
+          (i32.add (local.get $out) (local.get $off)) (local.get $flags))
         (local.set $o (i32.add (local.get $o) (i32.const 32)))
         (br $blocks)))
     (block $four
@@ -316,7 +329,7 @@
         (local.set $off (i32.shl (local.get $o) (i32.const 2)))
         (call $sum4 (local.get $k0) (local.get $k1) (local.get $index) (local.get $value)
           (i32.add (local.get $m) (local.get $off)) (local.get $stride)
-          (i32.add (local.get $out) (local.get $off)) (local.get $relu))
+          (i32.add (local.get $out) (local.get $off)) (local.get $flags))
         (local.set $o (i32.add (local.get $o) (i32.const 4)))
         (br $blocks)))
     (block $one
@@ -325,7 +338,7 @@
         (local.set $off (i32.shl (local.get $o) (i32.const 2)))
         (call $sum1 (local.get $k0) (local.get $k1) (local.get $index) (local.get $value)
           (i32.add (local.get $m) (local.get $off)) (local.get $stride)
-          (i32.add (local.get $out) (local.get $off)) (local.get $relu))
+          (i32.add (local.get $out) (local.get $off)) (local.get $flags))
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $cols))))
 
@@ -371,7 +384,7 @@
     (param $delta i32) (param $n i32) (param $out i32)
     (local $i i32) (local $row i32) (local $bytes i32)
     (local.set $bytes (i32.shl (local.get $n) (i32.const 2)))
-    (memory.fill (local.get $out) (i32.const 0) (i32.mul (local.get $width) (local.get $bytes)))
+    ;; Every row of gW is written (a column without nonzeros gets zeros), so nothing is cleared first.
     (block $done
       (loop $next
         (br_if $done (i32.ge_s (local.get $i) (local.get $width)))
@@ -380,7 +393,7 @@
           (i32.load (i32.add (local.get $colStart) (i32.shl (local.get $i) (i32.const 2))))
           (i32.load offset=4 (i32.add (local.get $colStart) (i32.shl (local.get $i) (i32.const 2))))
           (local.get $colRows) (local.get $colValues) (local.get $delta) (local.get $n)
-          (local.get $row) (i32.const 0))
+          (local.get $row) (i32.const 2))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next))))
 )

@@ -32,6 +32,7 @@ import {
   type SnapshotPolicy,
   swaLr,
   train,
+  type TrainConfig,
   type TrainingData,
 } from "../mod.ts";
 import { MNIST_CLASSES, MNIST_PIXELS } from "./_mnist_data.ts";
@@ -96,12 +97,68 @@ export interface SeedRun {
   readonly independent: ReadonlyArray<Snapshot>;
 }
 
-interface RunArgs {
+/** One training run of the study: its schedule, length and snapshot policy. */
+export interface RunArgs {
+  /** The method it trains (for progress lines). */
   readonly label: string;
+  /** The lr of every step. */
   readonly schedule: Schedule;
+  /** Epochs of the run. */
   readonly epochs: number;
+  /** When it takes snapshots. */
   readonly snapshots: SnapshotPolicy;
+  /** Networks trained side by side (default 1). */
   readonly replicas?: number;
+}
+
+/**
+ * The train config of one run of the study: the protocol's model, optimizer, batches and
+ * augmentation with the run's schedule. `trainMethods` and the PyTorch replica's exporter
+ * (tools/mnist_replica_export.ts) both build their runs here, so they train the same thing.
+ */
+export function studyTrainConfig(
+  p: Protocol,
+  on: { readonly backend: Backend; readonly data: TrainingData; readonly seed: number },
+  a: RunArgs,
+): TrainConfig {
+  return {
+    backend: on.backend,
+    model: studyModel(p),
+    optimizer: sgd({ momentum: p.momentum }),
+    batchSize: p.batchSize,
+    data: on.data,
+    seed: on.seed,
+    schedule: a.schedule,
+    epochs: a.epochs,
+    snapshots: a.snapshots,
+    replicas: a.replicas ?? 1,
+    ...(p.augment > 0 ? { augment: shift({ width: 28, height: 28, maxShift: p.augment }) } : {}),
+  };
+}
+
+/** Steps of one network's budget: E epochs of `ceil(samples / batchSize)` steps. */
+export function budgetSteps(p: Protocol, samples: number): number {
+  return p.epochs * Math.ceil(samples / p.batchSize);
+}
+
+/** `single-cosine`: one cosine cycle over the budget of `totalSteps`, one snapshot at its end. */
+export function singleCosineRun(p: Protocol, totalSteps: number): RunArgs {
+  return {
+    label: "single-cosine",
+    schedule: cosineAnnealing({ lrMax: p.lrMax, totalSteps, cycles: 1 }),
+    epochs: p.epochs,
+    snapshots: atCycleEnds(),
+  };
+}
+
+/** `snapshot`: M cosine cycles over the budget of `totalSteps`, a snapshot at the end of each. */
+export function snapshotRun(p: Protocol, totalSteps: number): RunArgs {
+  return {
+    label: "snapshot",
+    schedule: cosineAnnealing({ lrMax: p.lrMax, totalSteps, cycles: p.cycles }),
+    epochs: p.epochs,
+    snapshots: atCycleEnds(),
+  };
 }
 
 /** Runs the protocol's methods for one seed. */
@@ -116,43 +173,21 @@ export async function trainMethods(options: {
 }): Promise<SeedRun> {
   const { protocol: p, backend, data, seed, onEpoch } = options;
   const spe = Math.ceil(data.n / p.batchSize);
-  const T = p.epochs * spe;
+  const T = budgetSteps(p, data.n);
   const run = async (a: RunArgs) => {
-    const events = train({
-      backend,
-      model: studyModel(p),
-      optimizer: sgd({ momentum: p.momentum }),
-      batchSize: p.batchSize,
-      data,
-      seed,
-      schedule: a.schedule,
-      epochs: a.epochs,
-      snapshots: a.snapshots,
-      replicas: a.replicas ?? 1,
-      ...(p.augment > 0 ? { augment: shift({ width: 28, height: 28, maxShift: p.augment }) } : {}),
-    });
+    const events = train(studyTrainConfig(p, { backend, data, seed }, a));
     const result = await collect(tapEpochs(events, (e) => onEpoch?.(a.label, a.epochs, e)));
     return result.snapshots;
   };
   const last = atEpochs([p.epochs - 1]);
-  const single = await run({
-    label: "single-cosine",
-    schedule: cosineAnnealing({ lrMax: p.lrMax, totalSteps: T, cycles: 1 }),
-    epochs: p.epochs,
-    snapshots: atCycleEnds(),
-  });
+  const single = await run(singleCosineRun(p, T));
   const step = await run({
     label: "single-step",
     schedule: multiStep({ lr: p.lrMax, milestones: [Math.floor(T / 2), Math.floor(T * 0.75)] }),
     epochs: p.epochs,
     snapshots: last,
   });
-  const snaps = await run({
-    label: "snapshot",
-    schedule: cosineAnnealing({ lrMax: p.lrMax, totalSteps: T, cycles: p.cycles }),
-    epochs: p.epochs,
-    snapshots: atCycleEnds(),
-  });
+  const snaps = await run(snapshotRun(p, T));
   const swa = await trainSwa(p, spe, run);
   const fgeSnaps = await trainFge(p, T, run);
   const memberEpochs = p.epochs / p.cycles;

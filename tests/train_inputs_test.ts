@@ -121,3 +121,27 @@ Deno.test("planRun: the plan and its errors are usable with orThrow alone, no fp
       e.issues.map((i) => i.field).join() === "epochs,batchSize",
   );
 });
+
+Deno.test("data checks: the object validateTrainingData returns is not scanned again for an alike spec; the caller's own always is", async () => {
+  const { validateTrainingData } = await import("../lib/training_data.ts");
+  const spec = mlp({ layers: [2, 4, 3] });
+  const given = { x: new Float32Array([0, 1, 2, 3]), y: new Int32Array([0, 2]), n: 2 };
+  const first = validateTrainingData(spec, given);
+  assert.equal(first._tag, "Right");
+  if (first._tag !== "Right") return;
+  const checked = first.right;
+  assert.notEqual(checked, given); // a new object: the caller never holds it
+  // The caller's object is checked every time: a NaN put in later is found.
+  given.x[1] = NaN;
+  const again = validateTrainingData(spec, given);
+  assert.equal(again._tag, "Left");
+  // The returned object passes for any spec with the same input width, output width and head...
+  assert.equal(validateTrainingData(mlp({ layers: [2, 9, 3] }), checked)._tag, "Right");
+  // ...and is checked in full for another: 2 inputs are not 4, 3 classes are not 2, and the NaN
+  // put into the caller's array is there too (the arrays are shared, not copied).
+  const other = validateTrainingData(mlp({ layers: [4, 3, 2] }), checked);
+  assert.equal(other._tag, "Left");
+  if (other._tag === "Left") {
+    assert.deepEqual(other.left.map((i) => i.field).sort(), ["x", "x[0][1]", "y[1]"]);
+  }
+});

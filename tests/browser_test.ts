@@ -255,14 +255,22 @@ Deno.test({
   },
 });
 
-Deno.test("build: a bundle that reaches a Deno API or lacks the kernels is rejected", () => {
+Deno.test("build: a bundle that reaches a Deno API or lacks the kernels or the Worker is rejected", () => {
   const kernel = "const k = `@compute @workgroup_size(64) fn main() {}`;";
-  checkBundle(kernel);
+  const worker = 'var s = { dense: { simd: ["AGFzbQEAAAAB"] } };';
+  checkBundle(kernel, worker);
   assert.throws(
-    () => checkBundle(`${kernel} const t = Deno.readTextFile("x"); Deno.env.get("A");`),
+    () => checkBundle(`${kernel} const t = Deno.readTextFile("x"); Deno.env.get("A");`, worker),
     /mentions Deno\.env, Deno\.readTextFile; keep Deno APIs out/,
   );
   // Prose about Deno is fine; only member accesses count.
-  checkBundle(`${kernel} const hint = "run in Deno 2 or a browser";`);
-  assert.throws(() => checkBundle("export const x = 1;"), /has no WGSL kernels/);
+  checkBundle(`${kernel} const hint = "run in Deno 2 or a browser";`, worker);
+  assert.throws(() => checkBundle("export const x = 1;", worker), /has no WGSL kernels/);
+  // The Worker must be there, browser-safe, and carry the WebAssembly kernels.
+  assert.throws(() => checkBundle(kernel, undefined), /has no snapfold_worker\.js/);
+  assert.throws(
+    () => checkBundle(kernel, `${worker} Deno.exit(1);`),
+    /its Worker mentions Deno\.exit; keep Deno APIs out of lib\/backend\/wasm\/_worker\.ts/,
+  );
+  assert.throws(() => checkBundle(kernel, "onmessage = () => {};"), /Worker has no WebAssembly/);
 });

@@ -138,6 +138,15 @@ async function wasmRuns(
   assert.equal(plain.fallback, "2 threads asked for: this page is not cross-origin isolated");
   assert.equal(plain.snapshots.length, 2);
   assert.match(await page.locator("#backend").textContent() ?? "", /not cross-origin isolated/);
+  // The Threads field speaks the form's words, and is off for the backends that have no threads.
+  await page.fill("input[name=threads]", "0");
+  await page.click("#run");
+  assert.deepEqual(await page.locator("#form-errors li").allTextContents(), [
+    "Threads must be a whole number from 1 to 16.",
+  ]);
+  assert.equal(await page.locator("input[name=threads]").isDisabled(), false);
+  await page.selectOption("select[name=backend]", "cpu");
+  assert.equal(await page.locator("input[name=threads]").isDisabled(), true);
 }
 
 async function waitForResult(page: Page): Promise<DemoResult> {

@@ -35,7 +35,8 @@
  *   as sugar; `paramLayout` (THE parameter layout), `initParams`, `forward`, `summary`; the
  *   `shift` augmentation.
  * - **Optimizers**: `sgd`, `adam`, `adamw`.
- * - **Backends**: `createBackend("auto" | "cpu" | "wasm" | "webgpu")`, `createCpuBackend`,
+ * - **Backends**: `createBackend("auto" | "cpu" | "wasm" | "webgpu")` (the WebAssembly backend's
+ *   options, such as `{ wasm: { threads: 2 } }`, through it), `createCpuBackend`,
  *   `createWebGpuBackend`.
  * - **Training**: `train`, `collect`, `fold`, `planRun`, and the snapshot policies `atCycleEnds`,
  *   `everyEpochs`, `atEpochs`, `none`.
@@ -168,10 +169,13 @@ export {
   type AdapterDescription,
   type AutoOptions,
   type AutoPlan,
+  type BackendOptions,
   createBackend,
   describeAdapter,
   planAuto,
 } from "./lib/backend/select.ts";
+// Type only: the WebAssembly backend's code loads on first use, through createBackend("wasm").
+export type { WasmBackendOptions } from "./lib/backend/wasm/backend.ts";
 export {
   createWebGpuBackend,
   type WebGpuBackend,

@@ -2,7 +2,10 @@
  * The library in a real browser: Debian's Chromium, headless with WebGPU (SwiftShader), loads the
  * demo page from a local server, trains the tutorial's model there, and must report the WebGPU
  * backend, 10 snapshots, and the accuracies that `deno run examples/blobs.ts --json --backend cpu`
- * reports for the same seed (within 0.01). It looks at the page as a user does, at 1280 and 420 px
+ * reports for the same seed (within 0.01). The same run on the WebAssembly backend must match too,
+ * on one thread and on two (Workers from dist/snapfold_worker.js over a shared memory, on the
+ * cross-origin-isolated page the server makes), and a page served without isolation must run one
+ * thread and say why. It looks at the page as a user does, at 1280 and 420 px
  * wide: nothing overflows horizontally, the results are a table, every chart has its legend, the
  * form says what is wrong in its own words, and `auto` picks what the command line's picks. It saves
  * screenshots to out/browser_demo.png and out/browser_demo_420.png (ignored by git), or the first to
@@ -63,6 +66,88 @@ async function referenceRun(): Promise<ExampleJson> {
 }
 
 type Page = import("playwright-core").Page;
+type Done = DemoResult & { status: "done" };
+
+/** Fails unless the page's accuracies are the Deno example's, within 0.01 (float32 on a device). */
+function matchesReference(result: Done, cpu: ExampleJson, label: string): void {
+  assert.equal(cpu.backend, "cpu");
+  assert.equal(cpu.snapshots.length, 10);
+  assert.deepEqual(
+    result.snapshots.map((s) => s.epoch),
+    Array.from({ length: 10 }, (_, i) => 50 * i + 49),
+    `${label}: 10 snapshots at the ends of the 50-epoch cycles`,
+  );
+  const near = (what: string, got: number, want: number) =>
+    assert.ok(Math.abs(got - want) <= 0.01, `${label}, ${what}: page ${got}, example ${want}`);
+  near("ensemble of all 10", result.ensemble[9].testAccuracy, cpu.ensemble[9].testAccuracy);
+  assert.equal(result.ensemble[9].members, 10);
+  near("mean single snapshot", result.singleMean, cpu.singleMean);
+  for (let i = 0; i < 10; i++) {
+    near(`snapshot ${i + 1}`, result.snapshots[i].testAccuracy, cpu.snapshots[i].testAccuracy);
+  }
+}
+
+/** Loads the page at `url` and waits for a finished run, failing with the page's log otherwise. */
+async function finishedRun(page: Page, url: string, log: string[]): Promise<Done> {
+  log.length = 0;
+  await page.goto(url);
+  const result = await waitForResult(page);
+  if (result.status === "error") {
+    assert.fail(`The page at ${url} failed: ${result.error}\npage log:\n${log.join("\n")}`);
+  }
+  return result;
+}
+
+/**
+ * The WebAssembly backend in the page: one thread, then two on the cross-origin-isolated page
+ * (both matching the example), then two asked for on a page without isolation, which runs one and
+ * says why.
+ */
+async function wasmRuns(
+  page: Page,
+  urls: { isolated: string; plain: string },
+  cpu: ExampleJson,
+  log: string[],
+): Promise<void> {
+  const query = "?epochs=500&cycles=10&lrMax=0.01&seed=1&backend=wasm";
+  for (const threads of [1, 2]) {
+    const result = await finishedRun(page, `${urls.isolated}${query}&threads=${threads}`, log);
+    const label = `wasm, ${threads} thread(s)`;
+    assert.equal(result.backend, "wasm", `${label}: fallback ${result.fallback}`);
+    assert.equal(result.crossOriginIsolated, true);
+    assert.equal(result.fallback, null);
+    assert.equal(result.threads, threads);
+    assert.match(
+      result.adapter ?? "",
+      threads === 1
+        ? /^WebAssembly (relaxed )?SIMD, 1 thread$/
+        : /^WebAssembly (relaxed )?SIMD, 2 threads \(Workers over a shared memory\)$/,
+    );
+    assert.equal(await page.locator("#backend").textContent(), `Backend: ${result.adapter}`);
+    matchesReference(result, cpu, label);
+  }
+  const plain = await finishedRun(
+    page,
+    `${urls.plain}?epochs=20&cycles=2&backend=wasm&threads=2`,
+    log,
+  );
+  assert.equal(plain.backend, "wasm");
+  assert.equal(plain.crossOriginIsolated, false);
+  assert.equal(plain.threads, 1);
+  assert.match(plain.adapter ?? "", /SIMD, 1 thread \(no SharedArrayBuffer here\)$/);
+  assert.equal(plain.fallback, "2 threads asked for: this page is not cross-origin isolated");
+  assert.equal(plain.snapshots.length, 2);
+  assert.match(await page.locator("#backend").textContent() ?? "", /not cross-origin isolated/);
+  // The Threads field speaks the form's words, and is off for the backends that have no threads.
+  await page.fill("input[name=threads]", "0");
+  await page.click("#run");
+  assert.deepEqual(await page.locator("#form-errors li").allTextContents(), [
+    "Threads must be a whole number from 1 to 16.",
+  ]);
+  assert.equal(await page.locator("input[name=threads]").isDisabled(), false);
+  await page.selectOption("select[name=backend]", "cpu");
+  assert.equal(await page.locator("input[name=threads]").isDisabled(), true);
+}
 
 async function waitForResult(page: Page): Promise<DemoResult> {
   await page.waitForFunction(
@@ -139,7 +224,8 @@ async function formSpeaksItsWords(page: Page): Promise<void> {
 }
 
 Deno.test({
-  name: "browser: the demo trains on WebGPU in headless Chromium and matches the CPU example",
+  name:
+    "browser: the demo trains on WebGPU and on WebAssembly (1 and 2 threads) in headless Chromium and matches the CPU example",
   ignore: !hasChromium && !inCi,
   // playwright-core keeps pipes and timers of its own beyond the test's end.
   sanitizeOps: false,
@@ -162,6 +248,7 @@ Deno.test({
     const { chromium } = await import("playwright-core");
     const reference = referenceRun();
     const server = await serveDemo({ port: 0 });
+    const plainServer = await serveDemo({ port: 0, build: false, isolated: false });
     const profile = await Deno.makeTempDir({ prefix: "snapfold-chromium-" });
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -182,38 +269,27 @@ Deno.test({
       const page = context.pages()[0] ?? await context.newPage();
       page.on("console", (m) => pageLog.push(`${m.type()}: ${m.text()}`));
       page.on("pageerror", (e) => pageLog.push(`pageerror: ${e.message}`));
-      await page.goto(`${server.url}?epochs=500&cycles=10&lrMax=0.01&seed=1&backend=webgpu`);
-      const result = await waitForResult(page);
-      const log = `\npage log:\n${pageLog.join("\n")}`;
-      if (result.status === "error") assert.fail(`The page failed: ${result.error}${log}`);
+      const result = await finishedRun(
+        page,
+        `${server.url}?epochs=500&cycles=10&lrMax=0.01&seed=1&backend=webgpu`,
+        pageLog,
+      );
 
-      // The page ran the WebGPU backend and says so.
-      assert.equal(result.backend, "webgpu", `fallback: ${result.fallback}${log}`);
+      // The page ran the WebGPU backend and says so, on a cross-origin-isolated page.
+      assert.equal(result.backend, "webgpu", `fallback: ${result.fallback}`);
       assert.equal(typeof result.adapter, "string");
+      assert.equal(result.crossOriginIsolated, true);
+      assert.equal(result.threads, null);
       const said = await page.locator("#backend").textContent();
       assert.match(said ?? "", /WebGPU on /);
       assert.ok(said!.includes(result.adapter!), said ?? "");
 
-      // 10 snapshots at the ends of the 50-epoch cycles, and their charts drawn.
-      assert.deepEqual(
-        result.snapshots.map((s) => s.epoch),
-        Array.from({ length: 10 }, (_, i) => 50 * i + 49),
-      );
+      // 10 snapshots at the ends of the 50-epoch cycles with the same accuracies as the Deno
+      // example on the CPU, for the same seed, and their charts drawn.
+      const cpu = await reference;
+      matchesReference(result, cpu, "webgpu");
       for (const id of ["lr-chart", "curve-chart", "blobs-chart", "size-chart"]) {
         assert.equal(await page.locator(`#${id} svg`).count(), 1, `#${id} has no chart`);
-      }
-
-      // The same accuracies as the Deno example on the CPU, for the same seed.
-      const cpu = await reference;
-      assert.equal(cpu.backend, "cpu");
-      assert.equal(cpu.snapshots.length, 10);
-      const near = (what: string, got: number, want: number) =>
-        assert.ok(Math.abs(got - want) <= 0.01, `${what}: page ${got}, example ${want}`);
-      near("ensemble of all 10", result.ensemble[9].testAccuracy, cpu.ensemble[9].testAccuracy);
-      assert.equal(result.ensemble[9].members, 10);
-      near("mean single snapshot", result.singleMean, cpu.singleMean);
-      for (let i = 0; i < 10; i++) {
-        near(`snapshot ${i + 1}`, result.snapshots[i].testAccuracy, cpu.snapshots[i].testAccuracy);
       }
 
       await looksFinished(page, result);
@@ -247,22 +323,33 @@ Deno.test({
           /small model \(153 parameters\) trains faster on the CPU/,
         );
       }
+
+      await wasmRuns(page, { isolated: server.url, plain: plainServer.url }, cpu, pageLog);
     } finally {
       await context.close();
       await server.close();
+      await plainServer.close();
       await Deno.remove(profile, { recursive: true });
     }
   },
 });
 
-Deno.test("build: a bundle that reaches a Deno API or lacks the kernels is rejected", () => {
+Deno.test("build: a bundle that reaches a Deno API or lacks the kernels or the Worker is rejected", () => {
   const kernel = "const k = `@compute @workgroup_size(64) fn main() {}`;";
-  checkBundle(kernel);
+  const worker = 'var s = { dense: { simd: ["AGFzbQEAAAAB"] } };';
+  checkBundle(kernel, worker);
   assert.throws(
-    () => checkBundle(`${kernel} const t = Deno.readTextFile("x"); Deno.env.get("A");`),
+    () => checkBundle(`${kernel} const t = Deno.readTextFile("x"); Deno.env.get("A");`, worker),
     /mentions Deno\.env, Deno\.readTextFile; keep Deno APIs out/,
   );
   // Prose about Deno is fine; only member accesses count.
-  checkBundle(`${kernel} const hint = "run in Deno 2 or a browser";`);
-  assert.throws(() => checkBundle("export const x = 1;"), /has no WGSL kernels/);
+  checkBundle(`${kernel} const hint = "run in Deno 2 or a browser";`, worker);
+  assert.throws(() => checkBundle("export const x = 1;", worker), /has no WGSL kernels/);
+  // The Worker must be there, browser-safe, and carry the WebAssembly kernels.
+  assert.throws(() => checkBundle(kernel, undefined), /has no snapfold_worker\.js/);
+  assert.throws(
+    () => checkBundle(kernel, `${worker} Deno.exit(1);`),
+    /its Worker mentions Deno\.exit; keep Deno APIs out of lib\/backend\/wasm\/_worker\.ts/,
+  );
+  assert.throws(() => checkBundle(kernel, "onmessage = () => {};"), /Worker has no WebAssembly/);
 });

@@ -49,6 +49,26 @@ Deno.test("select: wasm gives the WebAssembly backend, loaded on first use", asy
   wasm.dispose();
 });
 
+Deno.test("select: the wasm options reach the WebAssembly backend, for wasm and for auto", async () => {
+  const threaded = await createBackend("wasm", { wasm: { threads: 2, simd: "simd" } });
+  assert.equal(threaded.adapter, "WebAssembly SIMD, 2 threads (Workers over a shared memory)");
+  threaded.dispose();
+  const mid = await createBackend("auto", {
+    model: mlp({ layers: [64, 128, 10] }),
+    wasm: { threads: 2 },
+  });
+  assert.equal(mid.kind, "wasm");
+  assert.match(mid.adapter ?? "", /, 2 threads \(/);
+  mid.dispose();
+  // Bad options are the caller's to fix: auto says so rather than falling back to the CPU.
+  for (const choice of ["wasm", "auto"] as const) {
+    await assert.rejects(
+      () => createBackend(choice, { model: mlp({ layers: [64, 128, 10] }), wasm: { threads: 0 } }),
+      (e) => e instanceof ConfigError && /threads must be an integer from 1 to 16/.test(e.message),
+    );
+  }
+});
+
 Deno.test("select: auto takes the CPU on a software adapter and WebGPU on a hardware one", async () => {
   const found = await describeAdapter();
   assert.ok(found, "a WebGPU adapter is required (CI has a software one)");

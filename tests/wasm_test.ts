@@ -243,3 +243,37 @@ Deno.test("wasm: two threads over a shared memory give exactly the bits of one",
   assert.notDeepEqual(results[0].params, initParams(spec, { seed: 3, replicas: 2 }));
   await assert.rejects(() => createWasmBackend({ threads: 0 }), /threads must be an integer/);
 });
+
+Deno.test("wasm: threads load the Worker script that workerUrl names; a wrong one fails, naming it", async () => {
+  await assert.rejects(
+    () => createWasmBackend({ threads: 2, workerUrl: "" }),
+    /workerUrl must be a URL or a non-empty string/,
+  );
+  const spec = mlp({ layers: [2, 4, 2] });
+  const options = {
+    spec,
+    optimizer: sgd(),
+    params: initParams(spec, { seed: 1 }),
+    data: { x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]), y: new Int32Array([0, 1, 1, 0]), n: 4 },
+  };
+  // A URL object names the module's own Worker: the session starts.
+  const own = new URL("../lib/backend/wasm/_worker.ts", import.meta.url);
+  const named = await createWasmBackend({ threads: 2, workerUrl: own });
+  assert.match(named.adapter ?? "", /2 threads/);
+  (await named.createSession(options)).dispose();
+  named.dispose();
+  // A script that is not the Worker: the session fails, saying where it looked and what to pass.
+  // (Deno prints the Worker's uncaught error as it happens, handled or not.)
+  const missing = "data:text/javascript,throw new Error('not the Worker')";
+  const wrong = await createWasmBackend({ threads: 2, workerUrl: missing });
+  await assert.rejects(() => wrong.createSession(options), (error: Error) => {
+    assert.match(error.message, /^Cannot start a WebAssembly thread: .*not the Worker/);
+    assert.ok(error.message.includes(missing), error.message);
+    assert.match(
+      error.message,
+      /dist\/snapfold_worker\.js\) as the WebAssembly backend's workerUrl/,
+    );
+    return true;
+  });
+  wrong.dispose();
+});

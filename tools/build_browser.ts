@@ -3,12 +3,15 @@
  * (`--platform=browser --code-splitting --minify --sourcemap=linked`, packages from tools/dev.lock)
  * into ES modules in `dist/`: `snapfold.js` (the core, `mod.ts`), `snapfold_plots.js` (the charts,
  * `plots.ts`), `vega.js` and `vega_lite.js` (the charting packages, which `renderSvg` imports
- * lazily by name), the chunks they share, and `demo.js` (examples/browser/main.ts), which imports
- * all of them by their package names through the page's import map instead of carrying a second
- * copy. The entries live in tools/browser/, so that every output has a plain name.
+ * lazily by name), the chunks they share, `snapfold_worker.js` (the WebAssembly backend's Worker
+ * with its kernels, self-contained: a Worker sees no import map; a page passes its URL as the
+ * backend's `workerUrl`), and `demo.js` (examples/browser/main.ts), which imports the library by
+ * its package names through the page's import map instead of carrying a second copy. The entries
+ * live in tools/browser/, so that every output has a plain name.
  *
- * The build fails when the library's bundle mentions `Deno.` (the core must run in a browser;
- * shared/STYLE.md) or lacks the embedded WGSL kernels.
+ * The build fails when the library's bundle or the Worker mentions `Deno.` (the core must run in a
+ * browser; shared/STYLE.md), when the library lacks the embedded WGSL kernels, or when the Worker
+ * is missing or lacks the embedded WebAssembly kernels.
  *
  * ```sh
  * deno task build:browser   # writes dist/
@@ -27,6 +30,8 @@ export const BUNDLE = "snapfold.js";
 export const PLOTS_BUNDLE: string = "snapfold_plots.js";
 /** File name of the exports' bundle (`export.ts`: ONNX, TF.js, PyTorch formats). */
 export const EXPORT_BUNDLE: string = "snapfold_export.js";
+/** File name of the WebAssembly backend's Worker, which a page passes as `workerUrl`. */
+export const WORKER_BUNDLE: string = "snapfold_worker.js";
 /** The demo script's file name. */
 export const DEMO = "demo.js";
 /** The names the demo imports the library by; the page's import map points them at the bundle. */
@@ -41,20 +46,58 @@ const CHART_FILES: readonly string[] = ["vega.js", "vega_lite.js"];
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Fails with every reason the bundle text is not fit for a browser. */
-export function checkBundle(text: string): void {
-  const problems: string[] = [];
-  const deno = /\bDeno\.[A-Za-z_$]+/g;
+/** The `Deno.` members `text` mentions, sorted (prose about Deno does not count). */
+function denoMembers(text: string): string[] {
   const found = new Set<string>();
-  for (const m of text.matchAll(deno)) found.add(m[0]);
-  if (found.size > 0) {
+  for (const m of text.matchAll(/\bDeno\.[A-Za-z_$]+/g)) found.add(m[0]);
+  return [...found].sort();
+}
+
+/**
+ * Fails with every reason the bundle is not fit for a browser: the library's text (its entries and
+ * chunks) and the Worker's (`undefined` when the build wrote none).
+ *
+ * @example
+ * ```ts
+ * import { checkBundle } from "./build_browser.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const library = "const k = `@compute @workgroup_size(64) fn main() {}`;";
+ * const worker = 'const b = ["AGFzbQEAAAAB"];'; // base64 of a WebAssembly module's header
+ * checkBundle(library, worker);
+ * assert.throws(() => checkBundle(library, undefined), /no snapfold_worker\.js/);
+ * ```
+ *
+ * @param text The library's bundle files, joined.
+ * @param worker The Worker's bundle (`snapfold_worker.js`), or `undefined` when it is missing.
+ */
+export function checkBundle(text: string, worker: string | undefined): void {
+  const problems: string[] = [];
+  const found = denoMembers(text);
+  if (found.length > 0) {
     problems.push(
-      `it mentions ${[...found].sort().join(", ")}; ` +
-        "keep Deno APIs out of everything mod.ts and plots.ts reach",
+      `it mentions ${found.join(", ")}; keep Deno APIs out of everything mod.ts and plots.ts reach`,
     );
   }
   if (!/@compute\s+@workgroup_size/.test(text)) {
     problems.push("it has no WGSL kernels; regenerate lib/backend/_shaders.ts (deno task shaders)");
+  }
+  if (worker === undefined) {
+    problems.push(`it has no ${WORKER_BUNDLE} (tools/browser/snapfold_worker.ts)`);
+  } else {
+    const inWorker = denoMembers(worker);
+    if (inWorker.length > 0) {
+      problems.push(
+        `its Worker mentions ${inWorker.join(", ")}; keep Deno APIs out of ` +
+          "lib/backend/wasm/_worker.ts and what it imports",
+      );
+    }
+    // "AGFzbQ" is base64 of "\0asm", the magic number every embedded module starts with.
+    if (!worker.includes('"AGFzbQ')) {
+      problems.push(
+        "its Worker has no WebAssembly kernels; regenerate lib/backend/wasm/_wasm.ts (deno task wasm)",
+      );
+    }
   }
   if (problems.length > 0) {
     throw new Error(`Cannot accept the browser bundle: ${problems.join("; ")}`);
@@ -72,23 +115,24 @@ const LIBRARY_ENTRIES: readonly string[] = [
 
 /**
  * The `deno bundle` command lines of the build: the library's entries with code splitting, then the
- * demo with the library and the charting packages left to the page's import map. Minified, with
- * linked source maps; packages come from tools/dev.lock.
+ * demo with the library and the charting packages left to the page's import map, then the Worker
+ * on its own. Minified, with linked source maps; packages come from tools/dev.lock.
  *
  * @example
  * ```ts
  * import { bundleCommands } from "./build_browser.ts";
  * import assert from "node:assert/strict";
  *
- * const [library, demo] = bundleCommands("/tmp/out");
+ * const [library, demo, worker] = bundleCommands("/tmp/out");
  * assert.ok(library.includes("--code-splitting") && library.includes("--platform=browser"));
  * assert.ok(demo.includes("--external=@snapfold/snapfold") && demo.includes("--external=vega"));
+ * assert.ok(!worker.includes("--code-splitting")); // self-contained: a Worker has no import map
  * ```
  *
  * @param outDir Where the files go.
- * @returns The arguments of the two `deno` runs.
+ * @returns The arguments of the three `deno` runs.
  */
-export function bundleCommands(outDir: string): [string[], string[]] {
+export function bundleCommands(outDir: string): [string[], string[], string[]] {
   const common = [
     "bundle",
     "--quiet",
@@ -105,6 +149,7 @@ export function bundleCommands(outDir: string): [string[], string[]] {
       ...[...PACKAGE_NAMES, ...CHART_PACKAGES].map((name) => `--external=${name}`),
       "tools/browser/demo.ts",
     ],
+    [...common, "tools/browser/snapfold_worker.ts"],
   ];
 }
 
@@ -133,9 +178,9 @@ async function filesIn(dir: string): Promise<string[]> {
 }
 
 /**
- * Builds dist/ (the library bundles, their chunks, the charting packages and the demo script, with
- * source maps) and returns the paths and sizes of what it wrote. The bundle is checked before
- * anything replaces the previous one.
+ * Builds dist/ (the library bundles, their chunks, the charting packages, the WebAssembly Worker
+ * and the demo script, with source maps) and returns the paths and sizes of what it wrote. The
+ * bundle is checked before anything replaces the previous one.
  *
  * @param outDir The output folder (default `dist` in the repository).
  */
@@ -144,15 +189,19 @@ export async function buildBrowser(
 ): Promise<{ path: string; bytes: number }[]> {
   const staging = await Deno.makeTempDir({ prefix: "snapfold-bundle-" });
   try {
-    const [library, demo] = bundleCommands(staging);
+    const [library, demo, worker] = bundleCommands(staging);
     await bundle(library);
     const libraryFiles = (await filesIn(staging)).filter((f) => f.endsWith(".js"));
+    await bundle(worker);
     checkBundle(
       (await Promise.all(
         libraryFiles.filter((f) => !CHART_FILES.includes(f)).map((f) =>
           Deno.readTextFile(join(staging, f))
         ),
       )).join("\n"),
+      await Deno.readTextFile(join(staging, WORKER_BUNDLE)).catch((e) =>
+        e instanceof Deno.errors.NotFound ? undefined : Promise.reject(e)
+      ),
     );
     await bundle(demo);
     await Deno.remove(outDir, { recursive: true }).catch((e) =>

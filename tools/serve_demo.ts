@@ -3,9 +3,18 @@
  * serves the demo page (examples/browser/) and the bundle (dist/, under /dist/) on 127.0.0.1 only,
  * and prints the address.
  *
+ * The page is cross-origin isolated (`crossOriginIsolated` is true): every response says
+ * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`,
+ * which a page needs for `SharedArrayBuffer`, and so for the WebAssembly backend's threads; the
+ * Worker script (dist/snapfold_worker.js) carries the same headers, as an isolated page's Workers
+ * must. Everything the page loads is its own origin's, which `require-corp` lets through (the
+ * responses also say `Cross-Origin-Resource-Policy: same-origin`). `--no-isolation` serves without
+ * them, to see the backend fall back to one thread.
+ *
  * ```sh
  * deno task demo              # http://127.0.0.1:8000/ (or a free port when 8000 is taken)
  * deno task demo --port 9000
+ * deno task demo --no-isolation  # no SharedArrayBuffer: WebAssembly on one thread
  * ```
  *
  * tests/browser_test.ts serves the page with {@linkcode serveDemo} on a free port.
@@ -15,7 +24,7 @@
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildBrowser, BUNDLE, DEMO, DIST } from "./build_browser.ts";
+import { buildBrowser, BUNDLE, DEMO, DIST, WORKER_BUNDLE } from "./build_browser.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PAGE_DIR = join(ROOT, "examples", "browser");
@@ -51,7 +60,9 @@ async function newestSource(dir: string, newest = 0): Promise<number> {
 
 /** Whether dist/ lacks a bundle or is older than a source it is built from. */
 export async function bundleIsStale(): Promise<boolean> {
-  const built = Math.min(await mtime(join(DIST_DIR, BUNDLE)), await mtime(join(DIST_DIR, DEMO)));
+  const built = Math.min(
+    ...await Promise.all([BUNDLE, DEMO, WORKER_BUNDLE].map((f) => mtime(join(DIST_DIR, f)))),
+  );
   if (built < 0) return true;
   let sources = await newestSource(join(ROOT, "lib"));
   for (const file of ["mod.ts", "plots.ts", "deno.json"]) {
@@ -86,23 +97,36 @@ function fileFor(pathname: string): string | null {
   return file.startsWith(base + sep) ? file : null;
 }
 
-async function handle(request: Request): Promise<Response> {
+/**
+ * The headers that make a page cross-origin isolated (the HTML standard's `crossOriginIsolated`:
+ * https://html.spec.whatwg.org/multipage/webappapis.html#concept-settings-object-cross-origin-isolated-capability),
+ * and the resource policy that lets its own files load under `require-corp`.
+ */
+export const ISOLATION_HEADERS: Readonly<Record<string, string>> = {
+  "cross-origin-opener-policy": "same-origin",
+  "cross-origin-embedder-policy": "require-corp",
+  "cross-origin-resource-policy": "same-origin",
+};
+
+async function handle(request: Request, isolated: boolean): Promise<Response> {
+  const policy = isolated ? ISOLATION_HEADERS : {};
   if (request.method !== "GET" && request.method !== "HEAD") {
-    return new Response("Method not allowed", { status: 405 });
+    return new Response("Method not allowed", { status: 405, headers: policy });
   }
   const file = fileFor(new URL(request.url).pathname);
-  if (file === null) return new Response("Not found", { status: 404 });
+  if (file === null) return new Response("Not found", { status: 404, headers: policy });
   try {
     const body = await Deno.readFile(file);
     return new Response(request.method === "HEAD" ? null : body, {
       headers: {
         "content-type": CONTENT_TYPES[extname(file)] ?? "application/octet-stream",
         "cache-control": "no-store",
+        ...policy,
       },
     });
   } catch (error) {
     if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.IsADirectory) {
-      return new Response("Not found", { status: 404 });
+      return new Response("Not found", { status: 404, headers: policy });
     }
     throw error;
   }
@@ -119,14 +143,18 @@ export interface DemoServer {
 /**
  * Serves the demo on 127.0.0.1 (never another interface). Builds the bundle first when it is stale.
  *
- * @param options `port` (0: a free one) and whether to build when stale (default true).
+ * @param options `port` (0: a free one), whether to build when stale (default true), and whether
+ *   the page is cross-origin isolated ({@linkcode ISOLATION_HEADERS}; default true).
  */
 export async function serveDemo(
-  options: { port?: number; build?: boolean } = {},
+  options: { port?: number; build?: boolean; isolated?: boolean } = {},
 ): Promise<DemoServer> {
-  const { port = 0, build = true } = options;
+  const { port = 0, build = true, isolated = true } = options;
   if (build && await bundleIsStale()) await buildBrowser();
-  const server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, handle);
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port, onListen: () => {} },
+    (request) => handle(request, isolated),
+  );
   const { hostname, port: bound } = server.addr as Deno.NetAddr;
   return { url: `http://${hostname}:${bound}/`, close: () => server.shutdown() };
 }
@@ -134,7 +162,10 @@ export async function serveDemo(
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { port: { type: "string", default: "8000" } },
+    options: {
+      port: { type: "string", default: "8000" },
+      "no-isolation": { type: "boolean", default: false },
+    },
     strict: true,
   });
   const port = Number(values.port);
@@ -144,13 +175,18 @@ if (import.meta.main) {
     );
     Deno.exit(1);
   }
+  const isolated = !values["no-isolation"];
   let server: DemoServer;
   try {
-    server = await serveDemo({ port });
+    server = await serveDemo({ port, isolated });
   } catch (error) {
     if (!(error instanceof Deno.errors.AddrInUse)) throw error;
     console.error(`Port ${port} is taken; serving on a free port instead.`);
-    server = await serveDemo({ port: 0, build: false });
+    server = await serveDemo({ port: 0, build: false, isolated });
   }
-  console.log(`snapfold demo: ${server.url} (Ctrl-C stops it)`);
+  console.log(
+    `snapfold demo: ${server.url} (${
+      isolated ? "cross-origin isolated" : "not isolated: WebAssembly on one thread"
+    }; Ctrl-C stops it)`,
+  );
 }

@@ -1,14 +1,20 @@
 /**
  * The demo page's script: trains the tutorial's blobs model in the browser with the library's
- * bundle (by default the command line's `auto`: WebGPU on a hardware adapter, the CPU otherwise),
- * shows progress, then the test accuracies as a table, and draws the lr schedule with its snapshot
+ * bundle (by default the command line's `auto`: WebGPU on a hardware adapter, the CPU otherwise;
+ * or the backend the form names: WebGPU, WebAssembly on one thread or more, the CPU), shows
+ * progress, then the test accuracies as a table, and draws the lr schedule with its snapshot
  * markers, the training and test curves, the test blobs over the ensemble's decision regions and
  * the ensemble-size curve with the library's own chart builders, from the very objects that trained.
  *
  * The configuration is examples/blobs.ts's, so that the page and `deno run examples/blobs.ts --json`
  * report the same accuracies for the same seed (tests/browser_test.ts checks that). The query string
- * presets the form: `?epochs=500&cycles=10&lrMax=0.01&seed=1&backend=auto|webgpu|cpu`.
+ * presets the form: `?epochs=500&cycles=10&lrMax=0.01&seed=1&backend=auto|webgpu|wasm|cpu&threads=2`.
  * The form is checked in its own words before anything trains.
+ *
+ * WebAssembly threads are Workers over a shared memory, so they need `SharedArrayBuffer`, which a
+ * page has only when cross-origin isolated (tools/serve_demo.ts sends the headers); elsewhere the
+ * backend runs one thread, and its description (shown, and in the result) says so. The Workers
+ * load the bundled Worker, `dist/snapfold_worker.js`, found beside the library's bundle.
  *
  * The finished run is exposed as `window.__snapfoldResult` (see {@linkcode DemoResult}).
  *
@@ -54,9 +60,17 @@ export type DemoResult =
   | {
     readonly status: "done";
     readonly backend: "cpu" | "webgpu" | "wasm";
+    /** The backend's description: the WebGPU adapter, or the WebAssembly kernels and threads. */
     readonly adapter: string | null;
-    /** Why the CPU ran, when WebGPU was asked for or `auto` chose the CPU. */
+    /**
+     * Why another backend than the one asked for ran (WebGPU or WebAssembly missing, `auto`'s
+     * choice), or why WebAssembly ran fewer threads than asked for.
+     */
     readonly fallback: string | null;
+    /** The WebAssembly backend's threads as its description tells them; null on the others. */
+    readonly threads: number | null;
+    /** Whether the page is cross-origin isolated (threads need it). */
+    readonly crossOriginIsolated: boolean;
     readonly epochs: number;
     readonly cycles: number;
     readonly lrMax: number;
@@ -79,6 +93,12 @@ export type DemoResult =
   | { readonly status: "error"; readonly error: string };
 
 const BATCH = 32;
+/**
+ * The WebAssembly backend's Worker: `dist/snapfold_worker.js`, beside the library's bundle, which
+ * the page's import map names `@snapfold/snapfold`. Inside the bundle the backend cannot find it
+ * on its own (its default is the source tree's `_worker.ts`, right under Deno).
+ */
+const WORKER_URL = new URL("./snapfold_worker.js", import.meta.resolve("@snapfold/snapfold")).href;
 /** Epochs between two evaluations of the test set (the test curve's points). */
 const REPORT_EVERY = 5;
 
@@ -127,17 +147,35 @@ function presetFromQuery(): void {
   }
 }
 
+/** Threads are the WebAssembly backend's: the field is off for the backends that never run it. */
+function syncThreadsField(): void {
+  const backend = input("backend").value;
+  input("threads").disabled = backend === "cpu" || backend === "webgpu";
+}
+
 /**
  * The backend the form asks for; `auto` is the command line's: `createBackend("auto", { model,
- * batchSize })`, whose cost model never probes WebGPU for a model too small to win there.
+ * batchSize })`, whose cost model never probes WebGPU for a model too small to win there. The
+ * WebAssembly options (threads, the bundled Worker) go to `wasm` and to `auto`.
  */
 async function openBackend(
-  wanted: Settings["backend"],
+  settings: Settings,
   model: MlpSpec,
 ): Promise<{ backend: Backend; fallback: string | null }> {
+  const wanted = settings.backend;
+  const wasm = { threads: settings.threads, workerUrl: WORKER_URL };
   if (wanted === "cpu") return { backend: createCpuBackend(), fallback: null };
+  if (wanted === "wasm") {
+    try {
+      const backend = await createBackend("wasm", { wasm });
+      return { backend, fallback: fewerThreads(backend, settings.threads) };
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      return { backend: createCpuBackend(), fallback: message(error) }; // no WebAssembly SIMD
+    }
+  }
   if (wanted === "auto") {
-    const backend = await createBackend("auto", { model, batchSize: BATCH });
+    const backend = await createBackend("auto", { model, batchSize: BATCH, wasm });
     if (backend.kind === "webgpu") return { backend, fallback: null };
     if (!planAuto({ model, batchSize: BATCH }).tryWebGpu) {
       return {
@@ -162,6 +200,35 @@ async function openBackend(
   } catch (error) {
     return { backend: createCpuBackend(), fallback: message(error) };
   }
+}
+
+/** The threads the WebAssembly backend's description says it runs (null for other backends). */
+function threadsOf(backend: Backend): number | null {
+  if (backend.kind !== "wasm") return null;
+  const said = /\b(\d+) threads?\b/.exec(backend.adapter ?? "");
+  return said === null ? null : Number(said[1]);
+}
+
+/** Why the WebAssembly backend runs fewer threads than asked for, or null. */
+function fewerThreads(backend: Backend, asked: number): string | null {
+  const ran = threadsOf(backend);
+  return ran === null || ran >= asked
+    ? null
+    : `${asked} threads asked for: this page is not cross-origin isolated`;
+}
+
+/** The backend line: which backend, its adapter or threads, and why, when not as asked. */
+function describeBackend(backend: Backend, fallback: string | null): string {
+  const why = fallback === null ? "" : ` (${fallback})`;
+  if (backend.kind === "webgpu") {
+    return `Backend: WebGPU on ${backend.adapter}${
+      backend.softwareAdapter ? " (software adapter)" : ""
+    }`;
+  }
+  if (backend.kind === "wasm") {
+    return `Backend: ${backend.adapter}${fallback === null ? "" : `; ${fallback}`}`;
+  }
+  return `Backend: CPU${why}`;
 }
 
 function message(error: unknown): string {
@@ -246,8 +313,10 @@ function startRun(): void {
 }
 
 async function run(): Promise<void> {
+  // A disabled field (threads, for a backend without them) is not the user's to fix.
   const checked = checkSettings(Object.fromEntries(
-    [...Object.keys(FORM_LABELS), "backend"].map((name) => [name, input(name).value]),
+    [...Object.keys(FORM_LABELS), "backend"].filter((name) => !input(name).disabled)
+      .map((name) => [name, input(name).value]),
   ));
   showFormProblems(checked.problems);
   if (checked.settings === undefined) {
@@ -260,13 +329,9 @@ async function run(): Promise<void> {
   let backend: Backend | undefined;
   try {
     const model = mlp({ layers: [2, 25, 3], activation: "relu", head: "softmax" });
-    const opened = await openBackend(settings.backend, model);
+    const opened = await openBackend(settings, model);
     backend = opened.backend;
-    backendLine.textContent = backend.kind === "webgpu"
-      ? `Backend: WebGPU on ${backend.adapter}${
-        backend.softwareAdapter ? " (software adapter)" : ""
-      }`
-      : `Backend: CPU${opened.fallback === null ? "" : ` (${opened.fallback})`}`;
+    backendLine.textContent = describeBackend(backend, opened.fallback);
     backendLine.dataset.backend = backend.kind;
 
     // The tutorial's data: 1100 points, 3 centers, std 2, randomState 2; first 100 train, 1000 test.
@@ -330,6 +395,8 @@ async function run(): Promise<void> {
       backend: backend.kind,
       adapter: backend.adapter,
       fallback: opened.fallback,
+      threads: threadsOf(backend),
+      crossOriginIsolated: globalThis.crossOriginIsolated === true,
       epochs: settings.epochs,
       cycles: settings.cycles,
       lrMax: settings.lrMax,
@@ -363,5 +430,7 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   void run();
 });
+input("backend").addEventListener("change", syncThreadsField);
 presetFromQuery();
+syncThreadsField();
 void run();

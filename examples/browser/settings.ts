@@ -11,23 +11,34 @@ export interface Settings {
   readonly cycles: number;
   readonly lrMax: number;
   readonly seed: number;
-  readonly backend: "auto" | "webgpu" | "cpu";
+  readonly backend: "auto" | "webgpu" | "wasm" | "cpu";
+  /**
+   * Threads of the WebAssembly backend (for `wasm`, and `auto` when it takes WebAssembly); more
+   * than 1 runs only on a cross-origin-isolated page, and one thread otherwise.
+   */
+  readonly threads: number;
 }
+
+/** The backends the form offers. */
+const BACKENDS: ReadonlyArray<Settings["backend"]> = ["auto", "webgpu", "wasm", "cpu"];
 
 /**
  * The form's labels by field name; also the names of the library options they set
- * (`cosineAnnealing`'s `cycles` and `lrMax`, the config's `epochs` and `seed`), so that an error
- * from the library can be told in the form's words.
+ * (`cosineAnnealing`'s `cycles` and `lrMax`, the config's `epochs` and `seed`, the WebAssembly
+ * backend's `threads`), so that an error from the library can be told in the form's words.
  */
 export const FORM_LABELS: Readonly<Record<string, string>> = {
   epochs: "Epochs",
   cycles: "Cycles",
   lrMax: "lr max",
   seed: "Seed",
+  threads: "Threads",
 };
 
 const MAX_EPOCHS = 100_000;
 const MAX_SEED = 2 ** 32 - 1;
+/** The WebAssembly backend's own bound (its `threads` option). */
+const MAX_THREADS = 16;
 
 /** A problem with one field, said with its label. */
 export interface FormProblem {
@@ -61,16 +72,26 @@ function wholeNumber(
  * import assert from "node:assert/strict";
  *
  * const ok = checkSettings({ epochs: "500", cycles: "10", lrMax: "0.01", seed: "1", backend: "auto" });
- * assert.deepEqual(ok.settings, { epochs: 500, cycles: 10, lrMax: 0.01, seed: 1, backend: "auto" });
- * const bad = checkSettings({ epochs: "20", cycles: "30", lrMax: "", seed: "-1", backend: "cpu" });
+ * assert.deepEqual(ok.settings, {
+ *   epochs: 500, cycles: 10, lrMax: 0.01, seed: 1, backend: "auto", threads: 1,
+ * });
+ * const wasm = checkSettings({
+ *   epochs: "500", cycles: "10", lrMax: "0.01", seed: "1", backend: "wasm", threads: "2",
+ * });
+ * assert.equal(wasm.settings?.backend, "wasm");
+ * assert.equal(wasm.settings?.threads, 2);
+ * const bad = checkSettings({
+ *   epochs: "20", cycles: "30", lrMax: "", seed: "-1", backend: "cpu", threads: "0",
+ * });
  * assert.deepEqual(bad.problems.map((p) => p.message), [
  *   "Seed must be a whole number from 0 to 4294967295.",
+ *   "Threads must be a whole number from 1 to 16.",
  *   "lr max is required.",
  *   "Cycles must not be more than Epochs (20): each cycle needs at least one epoch.",
  * ]);
  * ```
  *
- * @param texts The fields' values as the form holds them.
+ * @param texts The fields' values as the form holds them (without `threads`: 1 thread).
  * @returns The settings when every field is fine, and the problems found.
  */
 export function checkSettings(
@@ -80,6 +101,9 @@ export function checkSettings(
   const epochs = wholeNumber("epochs", texts.epochs, 1, MAX_EPOCHS, problems);
   const cycles = wholeNumber("cycles", texts.cycles, 1, MAX_EPOCHS, problems);
   const seed = wholeNumber("seed", texts.seed, 0, MAX_SEED, problems);
+  const threads = texts.threads === undefined
+    ? 1
+    : wholeNumber("threads", texts.threads, 1, MAX_THREADS, problems);
   const lrText = texts.lrMax?.trim() ?? "";
   const lrMax = Number(lrText);
   if (lrText === "") problems.push({ field: "lrMax", message: "lr max is required." });
@@ -96,8 +120,8 @@ export function checkSettings(
         `Cycles must not be more than Epochs (${epochs}): each cycle needs at least one epoch.`,
     });
   }
-  const backend = texts.backend === "cpu" || texts.backend === "webgpu" ? texts.backend : "auto";
+  const backend = BACKENDS.find((b) => b === texts.backend) ?? "auto";
   return problems.length > 0
     ? { problems }
-    : { settings: { epochs, cycles, lrMax, seed, backend }, problems };
+    : { settings: { epochs, cycles, lrMax, seed, backend, threads }, problems };
 }

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { ConfigError } from "../errors.ts";
 import { check, orThrow, validation } from "../validation.ts";
 import type { Backend, BackendChoice } from "./backend.ts";
 import type { ModelSpec } from "../model/spec.ts";
@@ -18,6 +19,7 @@ import { paramLayout } from "../model/layout.ts";
 import { createCpuBackend } from "./cpu/backend.ts";
 import { createWebGpuBackend } from "./webgpu/backend.ts";
 import { adapterFacts } from "./webgpu/_quirks.ts";
+import type { WasmBackendOptions } from "./wasm/backend.ts";
 
 /** What {@linkcode describeAdapter} found. */
 export interface AdapterDescription {
@@ -63,6 +65,15 @@ export interface AutoOptions {
   readonly model?: ModelSpec;
   /** Rows per step (default 128). */
   readonly batchSize?: number;
+}
+
+/** Options of {@linkcode createBackend}: what `"auto"` may know, and the WebAssembly backend's. */
+export interface BackendOptions extends AutoOptions {
+  /**
+   * The WebAssembly backend's options (`threads`, `workerUrl`, `simd`), for `"wasm"` and for
+   * `"auto"` when it takes that backend.
+   */
+  readonly wasm?: WasmBackendOptions;
 }
 
 /**
@@ -182,13 +193,17 @@ export function planAuto(options: AutoOptions): AutoPlan {
   };
 }
 
-async function createCpuSide(which: "cpu" | "wasm"): Promise<Backend> {
+async function createCpuSide(
+  which: "cpu" | "wasm",
+  wasm: WasmBackendOptions | undefined,
+): Promise<Backend> {
   if (which === "cpu") return createCpuBackend();
   try {
     // Imported on first use: the kernels' embedded binaries stay out of programs that never ask.
     const { createWasmBackend } = await import("./wasm/backend.ts");
-    return await createWasmBackend();
-  } catch {
+    return await createWasmBackend(wasm);
+  } catch (error) {
+    if (error instanceof ConfigError) throw error; // bad options are the caller's to fix
     // No WebAssembly SIMD here: the CPU backend always works.
     return createCpuBackend();
   }
@@ -212,17 +227,29 @@ async function createCpuSide(which: "cpu" | "wasm"): Promise<Backend> {
  * small.dispose();
  * ```
  *
+ * @example The WebAssembly backend on two threads (a page that loads the browser bundle also
+ * passes `workerUrl`, the URL of `dist/snapfold_worker.js`)
+ * ```ts
+ * import { createBackend } from "@snapfold/snapfold";
+ * import assert from "node:assert/strict";
+ *
+ * const wasm = await createBackend("wasm", { wasm: { threads: 2 } });
+ * assert.match(wasm.adapter ?? "", /SIMD, 2 threads \(Workers over a shared memory\)$/);
+ * wasm.dispose();
+ * ```
+ *
  * @param choice `"cpu"`, `"webgpu"` (fails with a clear error when no adapter exists), `"wasm"`
  *   (fails with a clear error without WebAssembly SIMD) or `"auto"` (the default).
- * @param options For `"auto"`: the model and batch size it will run.
+ * @param options For `"auto"`: the model and batch size it will run; for `"wasm"` (and `"auto"`
+ *   when it takes WebAssembly): `wasm`, that backend's options, e.g. `{ wasm: { threads: 2 } }`.
  * @returns The backend.
- * @throws {ConfigError} when `choice` is none of these.
+ * @throws {ConfigError} when `choice` is none of these, or for bad `wasm` options.
  * @throws {SnapfoldError} for `"webgpu"` when WebGPU is not available, for `"wasm"` without
  *   WebAssembly SIMD.
  */
 export async function createBackend(
   choice: BackendChoice = "auto",
-  options: AutoOptions = {},
+  options: BackendOptions = {},
 ): Promise<Backend> {
   orThrow(
     "Cannot create a backend",
@@ -231,18 +258,20 @@ export async function createBackend(
   if (choice === "cpu") return createCpuBackend();
   if (choice === "wasm") {
     const { createWasmBackend } = await import("./wasm/backend.ts");
-    return await createWasmBackend();
+    return await createWasmBackend(options.wasm);
   }
   if (choice === "webgpu") return await createWebGpuBackend();
   const plan = planAuto(options);
-  if (!plan.tryWebGpu) return await createCpuSide(plan.cpuSide);
+  if (!plan.tryWebGpu) return await createCpuSide(plan.cpuSide, options.wasm);
   const adapter = await requestAdapter();
-  if (adapter === null || adapterFacts(adapter).software) return await createCpuSide(plan.cpuSide);
+  if (adapter === null || adapterFacts(adapter).software) {
+    return await createCpuSide(plan.cpuSide, options.wasm);
+  }
   try {
     return await createWebGpuBackend({ adapter });
   } catch {
     // The adapter exists but would not give a device (a driver or a browser policy refusing it):
     // "auto" promises a backend, and the CPU side always works.
-    return await createCpuSide(plan.cpuSide);
+    return await createCpuSide(plan.cpuSide, options.wasm);
   }
 }

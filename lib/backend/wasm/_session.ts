@@ -33,7 +33,7 @@ import {
   type WasmKernels,
 } from "./_kernels.ts";
 import type { WasmLayout } from "./_layout.ts";
-import { splitKernels, ThreadPool } from "./_threads.ts";
+import { DEFAULT_WORKER_URL, splitKernels, ThreadPool, type ThreadSetup } from "./_threads.ts";
 import { wasmUpdateOf } from "./_update.ts";
 import { type ResidentInputs, uploadInputs } from "./_upload.ts";
 
@@ -124,7 +124,7 @@ export class SpareResources {
  * @param compiled The kernels.
  * @param setup What to train.
  * @param onDispose Called once when the session is disposed, with its resources for reuse.
- * @param threads Threads (Workers over a shared memory when more than 1).
+ * @param threads Threads (Workers over a shared memory when more than 1) and the Workers' script.
  * @param spare Resources of a disposed session with the same threads, cleared and reused.
  * @returns The session.
  */
@@ -132,7 +132,7 @@ export async function createWasmSession(
   compiled: CompiledKernels,
   setup: WasmSessionSetup,
   onDispose: (s: TrainingSession, resources: SessionResources) => void,
-  threads = 1,
+  threads: ThreadSetup = { threads: 1, workerUrl: DEFAULT_WORKER_URL },
   spare?: SessionResources,
 ): Promise<TrainingSession> {
   const { layout, data, replicas, stateSize } = setup;
@@ -145,8 +145,8 @@ export async function createWasmSession(
   const own = spare?.kernels ?? await instantiateKernels(compiled, heap.memory);
   const pool = spare !== undefined
     ? spare.pool
-    : compiled.shared && threads > 1
-    ? await ThreadPool.start(threads - 1, compiled.variant, heap.memory)
+    : compiled.shared && threads.threads > 1
+    ? await ThreadPool.start(threads.threads - 1, compiled.variant, heap.memory, threads.workerUrl)
     : null;
   try {
     const labels = heap.alloc(setup.softmax ? data.n : 0);

@@ -7,9 +7,10 @@
  * exactly those of one thread. Everything else runs on the calling thread.
  *
  * Threads need `SharedArrayBuffer` (Deno; cross-origin-isolated pages); without it the backend runs
- * one thread and says so. The Worker is `new URL("./_worker.ts", import.meta.url)`: Deno loads it as
- * is; a browser bundle must emit that module beside its chunks (tools/build_browser.ts does not yet,
- * so threads are for Deno until it does). The calling thread waits with `Atomics.wait` where the runtime lets it
+ * one thread and says so. The Workers load {@linkcode DEFAULT_WORKER_URL}, this folder's
+ * `_worker.ts`, which Deno runs as is; a browser bundle has no `.ts` beside its chunks, so the
+ * backend's `workerUrl` option names the bundled Worker instead (`dist/snapfold_worker.js`, built
+ * by tools/build_browser.ts). The calling thread waits with `Atomics.wait` where the runtime lets it
  * block (Deno, Workers) and spins on `Atomics.load` where it does not (a page's main thread).
  *
  * @module
@@ -31,8 +32,25 @@ import {
 
 /** Whether this runtime can share a `WebAssembly.Memory` with Workers. */
 export function threadsAvailable(): boolean {
+  // A page that is not cross-origin isolated may not share memory even where the constructor is
+  // exposed (an origin trial, a flag); Deno has no such notion and leaves the global undefined.
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
   return typeof SharedArrayBuffer === "function" && typeof Worker === "function" &&
-    typeof Atomics === "object";
+    typeof Atomics === "object" && isolated !== false;
+}
+
+/**
+ * The script the Workers load by default: this folder's `_worker.ts`, right under Deno. A browser
+ * bundle serves the bundled Worker (`dist/snapfold_worker.js`) and passes its URL instead.
+ */
+export const DEFAULT_WORKER_URL: string = new URL("./_worker.ts", import.meta.url).href;
+
+/** How many threads a session runs, and the script its Workers load. */
+export interface ThreadSetup {
+  /** Threads, the calling one included (Workers only when more than 1). */
+  readonly threads: number;
+  /** The Worker script's URL (default {@linkcode DEFAULT_WORKER_URL}). */
+  readonly workerUrl: string;
 }
 
 /** How long a part may take before the session gives up on its Worker. */
@@ -67,36 +85,44 @@ export class ThreadPool {
    * @param workers How many (threads - 1).
    * @param variant The kernels' variant.
    * @param memory A shared memory.
+   * @param workerUrl The Worker script (default {@linkcode DEFAULT_WORKER_URL}).
    * @returns The pool, once every Worker is ready.
+   * @throws {SnapfoldError} when a Worker fails to load or start; none is left running.
    */
   static async start(
     workers: number,
     variant: WasmVariant,
     memory: WebAssembly.Memory,
+    workerUrl: string = DEFAULT_WORKER_URL,
   ): Promise<ThreadPool> {
-    const helpers = await Promise.all(
-      Array.from({ length: workers }, async (): Promise<Helper> => {
-        const worker = new Worker(new URL("./_worker.ts", import.meta.url).href, {
-          type: "module",
-        });
-        const control = new SharedArrayBuffer(CONTROL_BYTES);
-        await new Promise<void>((resolve, reject) => {
-          worker.onmessage = () => resolve();
-          worker.onerror = (event) => {
-            event.preventDefault();
-            reject(new SnapfoldError(`Cannot start a WebAssembly thread: ${event.message}`));
+    const started: Worker[] = [];
+    try {
+      const helpers = await Promise.all(
+        Array.from({ length: workers }, async (): Promise<Helper> => {
+          const worker = new Worker(workerUrl, { type: "module" });
+          started.push(worker);
+          const control = new SharedArrayBuffer(CONTROL_BYTES);
+          await new Promise<void>((resolve, reject) => {
+            worker.onmessage = () => resolve();
+            worker.onerror = (event) => {
+              event.preventDefault();
+              reject(workerError(workerUrl, event));
+            };
+            worker.postMessage({ variant, memory, control });
+          });
+          return {
+            worker,
+            ctl: new Int32Array(control, 0, CONTROL_INTS),
+            args: new Float64Array(control, ARG_OFFSET, MAX_ARGS),
+            seq: 0,
           };
-          worker.postMessage({ variant, memory, control });
-        });
-        return {
-          worker,
-          ctl: new Int32Array(control, 0, CONTROL_INTS),
-          args: new Float64Array(control, ARG_OFFSET, MAX_ARGS),
-          seq: 0,
-        };
-      }),
-    );
-    return new ThreadPool(helpers);
+        }),
+      );
+      return new ThreadPool(helpers);
+    } catch (error) {
+      for (const worker of started) worker.terminate();
+      throw error;
+    }
   }
 
   /** Threads, the calling one included. */
@@ -148,6 +174,20 @@ export class ThreadPool {
     }
     this.#helpers.length = 0;
   }
+}
+
+/**
+ * Why a Worker did not start. A script that fails to load (a browser bundle without `workerUrl`
+ * asks for `_worker.ts` beside its chunks) raises a plain `Event` in browsers, with no message.
+ */
+function workerError(url: string, event: Event): SnapfoldError {
+  const said = (event as ErrorEvent).message;
+  return new SnapfoldError(
+    `Cannot start a WebAssembly thread: ${
+      typeof said === "string" && said !== "" ? said : "its script did not load"
+    } (${url}); in a browser bundle, pass the bundled Worker's URL (dist/snapfold_worker.js) as ` +
+      "the WebAssembly backend's workerUrl option",
+  );
 }
 
 /** `[start, end)` bounds of `parts` near-equal pieces of `[0, count)`, starts multiples of `align`. */

@@ -7,7 +7,7 @@
  * ignores dropout, as on the CPU. Relaxed SIMD (`f32x4.relaxed_madd`, fused multiply-adds) where
  * the runtime validates it, plain SIMD otherwise; both are tested. One thread by default;
  * `threads: 2` or more splits each session's large products across Workers over a shared memory
- * (`_threads.ts`).
+ * (`_threads.ts`); a browser bundle passes its bundled Worker script as `workerUrl`.
  *
  * Browser-safe: no `Deno.*`; modules are compiled and instantiated asynchronously.
  *
@@ -25,7 +25,7 @@ import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";
 import { makePredictArena, type PredictArena, predictWasm } from "./_predict.ts";
 import { createWasmSession, type SessionResources, SpareResources } from "./_session.ts";
-import { threadsAvailable } from "./_threads.ts";
+import { DEFAULT_WORKER_URL, threadsAvailable } from "./_threads.ts";
 
 /** The most threads a session may ask for. */
 const MAX_THREADS = 16;
@@ -36,7 +36,7 @@ export interface WasmBackendOptions {
    * Which kernels: `"relaxed"` (fused multiply-adds; fails where the runtime lacks relaxed SIMD),
    * `"simd"` (plain SIMD), or `"auto"` (default): relaxed where `WebAssembly.validate` accepts it.
    */
-  readonly simd?: "auto" | WasmVariant;
+  readonly simd?: "auto" | "relaxed" | "simd";
   /**
    * Threads of a training session (default 1): with 2 or more, each session's large products and
    * updates are split across Workers over a shared `WebAssembly.Memory` where `SharedArrayBuffer`
@@ -44,6 +44,13 @@ export interface WasmBackendOptions {
    * `adapter` says which. Prediction runs on one thread.
    */
   readonly threads?: number;
+  /**
+   * The Workers' script (threads only). The default, the module's own `_worker.ts`, is right
+   * under Deno; a page that loads the browser bundle (`deno task build:browser`) passes the URL it
+   * serves `dist/snapfold_worker.js` from, e.g.
+   * `new URL("./snapfold_worker.js", import.meta.resolve("@snapfold/snapfold"))`.
+   */
+  readonly workerUrl?: string | URL;
 }
 
 /**
@@ -84,11 +91,11 @@ export interface WasmBackendOptions {
  *
  * @param options Which SIMD variant, and how many threads a session runs.
  * @returns A backend whose sessions train in WebAssembly.
- * @throws {ConfigError} for an unknown `simd` choice or a bad thread count.
+ * @throws {ConfigError} for an unknown `simd` choice, a bad thread count or `workerUrl`.
  * @throws {SnapfoldError} when the runtime lacks WebAssembly SIMD (or relaxed SIMD, when asked).
  */
 export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
-  const { variant, threads, description } = resolveOptions(options);
+  const { variant, threads, workerUrl, description } = resolveOptions(options);
   const compiled = await compileKernels(variant);
   const shared = threads > 1 ? await compileKernels(variant, true) : compiled;
   const sessions = new Set<TrainingSession>();
@@ -140,7 +147,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
             : { augment: { shift: options.augment, seedKey } }),
         },
         giveBack,
-        threads,
+        { threads, workerUrl },
         spare.take(),
       );
       sessions.add(session);
@@ -168,9 +175,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
 /** Checks the options and settles what runs: the variant, the threads and how to say both. */
 function resolveOptions(
   options: WasmBackendOptions,
-): { variant: WasmVariant; threads: number; description: string } {
+): { variant: WasmVariant; threads: number; workerUrl: string; description: string } {
   const choice = options?.simd ?? "auto";
   const wanted = options?.threads ?? 1;
+  const url = options?.workerUrl ?? DEFAULT_WORKER_URL;
   orThrow(
     "Cannot create the WebAssembly backend",
     validation([
@@ -180,6 +188,12 @@ function resolveOptions(
         "threads",
         `must be an integer from 1 to ${MAX_THREADS}`,
         wanted,
+      ),
+      ...check.that(
+        url instanceof URL || (typeof url === "string" && url !== ""),
+        "workerUrl",
+        "must be a URL or a non-empty string",
+        url,
       ),
     ], choice),
   );
@@ -199,7 +213,8 @@ function resolveOptions(
     ? "1 thread (no SharedArrayBuffer here)"
     : "1 thread";
   const simdName = variant === "relaxed" ? "relaxed SIMD" : "SIMD";
-  return { variant, threads, description: `WebAssembly ${simdName}, ${threadNote}` };
+  const description = `WebAssembly ${simdName}, ${threadNote}`;
+  return { variant, threads, workerUrl: String(url), description };
 }
 
 /**

@@ -3,7 +3,8 @@
  * reference: the CPU backend's kernels (lib/ops/_dense_blocked.ts, _dense_sparse.ts, accumulating in float64),
  * the losses of lib/ops/loss.ts, the dropout masks of lib/ops/dropout.ts and the optimizers'
  * reference updates, on a sweep of shapes that includes sizes not divisible by the 4 x 8 tiles and
- * the 32-wide sparse blocks, batch 1, zero rows and columns. Products are compared within float tolerance
+ * the 32-wide sparse blocks, batch 1, zero rows and columns; the soft-target loss also against the
+ * float64 reference of lib/ops/softmax_xent_soft.ts. Products are compared within float tolerance
  * (float32 accumulation, fused multiply-adds); the losses, the dropout and the updates are the same
  * operations in the same order, so they must give the same bits.
  */
@@ -28,6 +29,7 @@ import {
   weightGradSparse,
 } from "../lib/ops/_dense_sparse.ts";
 import { softmaxLossRows } from "../lib/ops/loss.ts";
+import { softmaxXentSoftRef, softmaxXentSoftRows } from "../lib/ops/softmax_xent_soft.ts";
 import { applyMask, dropoutSeedKey, fillDropoutMask } from "../lib/ops/dropout.ts";
 import {
   compileKernels,
@@ -416,6 +418,73 @@ for (const variant of ["relaxed", "simd"] as const) {
         assert.deepEqual(h.f32(mseGrad, rows * classes), g);
       }
     }
+  });
+
+  Deno.test(`wasm kernels (${variant}): the soft-target cross-entropy gives the CPU's bits and the reference's values`, async () => {
+    const h = await harness(variant);
+    let checked = 0;
+    for (const rows of [...ROWS, 65]) {
+      for (const classes of [1, 2, 3, 10, 17]) {
+        for (const t of [0.25, 1, 2.5, 7]) {
+          h.reset();
+          const seed = rows * 131 + classes * 7 + Math.round(4 * t);
+          const logits = randomFloats(seed, rows * classes).map((v) => 6 * v);
+          // Target rows: softmax of random scores (peaked or flat), with a one-hot row and ties.
+          const scores = randomFloats(seed + 1, rows * classes);
+          const targets = new Float32Array(rows * classes);
+          for (let b = 0; b < rows; b++) {
+            const sharp = 1 + (b % 4);
+            let sum = 0;
+            for (let c = 0; c < classes; c++) sum += Math.exp(sharp * scores[b * classes + c]);
+            for (let c = 0; c < classes; c++) {
+              targets[b * classes + c] = Math.exp(sharp * scores[b * classes + c]) / sum;
+            }
+          }
+          targets.fill(0, 0, classes);
+          targets[classes - 1] = 1; // one-hot
+          if (classes > 2) {
+            logits[1] = logits[0]; // a tie of logits: the first maximum counts
+            if (rows > 1) targets[classes + 2] = targets[classes] = 0.5; // a tie of targets
+          }
+          if (rows > 2) logits[2 * classes] = 40; // large / T: the row max keeps exp finite
+          const grad = h.heap.alloc(rows * classes);
+          const correct = h.heap.alloc(1);
+          const loss = h.k.loss.softmax_xent_soft(
+            h.put(logits),
+            h.put(targets),
+            rows,
+            classes,
+            t,
+            grad,
+            correct,
+          );
+          const expectedGrad = new Float32Array(rows * classes);
+          const hits = new Float64Array(1);
+          const expected = softmaxXentSoftRows(
+            logits,
+            targets,
+            rows,
+            classes,
+            t,
+            expectedGrad,
+            hits,
+            0,
+          );
+          const label = `soft ${rows}x${classes} T=${t}`;
+          const got = h.f32(grad, rows * classes);
+          assert.equal(loss, expected, `${label}: loss`);
+          assert.deepEqual(got, expectedGrad, `${label}: gradient`);
+          assert.equal(h.f32(correct, 1)[0], hits[0], `${label}: agreement`);
+          const ref = softmaxXentSoftRef(logits, targets, rows, classes, t);
+          assertClose([loss], [ref.loss], { rel: 1e-12, abs: 1e-12, label: `${label}: ref loss` });
+          assertClose(got, ref.grad, { rel: 1e-6, abs: 1e-7, label: `${label}: ref gradient` });
+          assert.equal(h.f32(correct, 1)[0], ref.agree, `${label}: ref agreement`);
+          assert.ok(Number.isFinite(loss) && loss >= 0, `${label}: loss ${loss}`);
+          checked++;
+        }
+      }
+    }
+    assert.equal(checked, 6 * 5 * 4);
   });
 
   Deno.test(`wasm kernels (${variant}): combine is the weighted softmax (or identity) sum`, async () => {

@@ -105,6 +105,15 @@ export interface LossKernels {
     grad: number,
     correct: number,
   ): number;
+  softmax_xent_soft(
+    logits: number,
+    targets: number,
+    rows: number,
+    classes: number,
+    temperature: number,
+    grad: number,
+    correct: number,
+  ): number;
   mse(out: number, targets: number, count: number, grad: number): number;
   combine(
     result: number,

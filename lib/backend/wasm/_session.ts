@@ -2,10 +2,10 @@
  * A training session of the WebAssembly backend: the data, every replica's parameters and optimizer
  * state, the gradient and the batch workspace live in one `WebAssembly.Memory`, uploaded once;
  * each step gathers its batch (straight into sparse form when the data are mostly zeros), then per
- * replica runs the forward pass (drawing its dropout masks), the loss, the backward pass and the
- * update in WebAssembly. Reads copy out of the memory (free: host memory). With threads the memory
- * is shared and the large kernels are split across Workers (`_threads.ts`), with the same results
- * bit for bit.
+ * replica runs the forward pass (drawing its dropout masks), the loss (of labels, soft targets or
+ * regression targets: `_loss.ts`), the backward pass and the update in WebAssembly. Reads copy out
+ * of the memory (free: host memory). With threads the memory is shared and the large kernels are
+ * split across Workers (`_threads.ts`), with the same results bit for bit.
  *
  * @module
  */
@@ -33,6 +33,7 @@ import {
   type WasmKernels,
 } from "./_kernels.ts";
 import type { WasmLayout } from "./_layout.ts";
+import { type LossBuffers, type LossHead, stepLoss } from "./_loss.ts";
 import { DEFAULT_WORKER_URL, splitKernels, ThreadPool, type ThreadSetup } from "./_threads.ts";
 import { wasmUpdateOf } from "./_update.ts";
 import { type ResidentInputs, uploadInputs } from "./_upload.ts";
@@ -49,7 +50,8 @@ function disposedError(what: string): SnapfoldError {
 /** What a session is made from (already validated). */
 export interface WasmSessionSetup {
   readonly layout: WasmLayout;
-  readonly softmax: boolean;
+  /** The loss, and so whether the data's `y` holds labels or [n, outDim] rows (`lossHeadOf`). */
+  readonly head: LossHead;
   readonly optimizer: Optimizer;
   readonly stateSize: number;
   readonly params: Float32Array;
@@ -69,8 +71,8 @@ export interface WasmSessionSetup {
 
 /** Addresses of the session's resident buffers. */
 interface Resident extends ResidentInputs {
-  readonly labels: number; // [n] i32 (softmax head)
-  readonly targets: number; // [n, outDim] (linear head)
+  readonly labels: number; // [n] i32 (softmax head with labels)
+  readonly targets: number; // [n, outDim] (linear head; soft targets)
   readonly params: number; // [replicas, P]
   readonly state: number; // [replicas, S]
   readonly grad: number; // [P]
@@ -79,8 +81,8 @@ interface Resident extends ResidentInputs {
 /** Addresses of the per-batch buffers (re-laid when a plan brings a larger batch). */
 interface Batch {
   readonly indices: number; // [capacity] i32
-  readonly labels: number; // [capacity] i32
-  readonly targets: number; // [capacity, outDim]
+  readonly labels: number; // [capacity] i32 (labels)
+  readonly targets: number; // [capacity, outDim] (regression or soft targets)
   readonly ws: Workspace;
 }
 
@@ -149,12 +151,13 @@ export async function createWasmSession(
     ? await ThreadPool.start(threads.threads - 1, compiled.variant, heap.memory, threads.workerUrl)
     : null;
   try {
-    const labels = heap.alloc(setup.softmax ? data.n : 0);
-    const targets = heap.alloc(setup.softmax ? 0 : data.y.length);
+    const labelled = setup.head.kind === "labels"; // else y holds [n, outDim] rows
+    const labels = heap.alloc(labelled ? data.n : 0);
+    const targets = heap.alloc(labelled ? 0 : data.y.length);
     const params = heap.alloc(replicas * P);
     const state = heap.alloc(replicas * stateSize);
     const grad = heap.alloc(P);
-    if (setup.softmax) heap.i32(labels, data.n).set(data.y as Int32Array);
+    if (labelled) heap.i32(labels, data.n).set(data.y as Int32Array);
     else heap.f32(targets, data.y.length).set(data.y as Float32Array);
     heap.f32(params, replicas * P).set(setup.params);
     if (setup.state !== undefined) heap.f32(state, replicas * stateSize).set(setup.state);
@@ -211,12 +214,13 @@ class WasmSession implements TrainingSession {
   #layBatch(capacity: number): Batch {
     const heap = this.#heap;
     heap.release(this.#mark);
-    const { layout, softmax } = this.#setup;
+    const { layout, head } = this.#setup;
+    const labelled = head.kind === "labels";
     const sparse = this.#sparse;
     return {
       indices: heap.alloc(capacity),
-      labels: heap.alloc(softmax ? capacity : 0),
-      targets: heap.alloc(softmax ? 0 : capacity * layout.outDim),
+      labels: heap.alloc(labelled ? capacity : 0),
+      targets: heap.alloc(labelled ? 0 : capacity * layout.outDim),
       ws: makeWorkspace(heap, layout, capacity, sparse, true),
     };
   }
@@ -227,7 +231,7 @@ class WasmSession implements TrainingSession {
     if (maxRows > this.#batch.ws.capacity) this.#batch = this.#layBatch(maxRows);
     const steps = plan.lrs.length;
     this.#stats.reserve(steps);
-    const { layout, softmax, optimizer, stateSize: S } = this.#setup;
+    const { layout, head, optimizer, stateSize: S } = this.#setup;
     const R = this.replicas;
     const P = this.paramCount;
     const k = this.#k;
@@ -249,6 +253,14 @@ class WasmSession implements TrainingSession {
     const statCorrect = this.#stats.correct;
     let statRow = this.#stats.steps * R;
     const draw: Draw = { seedKey: this.#setup.seedKey, step: 0, replica: 0 };
+    const depth = layout.layers.length;
+    const loss: LossBuffers = {
+      out: ws.acts[depth],
+      labels: batch.labels,
+      targets: batch.targets,
+      delta: ws.deltas[depth],
+      correct: ws.correct,
+    };
     for (let s = 0; s < steps; s++) {
       const start = offsets[s];
       const rows = offsets[s + 1] - start;
@@ -260,23 +272,8 @@ class WasmSession implements TrainingSession {
         const params = res.params + 4 * r * P;
         draw.replica = r;
         forwardRows(k, layout, ws, ws.acts[0], params, rows, draw);
-        const depth = layout.layers.length;
-        const out = ws.acts[depth];
-        const delta = ws.deltas[depth];
-        if (softmax) {
-          statLoss[statRow] = k.loss.softmax_xent(
-            out,
-            batch.labels,
-            rows,
-            layout.outDim,
-            delta,
-            ws.correct,
-          );
-          statCorrect[statRow] = f32[ws.correct >>> 2];
-        } else {
-          statLoss[statRow] = k.loss.mse(out, batch.targets, rows * layout.outDim, delta);
-          statCorrect[statRow] = 0;
-        }
+        statLoss[statRow] = stepLoss(k.loss, head, loss, rows, layout.outDim, f32);
+        statCorrect[statRow] = f32[ws.correct >>> 2];
         statRow++;
         backwardRows(k, layout, ws, ws.acts[0], params, rows, res.grad, draw);
         if (fast !== undefined) {
@@ -300,7 +297,7 @@ class WasmSession implements TrainingSession {
     rows: number,
     step: number,
   ) {
-    const { layout, softmax, augment } = this.#setup;
+    const { layout, head, augment } = this.#setup;
     const res = this.#resident;
     const batch = this.#batch;
     const ws = batch.ws;
@@ -341,7 +338,7 @@ class WasmSession implements TrainingSession {
         else f32.copyWithin(into, from, from + inDim);
       }
     }
-    if (softmax) {
+    if (head.kind === "labels") {
       const labels = res.labels >>> 2;
       const into = batch.labels >>> 2;
       for (let b = 0; b < rows; b++) i32[into + b] = i32[labels + indices[start + b]];

@@ -1,13 +1,14 @@
 /**
  * The WebAssembly backend: the whole training step (gather, dense or sparse first layer, the
- * activations, the loss, the backward products, bias gradients and the optimizer update) and the
- * stacked ensemble prediction run in WebAssembly SIMD kernels (`wasm/*.wat`, embedded by
- * `deno task wasm` in `_wasm.ts`), behind the same session contract as the CPU backend, which is
- * its oracle; training draws the CPU's very dropout masks (wasm/dropout.wat), and prediction
- * ignores dropout, as on the CPU. Relaxed SIMD (`f32x4.relaxed_madd`, fused multiply-adds) where
- * the runtime validates it, plain SIMD otherwise; both are tested. One thread by default;
- * `threads: 2` or more splits each session's large products across Workers over a shared memory
- * (`_threads.ts`); a browser bundle passes its bundled Worker script as `workerUrl`.
+ * activations, the loss of labels, of soft targets (distill) or of regression targets, the
+ * backward products, bias gradients and the optimizer update) and the stacked ensemble prediction
+ * run in WebAssembly SIMD kernels (`wasm/*.wat`, embedded by `deno task wasm` in `_wasm.ts`),
+ * behind the same session contract as the CPU backend, which is its oracle; training draws the
+ * CPU's very dropout masks (wasm/dropout.wat), and prediction ignores dropout, as on the CPU.
+ * Relaxed SIMD (`f32x4.relaxed_madd`, fused multiply-adds) where the runtime validates it, plain
+ * SIMD otherwise; both are tested. One thread by default; `threads: 2` or more splits each
+ * session's large products across Workers over a shared memory (`_threads.ts`); a browser bundle
+ * passes its bundled Worker script as `workerUrl`.
  *
  * Browser-safe: no `Deno.*`; modules are compiled and instantiated asynchronously.
  *
@@ -23,6 +24,7 @@ import { dropoutSeedKey } from "../../ops/dropout.ts";
 import { validatePredict, validateSession } from "../_validate.ts";
 import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";
+import { lossHeadOf } from "./_loss.ts";
 import { makePredictArena, type PredictArena, predictWasm } from "./_predict.ts";
 import { createWasmSession, type SessionResources, SpareResources } from "./_session.ts";
 import { DEFAULT_WORKER_URL, threadsAvailable } from "./_threads.ts";
@@ -125,7 +127,6 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     async createSession(options: SessionOptions): Promise<TrainingSession> {
       assertLive("create a session");
       const data = orThrow("Cannot create a training session", validateSession(options));
-      refuseSoftTargets(data); // soft targets (distill): CPU and WebGPU only
       const { spec, optimizer, params, replicas = 1, optimizerState } = options;
       const layout = wasmLayout(spec);
       const seedKey = dropoutSeedKey(options.seed ?? 0);
@@ -133,7 +134,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
         shared,
         {
           layout,
-          softmax: spec.head === "softmax",
+          head: lossHeadOf(spec, data),
           optimizer,
           stateSize: optimizerStateSize(optimizer, paramCount(spec)),
           params,
@@ -231,14 +232,4 @@ function countNonzeros(x: Float32Array, count: number): number {
     nonzeros += (magnitude | -magnitude) >>> 31;
   }
   return nonzeros;
-}
-
-/** Soft targets (distill) have no WebAssembly loss head yet: refused with the way out. */
-function refuseSoftTargets(data: { readonly targets?: "labels" | "soft" }) {
-  if (data.targets === "soft") {
-    throw new SnapfoldError(
-      'Cannot create a training session on the WebAssembly backend: soft targets (targets: "soft", ' +
-        'as distill trains) are not implemented there yet; use createBackend("cpu") or "webgpu"',
-    );
-  }
 }

@@ -1,10 +1,20 @@
 /**
  * The WebAssembly backend passes every shared backend case (tests/_backend_cases.ts) in both of its
- * variants, relaxed SIMD and plain SIMD.
+ * variants, relaxed SIMD and plain SIMD, and trains as the CPU does where the cases do not reach:
+ * sparse inputs, block-wise uploads, reused memory, threads, and soft targets (distill).
  */
 import assert from "node:assert/strict";
 import { assertClose, registerBackendCases } from "./_backend_cases.ts";
-import { adam, type Backend, createCpuBackend, initParams, mlp, sgd } from "../mod.ts";
+import {
+  adam,
+  type Backend,
+  createCpuBackend,
+  initParams,
+  mlp,
+  randomState,
+  sgd,
+  type TrainingData,
+} from "../mod.ts";
 import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
 import { createWasmBackend } from "../lib/backend/wasm/backend.ts";
 import { wasmSupport } from "../lib/backend/wasm/_kernels.ts";
@@ -242,6 +252,81 @@ Deno.test("wasm: two threads over a shared memory give exactly the bits of one",
   assert.ok(results[0].loss.every(Number.isFinite));
   assert.notDeepEqual(results[0].params, initParams(spec, { seed: 3, replicas: 2 }));
   await assert.rejects(() => createWasmBackend({ threads: 0 }), /threads must be an integer/);
+});
+
+/** [n, classes] rows of probabilities, some peaked, some flat (soft targets, as distill makes). */
+function softTargets(n: number, classes: number, seed: number): Float32Array {
+  const random = randomState(seed);
+  const q = new Float32Array(n * classes);
+  for (let b = 0; b < n; b++) {
+    const sharp = 0.5 + 3 * random.uniform(0, 1);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      sum += q[b * classes + c] = Math.exp(sharp * random.normal(0, 1));
+    }
+    for (let c = 0; c < classes; c++) q[b * classes + c] /= sum;
+  }
+  return q;
+}
+
+Deno.test("wasm: soft targets (distill) train as on the CPU, dense and sparse, on one thread and two", async () => {
+  // Wide enough that two threads split the first layer, the hidden product and the update (40-row
+  // batches, 9310 parameters); a last batch of 1 row; two replicas; momentum.
+  const spec = mlp({ layers: [20, 300, 10] });
+  const n = 60;
+  const inputs: Record<string, Float32Array> = {
+    dense: Float32Array.from({ length: n * 20 }, (_, k) => Math.sin(k * 0.37)),
+    sparse: Float32Array.from({ length: n * 20 }, (_, k) => (k * 7) % 10 < 8 ? 0 : (k % 9) / 9),
+  };
+  const sizes = [40, 40, 13, 40, 1];
+  const offsets = Int32Array.from(
+    { length: sizes.length + 1 },
+    (_, s) => sizes.slice(0, s).reduce((a, b) => a + b, 0),
+  );
+  const plan = {
+    indices: Int32Array.from({ length: offsets[sizes.length] }, (_, k) => (k * 17) % n),
+    offsets,
+    lrs: new Float32Array(sizes.length).fill(0.05),
+  };
+  for (const [name, x] of Object.entries(inputs)) {
+    for (const temperature of [1, 2.5]) {
+      const data: TrainingData = { x, y: softTargets(n, 10, 3), n, targets: "soft", temperature };
+      const options = {
+        spec,
+        optimizer: sgd({ momentum: 0.9 }),
+        params: initParams(spec, { seed: 6, replicas: 2 }),
+        replicas: 2,
+        data,
+      };
+      const results = [];
+      for (
+        const make of [createCpuBackend, createWasmBackend, () => createWasmBackend({ threads: 2 })]
+      ) {
+        const backend = await make();
+        const session = await backend.createSession(options);
+        session.run(plan);
+        results.push({ stats: await session.readStats(), params: await session.readParams() });
+        backend.dispose();
+      }
+      const [cpu, one, two] = results;
+      const label = `${name}, T=${temperature}`;
+      assertClose(one.stats.loss, cpu.stats.loss, {
+        rel: 1e-4,
+        abs: 1e-6,
+        label: `${label}: losses`,
+      });
+      assert.deepEqual(
+        one.stats.correct,
+        cpu.stats.correct,
+        `${label}: agreement with the teacher`,
+      );
+      assertClose(one.params, cpu.params, { rel: 1e-4, abs: 1e-6, label: `${label}: params` });
+      assert.deepEqual(two.stats.loss, one.stats.loss, `${label}: two threads' losses`);
+      assert.deepEqual(two.params, one.params, `${label}: two threads' params`);
+      assert.ok(cpu.stats.correct.some((c) => c > 0), `${label}: rows agree`);
+      assert.notDeepEqual(one.params, options.params);
+    }
+  }
 });
 
 Deno.test("wasm: threads load the Worker script that workerUrl names; a wrong one fails, naming it", async () => {

@@ -31,7 +31,7 @@ export interface TrainingData {
    * What `y` holds for a softmax head: `"labels"` (default, [n] class labels) or `"soft"`: [n,
    * classes] target probabilities (each row non-negative, summing to 1), trained with the
    * cross-entropy against them at {@linkcode TrainingData.temperature} (lib/ops/softmax_xent_soft.ts;
-   * knowledge distillation, see `distill`). CPU and WebGPU (per-kernel path) only.
+   * knowledge distillation, see `distill`). Every backend (WebGPU on its per-kernel path).
    */
   readonly targets?: "labels" | "soft";
   /**

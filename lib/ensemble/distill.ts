@@ -48,8 +48,8 @@ export interface DistillOptions extends
   /** Distillation temperature `T` > 0 (default 1: the ensemble's probabilities as they are). */
   readonly temperature?: number;
   /**
-   * Where the student trains: the CPU (default) or WebGPU; the WebAssembly backend refuses soft
-   * targets. The ensemble predicts the targets on its own backend. Never disposed here.
+   * Where the student trains: the CPU (default), WebGPU (its per-kernel path) or WebAssembly. The
+   * ensemble predicts the targets on its own backend. Never disposed here.
    */
   readonly backend?: Backend;
 }
@@ -116,9 +116,9 @@ function distillIssues(ensemble: Ensemble, options: DistillOptions): ConfigIssue
  * Trains one student on an ensemble's soft targets (knowledge distillation): the ensemble predicts
  * `p` for every row of `data`, the targets are `q = softmax(log(p) / T)`, and `train` fits the
  * student to them with the soft-target cross-entropy at temperature `T` (scaled by `T^2`, so one
- * learning rate serves every temperature), on the CPU or WebGPU backend. No snapshots are taken;
- * the student is the final parameters. At inference it costs one forward pass, 1/M of the
- * ensemble's.
+ * learning rate serves every temperature), on any backend (CPU, WebGPU, WebAssembly). No
+ * snapshots are taken; the student is the final parameters. At inference it costs one forward
+ * pass, 1/M of the ensemble's.
  *
  * @example Distil a three-snapshot ensemble into one network of the same shape
  * ```ts

@@ -344,7 +344,7 @@ async function main(flags: CliValues<typeof CLI>): Promise<void> {
       winner: winner < 0 ? null : results[winner].label,
       seconds: (performance.now() - start) / 1000,
     };
-    await Deno.writeTextFile(flags.out!, JSON.stringify(file, null, 1) + "\n");
+    await Deno.writeTextFile(flags.out!, JSON.stringify(file, null, 2) + "\n");
     return file;
   };
   try {

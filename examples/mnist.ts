@@ -36,11 +36,14 @@ import { loadMnist, type MnistData, splitMnist } from "./_mnist_data.ts";
 import { type Protocol, type SeedRun, studyModel, trainMethods } from "./_mnist_methods.ts";
 import { summarise, summaryText } from "./_mnist_report.ts";
 
-/** The default protocol, chosen on the validation digits (see the README's MNIST section). */
+/**
+ * The default protocol: the winner of tools/mnist_protocol_search.ts, chosen on the validation
+ * digits (bench/mnist_protocol_search.json; the README's MNIST section).
+ */
 export const DEFAULT_PROTOCOL: Protocol = {
   epochs: 60,
   cycles: 5,
-  lrMax: 0.2,
+  lrMax: 0.3,
   augment: 2,
   dropout: 0,
   batchSize: 128,

@@ -26,6 +26,7 @@ import {
   MAX_ARGS,
   OP,
   SEQ,
+  SPIN,
   SPLIT_OPS,
   type SplitOp,
 } from "./_protocol.ts";
@@ -152,6 +153,7 @@ export class ThreadPool {
 
   #await(h: Helper): void {
     const started = Date.now();
+    for (let spin = 0; spin < SPIN && Atomics.load(h.ctl, DONE) !== h.seq; spin++);
     for (;;) {
       const done = Atomics.load(h.ctl, DONE);
       if (done === h.seq) return;

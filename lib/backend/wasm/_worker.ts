@@ -6,7 +6,17 @@
  * @module
  */
 import { compileKernels, instantiateKernels, type WasmVariant } from "./_kernels.ts";
-import { ARG_OFFSET, ARGC, CONTROL_INTS, DONE, MAX_ARGS, OP, SEQ, SPLIT_OPS } from "./_protocol.ts";
+import {
+  ARG_OFFSET,
+  ARGC,
+  CONTROL_INTS,
+  DONE,
+  MAX_ARGS,
+  OP,
+  SEQ,
+  SPIN,
+  SPLIT_OPS,
+} from "./_protocol.ts";
 
 /** What the session posts once. */
 interface WorkerInit {
@@ -34,6 +44,9 @@ scope.onmessage = async (event: MessageEvent<WorkerInit>) => {
   scope.postMessage("ready");
   let seen = 0;
   for (;;) {
+    // The next command of a step comes within microseconds: spin a while before sleeping, since a
+    // futex wake-up costs more than the smaller kernels themselves.
+    for (let spin = 0; spin < SPIN && Atomics.load(ctl, SEQ) === seen; spin++);
     Atomics.wait(ctl, SEQ, seen);
     const seq = Atomics.load(ctl, SEQ);
     if (seq === seen) continue;

@@ -22,6 +22,7 @@
  * ```sh
  * deno task bench:peers                          # both workloads, writes bench/RESULTS.md
  * deno run -A bench/peers.ts --runs 3 --no-write   # quicker, tables on stdout only
+ * deno task bench:peers --rounds 3                 # every peer three times, interleaved
  * ```
  *
  * @module
@@ -64,6 +65,7 @@ const { values: flags } = parseArgs({
     warmup: { type: "string", default: "1" },
     "timeout-s": { type: "string", default: "300" },
     "ensemble-runs": { type: "string", default: "30" },
+    rounds: { type: "string", default: "1" },
     out: { type: "string", default: new URL("RESULTS.md", HERE).pathname },
     "no-write": { type: "boolean", default: false },
   },
@@ -75,6 +77,15 @@ const RUNS: Record<WorkloadName, number> = {
 };
 const TIMEOUT_MS = Number(flags["timeout-s"]) * 1000;
 const ENSEMBLE_RUNS = Number(flags["ensemble-runs"]);
+/**
+ * Rounds over the peer list (default 1): with K, every peer runs K times, interleaved with the
+ * others (peer 1, peer 2, ..., then again), and its median is over all K rounds' timed runs, so
+ * that a slow spell of the shared machine falls on every peer rather than on one.
+ */
+const ROUNDS = Number(flags.rounds);
+if (!Number.isSafeInteger(ROUNDS) || ROUNDS < 1) {
+  throw new Error(`Cannot benchmark: --rounds must be a positive integer: got ${flags.rounds}`);
+}
 /** Untimed runs first in every process: JIT compilation, kernel and pipeline caches warm up. */
 const WARMUP = Number(flags.warmup);
 if (!Number.isSafeInteger(WARMUP) || WARMUP < 0) {
@@ -330,6 +341,24 @@ interface Measured {
   readonly notes: Set<string>;
 }
 
+/**
+ * One row per peer from the rounds: the first round's runs (its warm-ups shown in parentheses),
+ * then every later round's timed runs; the median over all timed runs. A peer skipped in any round
+ * is skipped.
+ */
+function mergeRounds(rounds: Row[][]): Row[] {
+  return rounds[0].map((first, i) => {
+    const all = rounds.map((rows) => rows[i]);
+    const skipped = all.find((row) => row.report === undefined);
+    if (skipped !== undefined) return skipped;
+    const runsMs = [
+      ...first.report!.runsMs,
+      ...all.slice(1).flatMap((row) => row.report!.runsMs.slice(WARMUP)),
+    ];
+    return { ...first, report: { ...first.report!, runsMs }, median: median(runsMs.slice(WARMUP)) };
+  });
+}
+
 async function measure(dir: string, peers: PeerSpec[]): Promise<Measured> {
   const results = new Map<WorkloadName | "ensemble", Row[]>();
   const sections: string[] = [];
@@ -338,15 +367,20 @@ async function measure(dir: string, peers: PeerSpec[]): Promise<Measured> {
     log(`Preparing the ${name} workload ...`);
     const w = await buildWorkload(name);
     await saveWorkload(dir, w);
-    log(`Running ${w.title}, ${WARMUP} + ${RUNS[name]} runs per peer:`);
-    const rows: Row[] = [];
-    for (const peer of peers.filter((p) => p.workloads?.includes(name) ?? true)) {
-      const row = await runPeer(peer, dir, name);
-      rows.push(row);
-      for (const note of row.report?.notes ?? []) notes.add(note);
+    log(`Running ${w.title}, ${ROUNDS} round(s) of ${WARMUP} + ${RUNS[name]} runs per peer:`);
+    const rounds: Row[][] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const rows: Row[] = [];
+      for (const peer of peers.filter((p) => p.workloads?.includes(name) ?? true)) {
+        const row = await runPeer(peer, dir, name);
+        rows.push(row);
+        for (const note of row.report?.notes ?? []) notes.add(note);
+      }
+      rounds.push(rows);
     }
+    const rows = mergeRounds(rounds);
     results.set(name, rows);
-    const section = table(w, rows, WARMUP, RUNS[name], await sameParams(dir, name));
+    const section = table(w, rows, WARMUP, RUNS[name], await sameParams(dir, name), ROUNDS);
     sections.push(section);
     console.log(section + "\n");
   }

@@ -37,14 +37,25 @@ export function formatRatio(r: number): string {
  * @param check What the floor and snapfold's parameters compare to.
  * @returns Markdown.
  */
-export function table(w: Workload, rows: Row[], warmup: number, runs: number, check: string) {
+export function table(
+  w: Workload,
+  rows: Row[],
+  warmup: number,
+  runs: number,
+  check: string,
+  rounds = 1,
+) {
   const base = rows.find((r) => r.label === "snapfold cpu")?.median;
   const lines = [
     `### ${w.title}`,
     "",
     `Schedule: ${w.scheduleText}; SGD momentum ${w.momentum}; Glorot-uniform start (the same ` +
     `weights for every peer); per peer ${warmup} warm-up run (in parentheses, not counted) ` +
-    `and ${runs} timed runs; median of the timed runs.`,
+    `and ${runs} timed runs${
+      rounds > 1
+        ? `, in each of ${rounds} rounds over the peers (interleaved: every peer, then again)`
+        : ""
+    }; median of all its timed runs.`,
     "",
     "Time ratios: above 1 the peer is slower than snapfold's CPU backend.",
     "",

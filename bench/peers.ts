@@ -309,7 +309,16 @@ function peerList(
 const ENSEMBLE_PEERS = ["cpu", "wasm", "wasm2", "ort", "ort-branches"] as const;
 
 async function runEnsemble(dir: string): Promise<{ rows: Row[]; section: string }> {
-  log(`Running ensemble inference, 5 + ${ENSEMBLE_RUNS} calls per peer:`);
+  log(`Running ensemble inference, ${ROUNDS} round(s) of 5 + ${ENSEMBLE_RUNS} calls per peer:`);
+  const rounds: Row[][] = [];
+  for (let round = 0; round < ROUNDS; round++) rounds.push(await ensembleRound(dir));
+  const rows = mergeRounds(rounds, 0);
+  const agreement = await ensembleAgreement(dir, ENSEMBLE_PEERS);
+  return { rows, section: ensembleTable(rows, ENSEMBLE_RUNS, agreement, ROUNDS) };
+}
+
+/** One call of every ensemble peer, in turn. */
+async function ensembleRound(dir: string): Promise<Row[]> {
   const rows: Row[] = [];
   for (const name of ENSEMBLE_PEERS) {
     const script = new URL("peers/ensemble.ts", HERE).pathname;
@@ -331,8 +340,7 @@ async function runEnsemble(dir: string): Promise<{ rows: Row[]; section: string 
     };
     rows.push(await runPeer(spec, dir, "mnist", ENSEMBLE_RUNS, 0));
   }
-  const agreement = await ensembleAgreement(dir, ENSEMBLE_PEERS);
-  return { rows, section: ensembleTable(rows, ENSEMBLE_RUNS, agreement) };
+  return rows;
 }
 
 interface Measured {
@@ -346,16 +354,16 @@ interface Measured {
  * then every later round's timed runs; the median over all timed runs. A peer skipped in any round
  * is skipped.
  */
-function mergeRounds(rounds: Row[][]): Row[] {
+function mergeRounds(rounds: Row[][], warm = WARMUP): Row[] {
   return rounds[0].map((first, i) => {
     const all = rounds.map((rows) => rows[i]);
     const skipped = all.find((row) => row.report === undefined);
     if (skipped !== undefined) return skipped;
     const runsMs = [
       ...first.report!.runsMs,
-      ...all.slice(1).flatMap((row) => row.report!.runsMs.slice(WARMUP)),
+      ...all.slice(1).flatMap((row) => row.report!.runsMs.slice(warm)),
     ];
-    return { ...first, report: { ...first.report!, runsMs }, median: median(runsMs.slice(WARMUP)) };
+    return { ...first, report: { ...first.report!, runsMs }, median: median(runsMs.slice(warm)) };
   });
 }
 

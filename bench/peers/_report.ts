@@ -87,14 +87,21 @@ export function table(
  * @param agreement What the peers' probabilities compare to.
  * @returns Markdown.
  */
-export function ensembleTable(rows: Row[], runs: number, agreement: string): string {
+export function ensembleTable(
+  rows: Row[],
+  runs: number,
+  agreement: string,
+  rounds = 1,
+): string {
   const ort = best(rows, "onnxruntime")?.median;
   const lines = [
     "### Ensemble inference: 10 members of 784-256-10, soft vote over 1000 MNIST test rows",
     "",
     "Members are Glorot draws of seeds 1 to 10 (the time does not depend on the values, and the " +
     "accuracy of random members means nothing); the ensemble is exported with `toOnnx` for ONNX " +
-    `Runtime. Per peer 5 untimed calls, then ${runs} timed calls; median of the timed calls.`,
+    `Runtime. Per peer 5 untimed calls, then ${runs} timed calls${
+      rounds > 1 ? `, in each of ${rounds} interleaved rounds over the peers` : ""
+    }; median of all its timed calls.`,
     "",
     "| peer | median | min | peer / best onnxruntime-node 1 thread |",
     "| --- | ---: | ---: | ---: |",

@@ -18,6 +18,7 @@ import {
 import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
 import { createWasmBackend } from "../lib/backend/wasm/backend.ts";
 import { wasmSupport } from "../lib/backend/wasm/_kernels.ts";
+import { PREDICT_BLOCK } from "../lib/backend/wasm/_predict.ts";
 
 registerBackendCases("wasm relaxed", () => createWasmBackend({ simd: "relaxed" }));
 registerBackendCases("wasm simd", () => createWasmBackend({ simd: "simd" }));
@@ -108,6 +109,30 @@ Deno.test("wasm: mostly-zero inputs take the sparse first layer and train as on 
   assertClose(wasm.params, cpu.params, { rel: 1e-4, abs: 1e-6, label: "params" });
   assertClose(wasm.probs, cpu.probs, { rel: 1e-4, abs: 1e-6, label: "probabilities" });
   assert.ok(cpu.stats.loss[steps - 1] < cpu.stats.loss[0]);
+});
+
+Deno.test("wasm: predictions over several blocks of rows equal the CPU's, dense and sparse, mean and per member", async () => {
+  const spec = mlp({ layers: [20, 8, 3] });
+  const n = 2 * PREDICT_BLOCK + 3;
+  const params = initParams(spec, { seed: 9, replicas: 3 });
+  const wasm = await createWasmBackend();
+  const cpu = createCpuBackend();
+  for (const zeros of [0, 8]) {
+    const x = Float32Array.from(
+      { length: n * 20 },
+      (_, k) => (k * 7) % 10 < zeros ? 0 : ((k * 13) % 17) / 17 - 0.4,
+    );
+    for (const combine of ["mean", "none"] as const) {
+      const options = { spec, params, members: 3, x, n, combine };
+      assertClose(await wasm.predict(options), await cpu.predict(options), {
+        rel: 1e-5,
+        abs: 1e-6,
+        label: `${zeros}0% zeros, ${combine}`,
+      });
+    }
+  }
+  wasm.dispose();
+  cpu.dispose();
 });
 
 Deno.test("wasm: inputs uploaded block by block train as on the CPU, sparse or dense", async () => {

@@ -148,7 +148,7 @@ export async function createWasmSession(
   const pool = spare !== undefined
     ? spare.pool
     : compiled.shared && threads.threads > 1
-    ? await ThreadPool.start(threads.threads - 1, compiled.variant, heap.memory, threads.workerUrl)
+    ? await ThreadPool.start(threads.threads - 1, compiled, heap.memory, threads.workerUrl)
     : null;
   try {
     const labelled = setup.head.kind === "labels"; // else y holds [n, outDim] rows

@@ -1,11 +1,12 @@
 /**
  * The Worker of a threaded WebAssembly session (see `_threads.ts`): it instantiates the shared-memory
- * kernels over the session's `WebAssembly.Memory`, says `"ready"`, then waits on its control block
+ * kernels the session compiled (posted as `WebAssembly.Module`s, whose machine code is shared) over
+ * the session's `WebAssembly.Memory`, says `"ready"`, then waits on its control block
  * for commands (a kernel's name by index and its arguments), runs each, and signals it done.
  *
  * @module
  */
-import { compileKernels, instantiateKernels, type WasmVariant } from "./_kernels.ts";
+import { type CompiledKernels, instantiateKernels } from "./_kernels.ts";
 import {
   ARG_OFFSET,
   ARGC,
@@ -20,7 +21,7 @@ import {
 
 /** What the session posts once. */
 interface WorkerInit {
-  readonly variant: WasmVariant;
+  readonly compiled: CompiledKernels;
   readonly memory: WebAssembly.Memory;
   readonly control: SharedArrayBuffer;
 }
@@ -32,8 +33,8 @@ const scope = globalThis as unknown as {
 
 scope.onmessage = async (event: MessageEvent<WorkerInit>) => {
   scope.onmessage = null;
-  const { variant, memory, control } = event.data;
-  const k = await instantiateKernels(await compileKernels(variant, true), memory);
+  const { compiled, memory, control } = event.data;
+  const k = await instantiateKernels(compiled, memory);
   const all = { ...k.dense, ...k.sparse, ...k.loss, ...k.update } as unknown as Record<
     string,
     (...args: number[]) => number

@@ -39,6 +39,7 @@ export function firstNonFinite(values: Float32Array | Float64Array): number {
  * `(bits & 0x7f800000) + 0x00800000` sets the sign bit for it alone (integer work only).
  */
 function firstBlockF32(values: Float32Array): number {
+  if (values.length === 0) return -1; // also a detached buffer, which no view may be made on
   const bits = new Int32Array(values.buffer, values.byteOffset, values.length);
   const length = bits.length;
   for (let start = 0; start < length; start += BLOCK) {

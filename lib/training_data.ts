@@ -72,8 +72,11 @@ const rowsCheck: Check = (f, v) =>
     v,
   );
 
-/** `n` rows of `inDim` finite inputs, converted to float32. */
-function inputsOf(inDim: number, x: unknown, n: unknown): Validation<Inputs> {
+/**
+ * `n` rows of `inDim` finite inputs, converted to float32 (`scan` false: the finite scan is left
+ * out, for inputs this module has just checked; see {@linkcode validateTrainingData}).
+ */
+function inputsOf(inDim: number, x: unknown, n: unknown, scan = true): Validation<Inputs> {
   const given = struct({
     n: field<number>("n", n, rowsCheck),
     x: map(
@@ -95,7 +98,8 @@ function inputsOf(inDim: number, x: unknown, n: unknown): Validation<Inputs> {
         : `must hold n * inDim = ${n} * ${inDim} = ${n * inDim} values`,
       x,
     );
-    return map(struct({ shape, finite: nonFinite("x", x, inDim) }), () => ({ x, n }));
+    const finite = scan ? nonFinite("x", x, inDim) : valid(x);
+    return map(struct({ shape, finite }), () => ({ x, n }));
   });
 }
 
@@ -280,10 +284,10 @@ export function validateInputs(spec: MlpSpec, inputs: Inputs): Validation<Inputs
  */
 export function validateTrainingData(spec: MlpSpec, data: TrainingData): Validation<TrainingData> {
   const key = isModelSpec(spec) ? checkedKey(spec) : undefined;
-  if (key !== undefined && typeof data === "object" && data !== null && CHECKED.get(data) === key) {
-    return valid(data);
-  }
-  return map(checkTrainingData(spec, data), (checked) => {
+  const seen = key !== undefined && typeof data === "object" && data !== null &&
+    CHECKED.get(data) === key;
+  return map(checkTrainingData(spec, data, !seen), (checked) => {
+    Object.freeze(checked);
     CHECKED.set(checked, checkedKey(spec));
     return checked;
   });
@@ -295,17 +299,22 @@ function checkedKey(spec: MlpSpec): string {
 }
 
 /**
- * The objects {@linkcode validateTrainingData} returned, with the spec they passed for: `train`
- * validates its data and hands that object to the backend's `createSession`, which validates again
- * (sessions are public); the second check of the same object against a spec of the same input
- * width, output width and head (all the check depends on) is skipped rather
- * than scanning MNIST's 6.3 million inputs twice. Only objects this module made are listed, so a
- * caller's own data object is always checked. (Its arrays are the caller's: values changed between
- * the two checks would surface as a diverged loss, not go unnoticed.)
+ * The objects {@linkcode validateTrainingData} returned (frozen), with the spec they passed for:
+ * `train` validates its data when it is called and hands that object to the backend's
+ * `createSession` on the first step, which validates again (sessions are public). The second check
+ * of the same object against a spec of the same input width, output width and head leaves out only
+ * the finite scan of the inputs (MNIST's 6.3 million values, scanned once per run): the shapes,
+ * labels and targets are checked again, since labels changed in between would send a kernel to
+ * read outside a row. Only objects this module made are listed, so a caller's own data object is
+ * always checked in full; inputs made non-finite in between surface as a diverged loss.
  */
 const CHECKED = new WeakMap<object, string>();
 
-function checkTrainingData(spec: MlpSpec, data: TrainingData): Validation<TrainingData> {
+function checkTrainingData(
+  spec: MlpSpec,
+  data: TrainingData,
+  scanInputs: boolean,
+): Validation<TrainingData> {
   return andThen(specOf(spec), (spec) => {
     const { x, y, n, targets, temperature } = (data ?? {}) as Partial<TrainingData>;
     const rows = typeof n === "number" && Number.isSafeInteger(n) && n >= 1 ? n : undefined;
@@ -316,7 +325,7 @@ function checkTrainingData(spec: MlpSpec, data: TrainingData): Validation<Traini
       return map(
         struct({
           options: softOptionsOf(spec, targets, temperature),
-          inputs: inputsOf(inputDim(spec), x, n),
+          inputs: inputsOf(inputDim(spec), x, n, scanInputs),
           y: soft
             ? softTargetsOf(y, rows, outDim)
             : spec.head === "softmax"
@@ -331,7 +340,7 @@ function checkTrainingData(spec: MlpSpec, data: TrainingData): Validation<Traini
     }
     return map(
       struct({
-        inputs: inputsOf(inputDim(spec), x, n),
+        inputs: inputsOf(inputDim(spec), x, n, scanInputs),
         y: spec.head === "softmax" ? labelsOf(y, rows, outDim) : targetsOf(y, rows, outDim),
       }),
       ({ inputs, y }) => ({ x: inputs.x, y, n: inputs.n }),

@@ -54,3 +54,26 @@ Deno.test("finite: every float32 bit pattern of a non-finite value is found, no 
     assert.equal(firstNonFinite(floats), bad ? 5 : -1, pattern.toString(16));
   }
 });
+
+Deno.test("finite: a view of a detached buffer has no values to scan (the caller's shape check names it)", async () => {
+  const x = new Float32Array([1, 2, 3, 4]);
+  (x.buffer as ArrayBuffer).transfer(); // detached, as after a postMessage transfer
+  assert.equal(x.length, 0);
+  assert.equal(firstNonFinite(x), -1);
+  const { createCpuBackend, initParams, mlp, sgd } = await import("../mod.ts");
+  const { ConfigError } = await import("../lib/errors.ts");
+  const spec = mlp({ layers: [2, 3, 2] });
+  const backend = createCpuBackend();
+  await assert.rejects(
+    () =>
+      backend.createSession({
+        spec,
+        optimizer: sgd(),
+        params: initParams(spec, { seed: 1 }),
+        data: { x, y: new Int32Array([0, 1]), n: 2 },
+      }),
+    (error: unknown) =>
+      error instanceof ConfigError && error.issues.some((i) => i.field === "data.x"),
+  );
+  backend.dispose();
+});

@@ -122,7 +122,7 @@ Deno.test("planRun: the plan and its errors are usable with orThrow alone, no fp
   );
 });
 
-Deno.test("data checks: the object validateTrainingData returns is not scanned again for an alike spec; the caller's own always is", async () => {
+Deno.test("data checks: the object validateTrainingData returns skips only the inputs' finite scan for an alike spec; the caller's own is always checked", async () => {
   const { validateTrainingData } = await import("../lib/training_data.ts");
   const spec = mlp({ layers: [2, 4, 3] });
   const given = { x: new Float32Array([0, 1, 2, 3]), y: new Int32Array([0, 2]), n: 2 };
@@ -131,10 +131,17 @@ Deno.test("data checks: the object validateTrainingData returns is not scanned a
   if (first._tag !== "Right") return;
   const checked = first.right;
   assert.notEqual(checked, given); // a new object: the caller never holds it
+  assert.ok(Object.isFrozen(checked)); // no one swaps its arrays
   // The caller's object is checked every time: a NaN put in later is found.
   given.x[1] = NaN;
   const again = validateTrainingData(spec, given);
   assert.equal(again._tag, "Left");
+  // The returned object's labels are checked again (a bad label would send a kernel outside a row).
+  given.y[0] = 7;
+  const relabelled = validateTrainingData(spec, checked);
+  assert.equal(relabelled._tag, "Left");
+  if (relabelled._tag === "Left") assert.deepEqual(relabelled.left.map((i) => i.field), ["y[0]"]);
+  given.y[0] = 0;
   // The returned object passes for any spec with the same input width, output width and head...
   assert.equal(validateTrainingData(mlp({ layers: [2, 9, 3] }), checked)._tag, "Right");
   // ...and is checked in full for another: 2 inputs are not 4, 3 classes are not 2, and the NaN

@@ -357,7 +357,7 @@ Deno.test("wasm: soft targets (distill) train as on the CPU, dense and sparse, o
 Deno.test("wasm: threads load the Worker script that workerUrl names; a wrong one fails, naming it", async () => {
   await assert.rejects(
     () => createWasmBackend({ threads: 2, workerUrl: "" }),
-    /workerUrl must be a URL or a non-empty string/,
+    /workerUrl must be an absolute URL/,
   );
   const spec = mlp({ layers: [2, 4, 2] });
   const options = {
@@ -386,4 +386,47 @@ Deno.test("wasm: threads load the Worker script that workerUrl names; a wrong on
     return true;
   });
   wrong.dispose();
+});
+
+Deno.test("wasm: bad backend options are ConfigErrors naming the field, whatever the choice", async () => {
+  const { createBackend } = await import("../mod.ts");
+  const { ConfigError } = await import("../lib/errors.ts");
+  const cases: [Parameters<typeof createBackend>, string][] = [
+    [["auto", { wasm: { threads: -5 } }], "wasm.threads"],
+    [["cpu", { wasm: { threads: 1.5 } }], "wasm.threads"],
+    [["wasm", { wasm: { thread: 2 } as never }], "wasm.thread"],
+    [["wasm", { wasm: 5 as never }], "wasm"],
+    [["wasm", { wasm: { workerUrl: "worker.js" } }], "wasm.workerUrl"],
+    [["wasm", { wasm: { workerUrl: "http://[bad" } }], "wasm.workerUrl"],
+    [["wasm", { wasm: { workerUrl: Object.create(URL.prototype) } }], "wasm.workerUrl"],
+    [["auto", { batchsize: 32 } as never], "batchsize"],
+  ];
+  for (const [args, field] of cases) {
+    await assert.rejects(
+      () => createBackend(...args),
+      (error: unknown) =>
+        error instanceof ConfigError && error.issues.some((i) => i.field === field),
+      `${args[0]}: ${field}`,
+    );
+  }
+  await assert.rejects(
+    () => createWasmBackend({ threads: 2, workerUrl: "relative.js" }),
+    ConfigError,
+  );
+  const plain = await createBackend("cpu", null as never); // no options at all
+  plain.dispose();
+});
+
+Deno.test("wasm: a Worker script that fails to run is a SnapfoldError naming the script", async () => {
+  // (One that loads and never answers is given up on after 30 s with its own message; not waited
+  // for here.)
+  const { ThreadPool } = await import("../lib/backend/wasm/_threads.ts");
+  const { compileKernels } = await import("../lib/backend/wasm/_kernels.ts");
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+  const compiled = await compileKernels("simd", true);
+  const script = "data:text/javascript,throw new Error('not the worker')";
+  await assert.rejects(
+    () => ThreadPool.start(1, compiled, memory, script),
+    /Cannot start a WebAssembly thread: .*not the worker/,
+  );
 });

@@ -19,7 +19,7 @@ import { paramLayout } from "../model/layout.ts";
 import { createCpuBackend } from "./cpu/backend.ts";
 import { createWebGpuBackend } from "./webgpu/backend.ts";
 import { adapterFacts } from "./webgpu/_quirks.ts";
-import type { WasmBackendOptions } from "./wasm/backend.ts";
+import { type WasmBackendOptions, wasmOptionIssues } from "./wasm/_options.ts";
 
 /** What {@linkcode describeAdapter} found. */
 export interface AdapterDescription {
@@ -253,8 +253,16 @@ export async function createBackend(
 ): Promise<Backend> {
   orThrow(
     "Cannot create a backend",
-    validation(check.oneOf("choice", choice, ["cpu", "webgpu", "wasm", "auto"]), choice),
+    validation([
+      ...check.oneOf("choice", choice, ["cpu", "webgpu", "wasm", "auto"]),
+      ...check.knownKeys(options ?? {}, ["model", "batchSize", "wasm"]),
+      // Checked whatever the choice, so that a bad option never depends on what auto picks.
+      ...(typeof options === "object" && options !== null
+        ? wasmOptionIssues(options.wasm, "wasm")
+        : []),
+    ], choice),
   );
+  options ??= {};
   if (choice === "cpu") return createCpuBackend();
   if (choice === "wasm") {
     const { createWasmBackend } = await import("./wasm/backend.ts");

@@ -107,9 +107,15 @@ export class ThreadPool {
           started.push(worker);
           const control = new SharedArrayBuffer(CONTROL_BYTES);
           await new Promise<void>((resolve, reject) => {
-            worker.onmessage = () => resolve();
+            // A script that loads but is not the snapfold Worker never answers: give up on it.
+            const timer = setTimeout(() => reject(silentWorker(workerUrl)), START_MS);
+            worker.onmessage = () => {
+              clearTimeout(timer);
+              resolve();
+            };
             worker.onerror = (event) => {
               event.preventDefault();
+              clearTimeout(timer);
               reject(workerError(workerUrl, event));
             };
             worker.postMessage({ compiled, memory, control });
@@ -179,6 +185,18 @@ export class ThreadPool {
     }
     this.#helpers.length = 0;
   }
+}
+
+/** How long a new Worker may take to say it is ready. */
+const START_MS = 30_000;
+
+/** A Worker that loaded but never said it was ready (not the snapfold Worker's script?). */
+function silentWorker(url: string): SnapfoldError {
+  return new SnapfoldError(
+    `Cannot start a WebAssembly thread: its script loaded but did not answer in ` +
+      `${START_MS / 1000} s (${url}); is it the snapfold Worker (dist/snapfold_worker.js in a ` +
+      "browser bundle)?",
+  );
 }
 
 /**

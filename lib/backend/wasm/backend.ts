@@ -15,7 +15,7 @@
  * @module
  */
 import { SnapfoldError } from "../../errors.ts";
-import { check, orThrow, validation } from "../../validation.ts";
+import { orThrow, validation } from "../../validation.ts";
 import { paramCount } from "../../model/mod.ts";
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";
@@ -28,32 +28,9 @@ import { lossHeadOf } from "./_loss.ts";
 import { makePredictArena, type PredictArena, predictWasm } from "./_predict.ts";
 import { createWasmSession, type SessionResources, SpareResources } from "./_session.ts";
 import { DEFAULT_WORKER_URL, threadsAvailable } from "./_threads.ts";
+import { type WasmBackendOptions, wasmOptionIssues, workerUrlOf } from "./_options.ts";
 
-/** The most threads a session may ask for. */
-const MAX_THREADS = 16;
-
-/** Options of {@linkcode createWasmBackend}. */
-export interface WasmBackendOptions {
-  /**
-   * Which kernels: `"relaxed"` (fused multiply-adds; fails where the runtime lacks relaxed SIMD),
-   * `"simd"` (plain SIMD), or `"auto"` (default): relaxed where `WebAssembly.validate` accepts it.
-   */
-  readonly simd?: "auto" | "relaxed" | "simd";
-  /**
-   * Threads of a training session (default 1): with 2 or more, each session's large products and
-   * updates are split across Workers over a shared `WebAssembly.Memory` where `SharedArrayBuffer`
-   * exists (Deno; cross-origin-isolated pages), and it runs one thread otherwise; the backend's
-   * `adapter` says which. Prediction runs on one thread.
-   */
-  readonly threads?: number;
-  /**
-   * The Workers' script (threads only). The default, the module's own `_worker.ts`, is right
-   * under Deno; a page that loads the browser bundle (`deno task build:browser`) passes the URL it
-   * serves `dist/snapfold_worker.js` from, e.g.
-   * `new URL("./snapfold_worker.js", import.meta.resolve("@snapfold/snapfold"))`.
-   */
-  readonly workerUrl?: string | URL;
-}
+export type { WasmBackendOptions } from "./_options.ts";
 
 /**
  * Creates the WebAssembly SIMD backend. A disposed session's memory, module instances and Workers
@@ -177,27 +154,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
 function resolveOptions(
   options: WasmBackendOptions,
 ): { variant: WasmVariant; threads: number; workerUrl: string; description: string } {
+  orThrow("Cannot create the WebAssembly backend", validation(wasmOptionIssues(options), null));
   const choice = options?.simd ?? "auto";
   const wanted = options?.threads ?? 1;
-  const url = options?.workerUrl ?? DEFAULT_WORKER_URL;
-  orThrow(
-    "Cannot create the WebAssembly backend",
-    validation([
-      ...check.oneOf("simd", choice, ["auto", "relaxed", "simd"]),
-      ...check.that(
-        Number.isInteger(wanted) && wanted >= 1 && wanted <= MAX_THREADS,
-        "threads",
-        `must be an integer from 1 to ${MAX_THREADS}`,
-        wanted,
-      ),
-      ...check.that(
-        url instanceof URL || (typeof url === "string" && url !== ""),
-        "workerUrl",
-        "must be a URL or a non-empty string",
-        url,
-      ),
-    ], choice),
-  );
+  const workerUrl = workerUrlOf(options?.workerUrl, DEFAULT_WORKER_URL);
   const support = wasmSupport();
   if (!support.simd || (choice === "relaxed" && !support.relaxed)) {
     throw new SnapfoldError(
@@ -215,7 +175,7 @@ function resolveOptions(
     : "1 thread";
   const simdName = variant === "relaxed" ? "relaxed SIMD" : "SIMD";
   const description = `WebAssembly ${simdName}, ${threadNote}`;
-  return { variant, threads, workerUrl: String(url), description };
+  return { variant, threads, workerUrl, description };
 }
 
 /**
@@ -225,6 +185,7 @@ function resolveOptions(
  * branch per value mispredicts on image rows and cost twice as long.
  */
 function countNonzeros(x: Float32Array, count: number): number {
+  if (count === 0) return 0;
   const bits = new Int32Array(x.buffer, x.byteOffset, count);
   let nonzeros = 0;
   for (let k = 0; k < count; k++) {

@@ -430,3 +430,20 @@ Deno.test("wasm: a Worker script that fails to run is a SnapfoldError naming the
     /Cannot start a WebAssembly thread: .*not the worker/,
   );
 });
+
+Deno.test("wasm: a backend disposed while a session is being created refuses that session and stops its Workers", async () => {
+  const { SnapfoldError } = await import("../lib/errors.ts");
+  const spec = mlp({ layers: [2, 4, 2] });
+  const backend = await createWasmBackend({ threads: 2 });
+  const pending = backend.createSession({
+    spec,
+    optimizer: sgd(),
+    params: initParams(spec, { seed: 1 }),
+    data: { x: new Float32Array([0, 0, 0, 1, 1, 0, 1, 1]), y: new Int32Array([0, 1, 1, 0]), n: 4 },
+  });
+  backend.dispose();
+  // (Were a session made, disposing it here stops its Workers, so a failure cannot hang the run.)
+  const outcome = await pending.then((session) => (session.dispose(), "a session"), (e) => e);
+  assert.ok(outcome instanceof SnapfoldError, `got ${outcome}`);
+  assert.match(outcome.message, /backend was disposed/);
+});

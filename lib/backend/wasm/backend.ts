@@ -128,6 +128,10 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
         { threads, workerUrl },
         spare.take(),
       );
+      if (disposed) {
+        session.dispose(); // its Workers stop: the backend went away while it was made
+        assertLive("create a session");
+      }
       sessions.add(session);
       return session;
     },

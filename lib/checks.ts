@@ -5,6 +5,7 @@
  * @module
  */
 import type { ConfigIssue } from "./errors.ts";
+import { countNonFinite, firstNonFinite } from "./finite.ts";
 
 /**
  * Checks used by the validators; each returns the issues it found (empty when fine), so that a
@@ -99,14 +100,16 @@ export const check: {
       : [{ field, message: "must be a Float32Array or Float64Array", got: value }],
   finiteValues: (field, values) => {
     let first = -1;
-    let count = 0;
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i])) {
-        if (first < 0) first = i;
-        count++;
+    if (values instanceof Float32Array || values instanceof Float64Array) {
+      first = firstNonFinite(values);
+    } else {
+      for (let i = 0; i < values.length && first < 0; i++) {
+        if (!Number.isFinite(values[i])) first = i;
       }
     }
-    return count === 0 ? [] : [{
+    if (first < 0) return [];
+    const count = countNonFinite(values, first);
+    return [{
       field: `${field}[${first}]`,
       message: count === 1
         ? "must be finite"

@@ -71,7 +71,7 @@ function firstBlockF64(values: Float64Array): number {
  * @param from Where to start.
  * @returns The count.
  */
-export function countNonFinite(values: Float32Array | Float64Array, from = 0): number {
+export function countNonFinite(values: ArrayLike<number>, from = 0): number {
   let count = 0;
   for (let k = from; k < values.length; k++) if (!Number.isFinite(values[k])) count++;
   return count;

@@ -21,48 +21,9 @@
       (then (v128.store64_lane 0 (local.get $p) (local.get $v)))
       (else (v128.store32_lane 0 (local.get $p) (local.get $v)))))
 
-  ;; The low and high f32 pairs of a v128 as two f64x2.
-  (func $lo (param $v v128) (result v128) (f64x2.promote_low_f32x4 (local.get $v)))
-  (func $hi (param $v v128) (result v128)
-    (f64x2.promote_low_f32x4
-      (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
-
-  ;; Two f64x2 rounded to one f32x4 (lo in lanes 0-1, hi in lanes 2-3).
-  (func $join (param $lo v128) (param $hi v128) (result v128)
-    (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
-      (f32x4.demote_f64x2_zero (local.get $lo)) (f32x4.demote_f64x2_zero (local.get $hi))))
-
-  ;; One SGD step of two parameters (w, g as f64x2, g without weight decay yet; v the velocity):
-  ;; returns the new w and v, as the two-at-a-time loop of sgd computes them.
-  (func $sgd2 (param $w v128) (param $g v128) (param $v v128)
-    (param $lrv v128) (param $mv v128) (param $wdv v128) (param $mode i32) (result v128 v128)
-    (local.set $g (f64x2.add (local.get $g) (f64x2.mul (local.get $wdv) (local.get $w))))
-    (if (i32.eqz (local.get $mode))
-      (then
-        (return (f64x2.sub (local.get $w) (f64x2.mul (local.get $lrv) (local.get $g)))
-          (local.get $v))))
-    (if (i32.le_s (local.get $mode) (i32.const 2))
-      (then
-        (local.set $v
-          (f64x2.sub (f64x2.mul (local.get $mv) (local.get $v))
-            (f64x2.mul (local.get $lrv) (local.get $g))))
-        (if (i32.eq (local.get $mode) (i32.const 2))
-          (then
-            (return
-              (f64x2.sub
-                (f64x2.add (local.get $w) (f64x2.mul (local.get $mv) (local.get $v)))
-                (f64x2.mul (local.get $lrv) (local.get $g)))
-              (local.get $v))))
-        (return (f64x2.add (local.get $w) (local.get $v)) (local.get $v))))
-    (local.set $v (f64x2.add (f64x2.mul (local.get $mv) (local.get $v)) (local.get $g)))
-    (f64x2.sub (local.get $w)
-      (f64x2.mul (local.get $lrv)
-        (if (result v128) (i32.eq (local.get $mode) (i32.const 4))
-          (then (f64x2.add (local.get $g) (f64x2.mul (local.get $mv) (local.get $v))))
-          (else (local.get $v)))))
-    (local.get $v))
-
-  ;; $sgd4 for mode 1 (Keras momentum, the default), written out: v = m v - lr g; w += v.
+  ;; sgd's mode 1 (Keras momentum, the default: v = m v - lr g; w += v) for the parameters
+  ;; 0 .. count & ~3, four at a time (two f64x2 per f32x4 loaded); returns where it stopped. The
+  ;; other modes take the two-at-a-time loop of sgd for every parameter.
   (func $keras4
     (param $params i32) (param $grads i32) (param $state i32) (param $count i32)
     (param $lrv v128) (param $mv v128) (param $wdv v128) (result i32)
@@ -102,43 +63,6 @@
         (br $next)))
     (local.get $k))
 
-  ;; sgd's update of the parameters 0 .. count & ~3, four at a time; returns where it stopped.
-  (func $sgd4
-    (param $params i32) (param $grads i32) (param $state i32) (param $count i32)
-    (param $lrv v128) (param $mv v128) (param $wdv v128) (param $mode i32) (result i32)
-    (local $k i32) (local $at i32) (local $w v128) (local $g v128) (local $v v128)
-    (local $wl v128) (local $vl v128) (local $wh v128) (local $vh v128)
-    (if (i32.eq (local.get $mode) (i32.const 1))
-      (then (return (call $keras4 (local.get $params) (local.get $grads) (local.get $state)
-        (local.get $count) (local.get $lrv) (local.get $mv) (local.get $wdv)))))
-    (block $done
-      (loop $next
-        (br_if $done (i32.gt_s (i32.add (local.get $k) (i32.const 4)) (local.get $count)))
-        (local.set $at (i32.shl (local.get $k) (i32.const 2)))
-        (local.set $w (v128.load (i32.add (local.get $params) (local.get $at))))
-        (local.set $g (v128.load (i32.add (local.get $grads) (local.get $at))))
-        (local.set $v
-          (if (result v128) (local.get $mode)
-            (then (v128.load (i32.add (local.get $state) (local.get $at))))
-            (else (v128.const i64x2 0 0))))
-        (call $sgd2 (call $lo (local.get $w)) (call $lo (local.get $g)) (call $lo (local.get $v))
-          (local.get $lrv) (local.get $mv) (local.get $wdv) (local.get $mode))
-        (local.set $vl)
-        (local.set $wl)
-        (call $sgd2 (call $hi (local.get $w)) (call $hi (local.get $g)) (call $hi (local.get $v))
-          (local.get $lrv) (local.get $mv) (local.get $wdv) (local.get $mode))
-        (local.set $vh)
-        (local.set $wh)
-        (v128.store (i32.add (local.get $params) (local.get $at))
-          (call $join (local.get $wl) (local.get $wh)))
-        (if (local.get $mode)
-          (then
-            (v128.store (i32.add (local.get $state) (local.get $at))
-              (call $join (local.get $vl) (local.get $vh)))))
-        (local.set $k (i32.add (local.get $k) (i32.const 4)))
-        (br $next)))
-    (local.get $k))
-
   ;; SGD. mode: 0 no momentum `w -= lr (g + wd w)`; 1 Keras `v = m v - lr g; w += v`;
   ;; 2 Keras Nesterov `w += m v - lr g`; 3 PyTorch `v = m v + g; w -= lr v`;
   ;; 4 PyTorch Nesterov `w -= lr (g + m v)`; g = grad + wd w.
@@ -150,10 +74,12 @@
     (local.set $lrv (f64x2.splat (local.get $lr)))
     (local.set $mv (f64x2.splat (local.get $m)))
     (local.set $wdv (f64x2.splat (local.get $wd)))
-    ;; Four at a time while four remain, then the two-at-a-time loop below for the rest.
-    (local.set $k
-      (call $sgd4 (local.get $params) (local.get $grads) (local.get $state) (local.get $count)
-        (local.get $lrv) (local.get $mv) (local.get $wdv) (local.get $mode)))
+    ;; Mode 1 four at a time while four remain, then the two-at-a-time loop below for the rest.
+    (if (i32.eq (local.get $mode) (i32.const 1))
+      (then
+        (local.set $k
+          (call $keras4 (local.get $params) (local.get $grads) (local.get $state)
+            (local.get $count) (local.get $lrv) (local.get $mv) (local.get $wdv)))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_s (local.get $k) (local.get $count)))

@@ -19,7 +19,7 @@ import { orThrow, validation } from "../../validation.ts";
 import { paramCount } from "../../model/mod.ts";
 import { optimizerStateSize } from "../../optimizers/mod.ts";
 import type { Backend, PredictOptions, SessionOptions, TrainingSession } from "../backend.ts";
-import { SPARSE_MIN_ZEROS } from "../../ops/_dense_sparse.ts";
+import { SPARSE_MIN_ZEROS, zeroFraction } from "../../ops/_dense_sparse.ts";
 import { dropoutSeedKey } from "../../ops/dropout.ts";
 import { validatePredict, validateSession } from "../_validate.ts";
 import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
@@ -140,7 +140,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       const x = orThrow("Cannot predict", validatePredict(options));
       const layout = wasmLayout(options.spec); // dropout is the identity in prediction
       const count = options.n * layout.inDim;
-      const sparse = 1 - countNonzeros(x, count) / count >= SPARSE_MIN_ZEROS;
+      const sparse = zeroFraction(x, count) >= SPARSE_MIN_ZEROS;
       arena ??= makePredictArena(compiled);
       return predictWasm(await arena, layout, options, x, sparse ? "rows" : "none");
     },
@@ -180,21 +180,4 @@ function resolveOptions(
   const simdName = variant === "relaxed" ? "relaxed SIMD" : "SIMD";
   const description = `WebAssembly ${simdName}, ${threadNote}`;
   return { variant, threads, workerUrl, description };
-}
-
-/**
- * Nonzeros among the first `count` values (NaN counts, -0 does not, as in wasm/sparse.wat's
- * csr_rows); the sparse first layer is taken from {@linkcode SPARSE_MIN_ZEROS} zeros on, as on the
- * CPU. Branch-free on the float's bits (a value is zero when its bits without the sign are): a
- * branch per value mispredicts on image rows and cost twice as long.
- */
-function countNonzeros(x: Float32Array, count: number): number {
-  if (count === 0) return 0;
-  const bits = new Int32Array(x.buffer, x.byteOffset, count);
-  let nonzeros = 0;
-  for (let k = 0; k < count; k++) {
-    const magnitude = bits[k] << 1;
-    nonzeros += (magnitude | -magnitude) >>> 31;
-  }
-  return nonzeros;
 }

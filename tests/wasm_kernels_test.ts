@@ -207,6 +207,8 @@ for (const variant of ["relaxed", "simd"] as const) {
     for (const width of [1, 3, 4, 15, 16, 17, 33, 70]) {
       for (const rows of [1, 2, 5, 13]) {
         for (const zeros of [0, 0.5, 0.9, 1]) {
+          // cols as columns (scale 1, the upload) or as byte offsets of weight rows (prediction)
+          const scale = zeros === 0.5 ? 1 : 4 * (width + 3);
           h.reset();
           const x = randomFloats(seed++, rows * width, zeros);
           if (x.length > 2) x[1] = -0; // not a nonzero
@@ -220,7 +222,7 @@ for (const variant of ["relaxed", "simd"] as const) {
           const cols = h.put(new Int32Array(expected + 1 + 4).fill(-7));
           const values = h.put(new Float32Array(expected + 1 + 4).fill(-7));
           assert.equal(
-            h.k.sparse.csr_rows(at, width, 0, rows, rowStart, cols, values),
+            h.k.sparse.csr_rows(at, width, 0, rows, rowStart, cols, values, scale),
             expected,
             `${label}: csr_rows`,
           );
@@ -229,7 +231,9 @@ for (const variant of ["relaxed", "simd"] as const) {
           const want = { cols: [] as number[], values: [] as number[], starts: [0] };
           for (let b = 0; b < rows; b++) {
             for (let i = 0; i < width; i++) {
-              if (x[b * width + i] !== 0) want.cols.push(i), want.values.push(x[b * width + i]);
+              if (x[b * width + i] !== 0) {
+                want.cols.push(i * scale), want.values.push(x[b * width + i]);
+              }
             }
             want.starts.push(want.cols.length);
           }
@@ -276,6 +280,7 @@ for (const variant of ["relaxed", "simd"] as const) {
             at.rowStart,
             at.cols,
             at.values,
+            1,
           );
           const label = `sparse ${rows}x${width}x${outDim}`;
           assert.equal(nnz, sparse.rowStart[rows], `${label}: nonzeros`);
@@ -288,7 +293,7 @@ for (const variant of ["relaxed", "simd"] as const) {
             cols: h.heap.alloc(n * width),
             values: h.heap.alloc(n * width),
           };
-          h.k.sparse.csr_rows(at.x, width, 0, n, all.rowStart, all.cols, all.values);
+          h.k.sparse.csr_rows(at.x, width, 0, n, all.rowStart, all.cols, all.values, 1);
           const batch = {
             rowStart: h.heap.alloc(rows + 1),
             cols: h.heap.alloc(size),
@@ -317,9 +322,13 @@ for (const variant of ["relaxed", "simd"] as const) {
             at.colStart,
             at.colRows,
             at.colValues,
+            4 * outDim,
           );
+          // Both index arrays become byte offsets of the rows the products select.
+          const offsets = (v: ArrayLike<number>) => Int32Array.from(v, (i) => i * 4 * outDim);
           assert.deepEqual(h.i32(at.colStart, width + 1), sparse.colStart, `${label}: colStart`);
-          assert.deepEqual(h.i32(at.colRows, nnz), sparse.colRows.slice(0, nnz));
+          assert.deepEqual(h.i32(at.colRows, nnz), offsets(sparse.colRows.slice(0, nnz)));
+          assert.deepEqual(h.i32(at.cols, nnz), offsets(sparse.cols.slice(0, nnz)));
           assert.deepEqual(h.f32(at.colValues, nnz), sparse.colValues.slice(0, nnz));
           const params = randomFloats(seed++, width * outDim + outDim);
           const pp = h.put(params);
@@ -372,7 +381,7 @@ for (const variant of ["relaxed", "simd"] as const) {
     const rowStart = h.heap.alloc(6);
     const cols = h.heap.alloc(55);
     const values = h.heap.alloc(55);
-    const nnz = h.k.sparse.csr_rows(h.put(x), 11, 0, 5, rowStart, cols, values);
+    const nnz = h.k.sparse.csr_rows(h.put(x), 11, 0, 5, rowStart, cols, values, 1);
     assert.deepEqual(h.i32(rowStart, 6), sparse.rowStart);
     assert.deepEqual(h.i32(cols, nnz), sparse.cols.slice(0, nnz));
   });

@@ -5,7 +5,8 @@
 ;;
 ;; Memory: imported as env.memory; byte addresses; f32 values, i32 indices. The batch's nonzeros
 ;; are held by row (CSR: rowStart[rows + 1], cols, values) for the forward product and by column
-;; (CSC: colStart[width + 1], colRows, colValues) for the weight gradient. Products keep 32
+;; (CSC: colStart[width + 1], colRows, colValues) for the weight gradient; the products take the
+;; indices premultiplied into byte offsets of the rows they select (see csr_to_csc). Products keep 32
 ;; outputs (eight f32x4 accumulators) in registers per pass over a row's (or column's) nonzeros,
 ;; then 4, then one at a time. Activation codes: 0 linear, 1 relu, 2 tanh, 3 sigmoid (tanh and
 ;; sigmoid through the host's Math.tanh and Math.exp, imported as math.tanh and math.exp).
@@ -14,16 +15,18 @@
   (import "math" "tanh" (func $tanh (param f64) (result f64)))
   (import "math" "exp" (func $exp (param f64) (result f64)))
 
-  ;; CSR of rows of x[., width]: row b is x's row idx[b] (or b when idx == 0). Returns the nonzeros.
+  ;; CSR of rows of x[., width]: row b is x's row idx[b] (or b when idx == 0); each kept value's
+  ;; column i is written as i * scale (1: the column; the row bytes of the weights: the byte offset
+  ;; that csr_forward takes). Returns the nonzeros.
   ;; Sixteen values are skipped at once when all are zero (-0 counts as zero, NaN does not); else
   ;; four are appended without branches: each lane is written at k, which advances only past a
   ;; nonzero, so one slot past the last nonzero may be written: cols and values need one more slot
   ;; than the nonzeros (or as many as the rows' values).
   (func (export "csr_rows")
     (param $x i32) (param $width i32) (param $idx i32) (param $rows i32)
-    (param $rowStart i32) (param $cols i32) (param $values i32) (result i32)
+    (param $rowStart i32) (param $cols i32) (param $values i32) (param $scale i32) (result i32)
     (local $b i32) (local $p i32) (local $i i32) (local $k i32) (local $v f32) (local $v4 v128)
-    (local $m i32)
+    (local $m i32) (local $at i32)
     (i32.store (local.get $rowStart) (i32.const 0))
     (block $done
       (loop $row
@@ -56,28 +59,29 @@
                 (br $next4)))
             (local.set $v4 (v128.load (local.get $p)))
             (local.set $m (i32x4.bitmask (f32x4.ne (local.get $v4) (v128.const f32x4 0 0 0 0))))
+            (local.set $at (i32.mul (local.get $i) (local.get $scale)))
             (if (local.get $m)
               (then
                 (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
-                  (i32.add (local.get $i) (i32.const 0)))
+                  (local.get $at))
                 (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
                   (f32x4.extract_lane 0 (local.get $v4)))
                 (local.set $k (i32.add (local.get $k)
                   (i32.and (i32.shr_u (local.get $m) (i32.const 0)) (i32.const 1))))
                 (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
-                  (i32.add (local.get $i) (i32.const 1)))
+                  (i32.add (local.get $at) (i32.mul (local.get $scale) (i32.const 1))))
                 (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
                   (f32x4.extract_lane 1 (local.get $v4)))
                 (local.set $k (i32.add (local.get $k)
                   (i32.and (i32.shr_u (local.get $m) (i32.const 1)) (i32.const 1))))
                 (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
-                  (i32.add (local.get $i) (i32.const 2)))
+                  (i32.add (local.get $at) (i32.mul (local.get $scale) (i32.const 2))))
                 (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
                   (f32x4.extract_lane 2 (local.get $v4)))
                 (local.set $k (i32.add (local.get $k)
                   (i32.and (i32.shr_u (local.get $m) (i32.const 2)) (i32.const 1))))
                 (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
-                  (i32.add (local.get $i) (i32.const 3)))
+                  (i32.add (local.get $at) (i32.mul (local.get $scale) (i32.const 3))))
                 (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
                   (f32x4.extract_lane 3 (local.get $v4)))
                 (local.set $k (i32.add (local.get $k)
@@ -93,7 +97,7 @@
             (if (f32.ne (local.get $v) (f32.const 0))
               (then
                 (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
-                  (local.get $i))
+                  (i32.mul (local.get $i) (local.get $scale)))
                 (f32.store (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))
                   (local.get $v))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))))
@@ -134,10 +138,14 @@
         (br $row)))
     (local.get $k))
 
-  ;; CSC from CSR (a counting sort; rows stay in order within each column).
+  ;; CSC from CSR (a counting sort; rows stay in order within each column), as byte offsets for
+  ;; the products: colRows[p] = row * bytes (of delta's rows in csc_grad), and the CSR's cols are
+  ;; rewritten in place to col * bytes (of the weights' rows in csr_forward); bytes = n * 4 for the
+  ;; layer's n outputs.
   (func (export "csr_to_csc")
     (param $rowStart i32) (param $cols i32) (param $values i32) (param $rows i32) (param $width i32)
-    (param $colStart i32) (param $colRows i32) (param $colValues i32)
+    (param $colStart i32) (param $colRows i32) (param $colValues i32) (param $bytes i32)
+    (local $col i32)
     (local $k i32) (local $nnz i32) (local $a i32) (local $b i32) (local $end i32) (local $p i32)
     (local $i i32)
     (memory.fill (local.get $colStart) (i32.const 0)
@@ -174,14 +182,14 @@
         (block $rdone
           (loop $next
             (br_if $rdone (i32.ge_s (local.get $k) (local.get $end)))
-            (local.set $a
-              (i32.add (local.get $colStart)
-                (i32.shl (i32.load (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2))))
-                  (i32.const 2))))
+            (local.set $col (i32.load (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))))
+            (i32.store (i32.add (local.get $cols) (i32.shl (local.get $k) (i32.const 2)))
+              (i32.mul (local.get $col) (local.get $bytes)))
+            (local.set $a (i32.add (local.get $colStart) (i32.shl (local.get $col) (i32.const 2))))
             (local.set $p (i32.load (local.get $a)))
             (i32.store (local.get $a) (i32.add (local.get $p) (i32.const 1)))
             (i32.store (i32.add (local.get $colRows) (i32.shl (local.get $p) (i32.const 2)))
-              (local.get $b))
+              (i32.mul (local.get $b) (local.get $bytes)))
             (f32.store (i32.add (local.get $colValues) (i32.shl (local.get $p) (i32.const 2)))
               (f32.load (i32.add (local.get $values) (i32.shl (local.get $k) (i32.const 2)))))
             (local.set $k (i32.add (local.get $k) (i32.const 1)))
@@ -199,11 +207,13 @@
         (br $shift)))
     (i32.store (local.get $colStart) (i32.const 0)))
 
-  ;; sum over the nonzeros k0 .. k1 of value[k] * m[index[k], o .. o + 32) into eight accumulators,
-  ;; starting from c (8 x v128 at pc); m's rows are `stride` bytes apart.
+  ;; sum over the nonzeros k0 .. k1 of value[k] * m[o .. o + 32) of the row at byte offset index[k]
+  ;; (the row's index times the row bytes, premultiplied by csr_rows or csr_to_csc: a multiply per
+  ;; nonzero less, about 10% of the loop) into eight accumulators, starting from c (8 x v128 at
+  ;; pc).
   (func $sum32
     (param $k0 i32) (param $k1 i32) (param $index i32) (param $value i32)
-    (param $m i32) (param $stride i32) (param $pc i32) (param $flags i32)
+    (param $m i32) (param $pc i32) (param $flags i32)
     (local $c0 v128) (local $c1 v128) (local $c2 v128) (local $c3 v128)
     (local $c4 v128) (local $c5 v128) (local $c6 v128) (local $c7 v128)
     (local $a v128) (local $p i32) (local $relu i32)
@@ -226,8 +236,7 @@
           (v128.load32_splat (i32.add (local.get $value) (i32.shl (local.get $k0) (i32.const 2)))))
         (local.set $p
           (i32.add (local.get $m)
-            (i32.mul (local.get $stride)
-              (i32.load (i32.add (local.get $index) (i32.shl (local.get $k0) (i32.const 2)))))))
+            (i32.load (i32.add (local.get $index) (i32.shl (local.get $k0) (i32.const 2))))))
         (local.set $c0 (f32x4.relaxed_madd (local.get $a) (v128.load offset=0 (local.get $p)) (local.get $c0)))
         (local.set $c1 (f32x4.relaxed_madd (local.get $a) (v128.load offset=16 (local.get $p)) (local.get $c1)))
         (local.set $c2 (f32x4.relaxed_madd (local.get $a) (v128.load offset=32 (local.get $p)) (local.get $c2)))
@@ -250,7 +259,7 @@
   ;; The same for four outputs.
   (func $sum4
     (param $k0 i32) (param $k1 i32) (param $index i32) (param $value i32)
-    (param $m i32) (param $stride i32) (param $pc i32) (param $flags i32)
+    (param $m i32) (param $pc i32) (param $flags i32)
     (local $c v128) (local $relu i32)
     (local.set $relu (i32.and (local.get $flags) (i32.const 1)))
     ;; flags bit 1: start from zero (the output is not read) rather than from what it holds
@@ -265,8 +274,7 @@
             (v128.load32_splat (i32.add (local.get $value) (i32.shl (local.get $k0) (i32.const 2))))
             (v128.load
               (i32.add (local.get $m)
-                (i32.mul (local.get $stride)
-                  (i32.load (i32.add (local.get $index) (i32.shl (local.get $k0) (i32.const 2)))))))
+                (i32.load (i32.add (local.get $index) (i32.shl (local.get $k0) (i32.const 2))))))
             (local.get $c)))
         (local.set $k0 (i32.add (local.get $k0) (i32.const 1)))
         (br $next)))
@@ -275,7 +283,7 @@
   ;; The same for one output.
   (func $sum1
     (param $k0 i32) (param $k1 i32) (param $index i32) (param $value i32)
-    (param $m i32) (param $stride i32) (param $pc i32) (param $flags i32)
+    (param $m i32) (param $pc i32) (param $flags i32)
     (local $c f32) (local $relu i32)
     (local.set $relu (i32.and (local.get $flags) (i32.const 1)))
     ;; flags bit 1: start from zero (the output is not read) rather than from what it holds
@@ -291,8 +299,7 @@
               (f32.load (i32.add (local.get $value) (i32.shl (local.get $k0) (i32.const 2))))
               (f32.load
                 (i32.add (local.get $m)
-                  (i32.mul (local.get $stride)
-                    (i32.load (i32.add (local.get $index) (i32.shl (local.get $k0) (i32.const 2))))))))))
+                  (i32.load (i32.add (local.get $index) (i32.shl (local.get $k0) (i32.const 2)))))))))
         (local.set $k0 (i32.add (local.get $k0) (i32.const 1)))
         (br $next)))
     (f32.store (local.get $pc)
@@ -306,20 +313,19 @@
           (v128.andnot (local.get $v) (f32x4.lt (local.get $v) (v128.const f32x4 0 0 0 0))))))
     (v128.store (local.get $p) (local.get $v)))
 
-  ;; out[0 .. n) (row stride irrelevant) = sum over nonzeros k0 .. k1 of value[k] m[index[k], .],
-  ;; added to what out holds (flags bit 1 clear) or to zero (set), then ReLU when flags bit 0 is
-  ;; set; `stride` = n * 4 bytes.
+  ;; out[0 .. n) = sum over nonzeros k0 .. k1 of value[k] times the row of m[., n] at byte offset
+  ;; index[k], added to what out holds (flags bit 1 clear) or to zero (set), then ReLU when flags
+  ;; bit 0 is set.
   (func $sparse_row
     (param $k0 i32) (param $k1 i32) (param $index i32) (param $value i32)
     (param $m i32) (param $n i32) (param $out i32) (param $flags i32)
-    (local $o i32) (local $stride i32) (local $off i32)
-    (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
+    (local $o i32) (local $off i32)
     (block $wide
       (loop $blocks
         (br_if $wide (i32.gt_s (i32.add (local.get $o) (i32.const 32)) (local.get $n)))
         (local.set $off (i32.shl (local.get $o) (i32.const 2)))
         (call $sum32 (local.get $k0) (local.get $k1) (local.get $index) (local.get $value)
-          (i32.add (local.get $m) (local.get $off)) (local.get $stride)
+          (i32.add (local.get $m) (local.get $off))
           (i32.add (local.get $out) (local.get $off)) (local.get $flags))
         (local.set $o (i32.add (local.get $o) (i32.const 32)))
         (br $blocks)))
@@ -328,7 +334,7 @@
         (br_if $four (i32.gt_s (i32.add (local.get $o) (i32.const 4)) (local.get $n)))
         (local.set $off (i32.shl (local.get $o) (i32.const 2)))
         (call $sum4 (local.get $k0) (local.get $k1) (local.get $index) (local.get $value)
-          (i32.add (local.get $m) (local.get $off)) (local.get $stride)
+          (i32.add (local.get $m) (local.get $off))
           (i32.add (local.get $out) (local.get $off)) (local.get $flags))
         (local.set $o (i32.add (local.get $o) (i32.const 4)))
         (br $blocks)))
@@ -337,12 +343,13 @@
         (br_if $one (i32.ge_s (local.get $o) (local.get $n)))
         (local.set $off (i32.shl (local.get $o) (i32.const 2)))
         (call $sum1 (local.get $k0) (local.get $k1) (local.get $index) (local.get $value)
-          (i32.add (local.get $m) (local.get $off)) (local.get $stride)
+          (i32.add (local.get $m) (local.get $off))
           (i32.add (local.get $out) (local.get $off)) (local.get $flags))
         (local.set $o (i32.add (local.get $o) (i32.const 1)))
         (br $cols))))
 
-  ;; out[rows, n] = act(sparse rows @ w[width, n] + bias[n]).
+  ;; out[rows, n] = act(sparse rows @ w[width, n] + bias[n]); cols hold byte offsets of w's rows
+  ;; (column * n * 4, from csr_to_csc or csr_rows' scale).
   (func (export "csr_forward")
     (param $rowStart i32) (param $cols i32) (param $values i32) (param $rows i32)
     (param $w i32) (param $bias i32) (param $n i32) (param $out i32) (param $act i32)
@@ -378,7 +385,8 @@
         (local.set $p (i32.add (local.get $p) (i32.const 4)))
         (br $next))))
 
-  ;; gW[width, n] = (sparse rows)^T @ delta[rows, n], overwritten, from the by-column nonzeros.
+  ;; gW[width, n] = (sparse rows)^T @ delta[rows, n], overwritten, from the by-column nonzeros
+  ;; (colRows: byte offsets of delta's rows, row * n * 4, from csr_to_csc).
   (func (export "csc_grad")
     (param $colStart i32) (param $colRows i32) (param $colValues i32) (param $width i32)
     (param $delta i32) (param $n i32) (param $out i32)

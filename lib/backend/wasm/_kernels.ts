@@ -52,6 +52,7 @@ export interface SparseKernels {
     rowStart: number,
     cols: number,
     values: number,
+    scale: number,
   ): number;
   csr_gather(
     srcStart: number,
@@ -72,6 +73,7 @@ export interface SparseKernels {
     colStart: number,
     colRows: number,
     colValues: number,
+    bytes: number,
   ): void;
   csr_forward(
     rowStart: number,

@@ -87,7 +87,8 @@ export function predictWasm(
     const input = xAt + 4 * start * inDim;
     if (ws.sparse !== null) {
       const { rowStart, cols, values } = ws.sparse;
-      k.sparse.csr_rows(input, inDim, 0, rows, rowStart, cols, values);
+      // cols as byte offsets of the first layer's weight rows, as csr_forward takes them
+      k.sparse.csr_rows(input, inDim, 0, rows, rowStart, cols, values, 4 * layout.layers[0].outDim);
     }
     for (let m = 0; m < members; m++) {
       forwardRows(k, layout, ws, input, paramsAt + 4 * m * P, rows);

@@ -352,10 +352,12 @@ class WasmSession implements TrainingSession {
     }
   }
 
-  /** The batch's CSR rows as columns (CSC), for the first layer's weight gradient. */
+  /** The batch's CSR rows as columns (CSC), both as byte offsets of rows (wasm/sparse.wat). */
   #toColumns(sparse: NonNullable<Batch["ws"]["sparse"]>, rows: number, inDim: number): void {
     const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
-    this.#k.sparse.csr_to_csc(rowStart, cols, values, rows, inDim, colStart, colRows, colValues);
+    const bytes = 4 * this.#setup.layout.layers[0].outDim; // of a weight row and of a delta row
+    const k = this.#k.sparse;
+    k.csr_to_csc(rowStart, cols, values, rows, inDim, colStart, colRows, colValues, bytes);
   }
 
   readStats(): Promise<StepStats> {

@@ -50,7 +50,7 @@ export function uploadInputs(
       const rows = Math.min(block, n - r);
       heap.f32(staging, rows * inDim).set(source.subarray(r * inDim, (r + rows) * inDim));
       const at = 4 * nonzeros;
-      k.csr_rows(staging, inDim, 0, rows, rowStart + 4 * r, cols + at, values + at);
+      k.csr_rows(staging, inDim, 0, rows, rowStart + 4 * r, cols + at, values + at, 1);
       const starts = heap.i32(rowStart, n + 1); // rowStart[r ..] count from this block's start
       for (let b = r; b <= r + rows; b++) starts[b] += nonzeros;
       nonzeros = starts[r + rows];

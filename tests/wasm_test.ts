@@ -9,15 +9,21 @@ import {
   adam,
   type Backend,
   createCpuBackend,
+  dense,
+  dropout,
   initParams,
   mlp,
   randomState,
+  relu,
+  sequential,
   sgd,
   type TrainingData,
 } from "../mod.ts";
 import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
-import { createWasmBackend } from "../lib/backend/wasm/backend.ts";
-import { wasmSupport } from "../lib/backend/wasm/_kernels.ts";
+import { createWasmBackend, sessionSetup } from "../lib/backend/wasm/backend.ts";
+import { compileKernels, wasmSupport } from "../lib/backend/wasm/_kernels.ts";
+import { createWasmSession, type SessionResources } from "../lib/backend/wasm/_session.ts";
+import { DEFAULT_WORKER_URL } from "../lib/backend/wasm/_threads.ts";
 import { PREDICT_BLOCK } from "../lib/backend/wasm/_predict.ts";
 
 registerBackendCases("wasm relaxed", () => createWasmBackend({ simd: "relaxed" }));
@@ -225,6 +231,65 @@ Deno.test("wasm: a session on the memory of a disposed one trains to the bits of
     assert.deepEqual(again.params, alone.params, `${threads} thread(s): params`);
     assert.deepEqual(again.state, alone.state, `${threads} thread(s): optimizer state`);
     assert.deepEqual(thrice.params, alone.params, `${threads} thread(s): params, third session`);
+  }
+});
+
+Deno.test("wasm: a session reads only what it writes: on a memory filled with NaN it trains to a fresh one's bits", async () => {
+  // A disposed session's memory is reused as it is (not zeroed): poison it with 0xff bytes (NaN
+  // floats, -1 indices) and train sparse and dense inputs, dropout, momentum and Adam on it.
+  const spec = sequential({ inputs: 24, layers: [dense(48), relu(), dropout(0.3), dense(4)] });
+  const x = (zeros: number) =>
+    Float32Array.from(
+      { length: 64 * 24 },
+      (_, k) => (k * 7) % 10 < zeros ? 0 : (k % 11) / 11 - 0.3,
+    );
+  const y = Int32Array.from({ length: 64 }, (_, b) => (b * 5) % 4);
+  const configs = [
+    { optimizer: sgd({ momentum: 0.9 }), x: x(8) }, // 80% zeros: the sparse first layer
+    { optimizer: adam(), x: x(0) },
+  ];
+  const plan = {
+    indices: Int32Array.from({ length: 4 * 32 }, (_, k) => (k * 13) % 64),
+    offsets: Int32Array.from({ length: 5 }, (_, s) => 32 * s),
+    lrs: new Float32Array(4).fill(0.05),
+  };
+  for (const threads of [1, 2]) {
+    const compiled = await compileKernels("relaxed", threads > 1);
+    const setup = { threads, workerUrl: DEFAULT_WORKER_URL };
+    for (const [c, config] of configs.entries()) {
+      const options = {
+        spec,
+        optimizer: config.optimizer,
+        params: initParams(spec, { seed: 4 }),
+        data: { x: config.x, y, n: 64 },
+        seed: 9,
+      };
+      const train = async (spare?: SessionResources) => {
+        let kept: SessionResources | undefined;
+        const keep = (_: unknown, r: SessionResources) => (kept = r);
+        const session = await createWasmSession(
+          compiled,
+          sessionSetup(options),
+          keep,
+          setup,
+          spare,
+        );
+        session.run(plan);
+        const out = {
+          params: await session.readParams(),
+          state: await session.readOptimizerState(),
+        };
+        session.dispose();
+        return { out, kept: kept! };
+      };
+      const fresh = await train();
+      new Uint8Array(fresh.kept.heap.memory.buffer).fill(0xff);
+      const poisoned = await train(fresh.kept);
+      poisoned.kept.pool?.dispose();
+      assert.deepEqual(poisoned.out.params, fresh.out.params, `${threads} thread(s), ${c}: params`);
+      assert.deepEqual(poisoned.out.state, fresh.out.state, `${threads} thread(s), ${c}: state`);
+      assert.ok(fresh.out.params.every(Number.isFinite), `${threads} thread(s), ${c}: finite`);
+    }
   }
 });
 

@@ -284,7 +284,6 @@ export class WasmHeap {
   /** The memory the kernels import. */
   readonly memory: WebAssembly.Memory;
   #top = 64;
-  #high = 64; // the highest top so far
 
   constructor(bytes = PAGE, shared = false) {
     const initial = Math.min(MAX_PAGES, Math.max(1, Math.ceil(bytes / PAGE)));
@@ -299,15 +298,12 @@ export class WasmHeap {
   }
 
   /**
-   * Frees everything and zeroes what was ever allocated, so that the memory can serve a new
-   * session as a fresh one would (its pages are already mapped: no page faults, no new memory).
+   * Frees everything for a new session, which reuses the memory as it is (its pages are already
+   * mapped: no page faults, no new memory). The contents are left: every kernel writes what it
+   * later reads, and a session zeroes its optimizer state itself (tests/wasm_test.ts trains on a
+   * memory filled with NaN to the bits of a fresh one).
    */
   clear(): void {
-    new Uint8Array(this.memory.buffer).fill(
-      0,
-      0,
-      Math.min(this.#high, this.memory.buffer.byteLength),
-    );
     this.#top = 64;
   }
 
@@ -324,7 +320,6 @@ export class WasmHeap {
   alloc(count: number): number {
     const address = this.#top;
     this.#top = address + 16 * Math.ceil(count / 4); // not `& ~15`: sizes may pass 2^31 bytes
-    this.#high = Math.max(this.#high, this.#top + SLACK);
     const needed = Math.ceil((this.#top + SLACK) / PAGE) - this.memory.buffer.byteLength / PAGE;
     if (needed > 0) {
       try {

@@ -89,7 +89,7 @@ interface Batch {
 /**
  * A session's memory, its kernels' instances over it and its Workers: what a disposed session
  * hands back to its backend, which gives it to the next session with the same threads (creating a
- * memory, instantiating five modules and starting Workers cost more than zeroing the memory).
+ * memory, instantiating five modules and starting Workers cost more than reusing them).
  */
 export interface SessionResources {
   readonly heap: WasmHeap;
@@ -161,6 +161,7 @@ export async function createWasmSession(
     else heap.f32(targets, data.y.length).set(data.y as Float32Array);
     heap.f32(params, replicas * P).set(setup.params);
     if (setup.state !== undefined) heap.f32(state, replicas * stateSize).set(setup.state);
+    else heap.f32(state, replicas * stateSize).fill(0); // a reused memory keeps what it held
     const kernels = pool === null ? own : splitKernels(own, pool, heap.memory);
     const inputs = uploadInputs(heap, kernels.sparse, data, layout.inDim, setup.sparseMinZeros);
     const resident: Resident = { ...inputs, labels, targets, params, state, grad };

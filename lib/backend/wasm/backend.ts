@@ -26,7 +26,12 @@ import { compileKernels, wasmSupport, type WasmVariant } from "./_kernels.ts";
 import { wasmLayout } from "./_layout.ts";
 import { lossHeadOf } from "./_loss.ts";
 import { makePredictArena, type PredictArena, predictWasm } from "./_predict.ts";
-import { createWasmSession, type SessionResources, SpareResources } from "./_session.ts";
+import {
+  createWasmSession,
+  type SessionResources,
+  SpareResources,
+  type WasmSessionSetup,
+} from "./_session.ts";
 import { DEFAULT_WORKER_URL, threadsAvailable } from "./_threads.ts";
 import { type WasmBackendOptions, wasmOptionIssues, workerUrlOf } from "./_options.ts";
 
@@ -103,27 +108,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     readbacks: 0,
     async createSession(options: SessionOptions): Promise<TrainingSession> {
       assertLive("create a session");
-      const data = orThrow("Cannot create a training session", validateSession(options));
-      const { spec, optimizer, params, replicas = 1, optimizerState } = options;
-      const layout = wasmLayout(spec);
-      const seedKey = dropoutSeedKey(options.seed ?? 0);
       const session = await createWasmSession(
         shared,
-        {
-          layout,
-          head: lossHeadOf(spec, data),
-          optimizer,
-          stateSize: optimizerStateSize(optimizer, paramCount(spec)),
-          params,
-          state: optimizerState,
-          data,
-          replicas,
-          sparseMinZeros: SPARSE_MIN_ZEROS,
-          seedKey,
-          ...(options.augment === undefined
-            ? {}
-            : { augment: { shift: options.augment, seedKey } }),
-        },
+        sessionSetup(options),
         giveBack,
         { threads, workerUrl },
         spare.take(),
@@ -151,6 +138,32 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       for (const session of [...sessions]) session.dispose();
       spare.dispose();
     },
+  };
+}
+
+/**
+ * What a session trains, from its checked options.
+ *
+ * @param options The session's options.
+ * @returns Its setup.
+ * @throws {SnapfoldError} naming every bad option.
+ */
+export function sessionSetup(options: SessionOptions): WasmSessionSetup {
+  const data = orThrow("Cannot create a training session", validateSession(options));
+  const { spec, optimizer, params, replicas = 1, optimizerState } = options;
+  const seedKey = dropoutSeedKey(options.seed ?? 0);
+  return {
+    layout: wasmLayout(spec),
+    head: lossHeadOf(spec, data),
+    optimizer,
+    stateSize: optimizerStateSize(optimizer, paramCount(spec)),
+    params,
+    state: optimizerState,
+    data,
+    replicas,
+    sparseMinZeros: SPARSE_MIN_ZEROS,
+    seedKey,
+    ...(options.augment === undefined ? {} : { augment: { shift: options.augment, seedKey } }),
   };
 }
 

@@ -42,6 +42,9 @@ import { adam, adamw, type Optimizer, randomState, sgd } from "../mod.ts";
 import { meanSquaredError } from "../lib/ops/loss.ts";
 import { applyUpdate } from "../lib/optimizers/mod.ts";
 import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
+import { splitKernels } from "../lib/backend/wasm/_split.ts";
+import { rebalance } from "../lib/backend/wasm/_threads.ts";
+import type { SplitOp } from "../lib/backend/wasm/_protocol.ts";
 import { SnapfoldError } from "../lib/errors.ts";
 
 /** The CPU kernels' activation code of each wasm code (linear 0, relu 1, tanh 2, sigmoid 3). */
@@ -646,4 +649,105 @@ Deno.test("wasm kernels: a heap past wasm32's 4 GiB is a SnapfoldError, not a Ra
     () => heap.alloc(2 ** 30 + 1),
     (e) => e instanceof SnapfoldError && /4 GiB/.test(String(e)),
   );
+});
+
+Deno.test("wasm split: every split kernel cut anywhere gives the whole kernel's bits, and the shares are the parts' work", async () => {
+  // The pool moves its cuts with the threads' speeds (lib/backend/wasm/_threads.ts rebalance), so
+  // every cut must give the same bits: run the parts one after another at uneven cuts.
+  const h = await harness("relaxed");
+  const rows = 64, width = 37, n = 45;
+  const x = randomFloats(11, rows * width, 0.8);
+  const rowStart = h.heap.alloc(rows + 1), cols = h.heap.alloc(rows * width + 1);
+  const values = h.heap.alloc(rows * width + 1), colStart = h.heap.alloc(width + 1);
+  const colRows = h.heap.alloc(rows * width + 1), colValues = h.heap.alloc(rows * width + 1);
+  h.k.sparse.csr_rows(h.put(x), width, 0, rows, rowStart, cols, values, 1);
+  h.k.sparse.csr_to_csc(rowStart, cols, values, rows, width, colStart, colRows, colValues, 4 * n);
+  const w = h.put(randomFloats(12, width * n)), bias = h.put(randomFloats(13, n));
+  const dense = h.put(randomFloats(14, rows * width)), delta = h.put(randomFloats(15, rows * n));
+  const P = 4 * 4096 + 6;
+  const grads = h.put(randomFloats(16, P));
+  const params = h.put(randomFloats(17, P)), state = h.put(randomFloats(18, 3 * P));
+  const out = h.heap.alloc(Math.max(rows * n, width * n));
+  const calls: Array<[string, (k: WasmKernels) => void, () => Float32Array]> = [
+    [
+      "csr_forward",
+      (k) => k.sparse.csr_forward(rowStart, cols, values, rows, w, bias, n, out, 1),
+      () => h.f32(out, rows * n),
+    ],
+    [
+      "csc_grad",
+      (k) => k.sparse.csc_grad(colStart, colRows, colValues, width, delta, n, out),
+      () => h.f32(out, width * n),
+    ],
+    [
+      "gemm",
+      (k) => k.dense.gemm(dense, rows, width, w, bias, n, out, 2),
+      () => h.f32(out, rows * n),
+    ],
+    [
+      "sgd",
+      (k) => k.update.sgd(params, grads, state, P, 0.1, 0.9, 1e-3, 1),
+      () => h.f32(params, P),
+    ],
+    [
+      "adam",
+      (k) =>
+        k.update.adam(params, grads, state, state + 4 * P, P, 0.01, 0.9, 0.9, 0.99, 1e-8, 0, 1),
+      () => h.f32(state, 2 * P),
+    ],
+  ];
+  const snapshot = () => Float32Array.from([...h.f32(params, P), ...h.f32(state, 3 * P)]);
+  for (const cuts of [[0, 0.13, 1], [0, 0.87, 1], [0, 0.3, 0.55, 1], [0, 0.05, 0.1, 0.95, 1]]) {
+    let shares: ReadonlyArray<number> = [];
+    let parts: ReadonlyArray<ReadonlyArray<number>> = [];
+    const pool = {
+      cuts: () => cuts,
+      run(
+        op: SplitOp,
+        p: ReadonlyArray<ReadonlyArray<number>>,
+        self: () => void,
+        s?: ReadonlyArray<number>,
+      ) {
+        parts = p, shares = s ?? [];
+        self();
+        const module = op === "gemm" ? "dense" : op.startsWith("cs") ? "sparse" : "update";
+        const own = (h.k[module] as unknown as Record<string, (...a: number[]) => void>)[op];
+        for (let t = 1; t < p.length; t++) own(...p[t]);
+      },
+    };
+    const split = splitKernels(h.k, pool, h.heap.memory);
+    for (const [name, call, read] of calls) {
+      const before = snapshot();
+      call(h.k);
+      const whole = read();
+      h.heap.f32(params, P).set(before.subarray(0, P));
+      h.heap.f32(state, 3 * P).set(before.subarray(P));
+      parts = [];
+      call(split);
+      const label = `${name} at ${cuts}`;
+      assert.equal(parts.length, cuts.length - 1, `${label}: split`);
+      assert.deepEqual(read(), whole, label);
+      assert.ok(Math.abs(shares.reduce((a, b) => a + b, 0) - 1) < 1e-12, `${label}: shares`);
+      for (let t = 0; t < shares.length; t++) {
+        assert.ok(Math.abs(shares[t] - (cuts[t + 1] - cuts[t])) < 0.1, `${label}: share ${t}`);
+      }
+    }
+  }
+});
+
+Deno.test("wasm split: rebalance moves the cuts a quarter of the way toward equal times, keeping 5% per thread", () => {
+  const close = (a: ReadonlyArray<number>, b: ReadonlyArray<number>) =>
+    a.every((v, t) => Math.abs(v - b[t]) < 1e-12);
+  // Equal times: the cuts stay.
+  assert.ok(close(rebalance([0, 0.5, 1], [0.5, 0.5], [3, 3]), [0, 0.5, 1]));
+  // Three threads, the last twice as slow: speeds 1/3 : 1/3 : 1/6 of the work per ms.
+  const three = rebalance([0, 1 / 3, 2 / 3, 1], [1 / 3, 1 / 3, 1 / 3], [1, 1, 2]);
+  const want = [0.4, 0.4, 0.2].map((goal) => 1 / 3 + 0.25 * (goal - 1 / 3));
+  assert.ok(close(three, [0, want[0], want[0] + want[1], 1]), `${three}`);
+  // A thread that crawls keeps 5% before the renormalisation; times of 0 count as 1 µs.
+  const crawl = rebalance([0, 0.05, 1], [0.05, 0.95], [100, 1]);
+  const fast = 0.95 + 0.25 * (0.95 / (0.95 + 0.05 / 100) - 0.95);
+  assert.ok(close(crawl, [0, 0.05 / (0.05 + fast), 1]), `${crawl}`);
+  assert.equal(crawl[2], 1);
+  assert.ok(rebalance([0, 0.5, 1], [0.5, 0.5], [0, 0]).every(Number.isFinite));
 });

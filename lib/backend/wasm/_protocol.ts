@@ -27,8 +27,10 @@ export const CONTROL_INTS = 4;
 export const ARG_OFFSET = 16;
 /** Most arguments of a command. */
 export const MAX_ARGS = 16;
+/** Float64 index (after the arguments) where a Worker leaves how long its last part took, in ms. */
+export const ELAPSED = MAX_ARGS;
 /** Bytes of one control block. */
-export const CONTROL_BYTES = ARG_OFFSET + 8 * MAX_ARGS;
+export const CONTROL_BYTES = ARG_OFFSET + 8 * (MAX_ARGS + 1);
 
 /**
  * Polls of the control block before a thread sleeps in `Atomics.wait` (about 0.1-0.2 ms): the

@@ -34,7 +34,8 @@ import {
 } from "./_kernels.ts";
 import type { WasmLayout } from "./_layout.ts";
 import { type LossBuffers, type LossHead, stepLoss } from "./_loss.ts";
-import { DEFAULT_WORKER_URL, splitKernels, ThreadPool, type ThreadSetup } from "./_threads.ts";
+import { splitKernels } from "./_split.ts";
+import { DEFAULT_WORKER_URL, ThreadPool, type ThreadSetup } from "./_threads.ts";
 import { wasmUpdateOf } from "./_update.ts";
 import { type ResidentInputs, uploadInputs } from "./_upload.ts";
 

@@ -1,8 +1,7 @@
 /**
  * Threads for a WebAssembly session: Workers (`_worker.ts`) over the session's shared
  * `WebAssembly.Memory`, each driven through a control block (`_protocol.ts`) with `Atomics`. The
- * large kernels of a step (the sparse first layer forward and weight gradient, the dense forward
- * products, the optimizer updates) are split into as many parts as threads: the calling thread runs
+ * large kernels of a step are cut into one part per thread (`_split.ts`): the calling thread runs
  * part 0 while each Worker runs its own, on disjoint rows, columns or parameters, so the results are
  * exactly those of one thread. Everything else runs on the calling thread.
  *
@@ -16,13 +15,14 @@
  * @module
  */
 import { SnapfoldError } from "../../errors.ts";
-import type { CompiledKernels, WasmKernels } from "./_kernels.ts";
+import type { CompiledKernels } from "./_kernels.ts";
 import {
   ARG_OFFSET,
   ARGC,
   CONTROL_BYTES,
   CONTROL_INTS,
   DONE,
+  ELAPSED,
   MAX_ARGS,
   OP,
   SEQ,
@@ -68,9 +68,13 @@ interface Helper {
 export class ThreadPool {
   readonly #helpers: Helper[];
   readonly #canBlock: boolean;
+  /** Per split kernel, where its parts are cut: fractions of the work, 0 to 1 (see `cuts`). */
+  readonly #cuts: ReadonlyArray<number>[];
 
   private constructor(helpers: Helper[]) {
     this.#helpers = helpers;
+    const T = helpers.length + 1;
+    this.#cuts = SPLIT_OPS.map(() => Array.from({ length: T + 1 }, (_, t) => t / T));
     let canBlock = true;
     try {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
@@ -123,7 +127,7 @@ export class ThreadPool {
           return {
             worker,
             ctl: new Int32Array(control, 0, CONTROL_INTS),
-            args: new Float64Array(control, ARG_OFFSET, MAX_ARGS),
+            args: new Float64Array(control, ARG_OFFSET, MAX_ARGS + 1),
             seq: 0,
           };
         }),
@@ -141,10 +145,28 @@ export class ThreadPool {
   }
 
   /**
-   * Runs one kernel in parts: `parts[0]` on the calling thread with `self`, `parts[t]` on Worker
-   * `t - 1`, and returns when all are done.
+   * Where `op`'s parts are cut, as fractions of its work (`cuts[t]` to `cuts[t + 1]` is thread
+   * `t`'s; thread 0 is the calling one). They start equal and follow the threads' measured speeds:
+   * a Worker reads data the calling thread has just written (slower by 10-25% here), and a core of
+   * a shared machine can run slower for seconds; parts that end together waste no thread's time.
+   * The parts stay disjoint, so the results are the same bits wherever the cuts fall.
    */
-  run(op: SplitOp, parts: ReadonlyArray<ReadonlyArray<number>>, self: () => void): void {
+  cuts(op: SplitOp): ReadonlyArray<number> {
+    return this.#cuts[SPLIT_OPS.indexOf(op)];
+  }
+
+  /**
+   * Runs one kernel in parts: `parts[0]` on the calling thread with `self`, `parts[t]` on Worker
+   * `t - 1`, and returns when all are done. `shares[t]`, the fraction of the work in part `t`
+   * (from {@linkcode ThreadPool.cuts}), lets the pool move the cuts toward parts that take equal
+   * times; omit it when the parts were not cut by fractions.
+   */
+  run(
+    op: SplitOp,
+    parts: ReadonlyArray<ReadonlyArray<number>>,
+    self: () => void,
+    shares?: ReadonlyArray<number>,
+  ): void {
     const code = SPLIT_OPS.indexOf(op);
     for (let t = 1; t < parts.length; t++) {
       const h = this.#helpers[t - 1];
@@ -156,8 +178,17 @@ export class ThreadPool {
       Atomics.store(h.ctl, SEQ, h.seq);
       Atomics.notify(h.ctl, SEQ);
     }
+    const started = performance.now();
     self();
+    const own = performance.now() - started;
     for (let t = 1; t < parts.length; t++) this.#await(this.#helpers[t - 1]);
+    if (shares !== undefined && parts.length === this.threads) this.#balance(code, shares, own);
+  }
+
+  /** Moves `op`'s cuts after a run whose parts had `shares` of the work (see `rebalance`). */
+  #balance(code: number, shares: ReadonlyArray<number>, own: number): void {
+    const times = shares.map((_, t) => t === 0 ? own : this.#helpers[t - 1].args[ELAPSED]);
+    this.#cuts[code] = rebalance(this.#cuts[code], shares, times);
   }
 
   #await(h: Helper): void {
@@ -187,6 +218,44 @@ export class ThreadPool {
   }
 }
 
+/**
+ * Cuts moved a quarter of the way toward those that would have made a run's parts take equal
+ * times: each thread's speed is its part's share of the work over its time (at least 1 µs), and
+ * each new share is kept at 5% or more before they are renormalised to end at 1.
+ *
+ * @example
+ * ```ts
+ * import { rebalance } from "./_threads.ts";
+ * import assert from "node:assert/strict";
+ *
+ * // The Worker took twice as long for the same work: the calling thread's share grows.
+ * const cuts = rebalance([0, 0.5, 1], [0.5, 0.5], [1, 2]);
+ * assert.ok(Math.abs(cuts[1] - (0.5 + 0.25 * (2 / 3 - 0.5))) < 1e-12);
+ * assert.equal(cuts[2], 1);
+ * ```
+ *
+ * @param cuts The current cuts (0, ..., 1), one part per thread.
+ * @param shares The fraction of the work each part had in the run.
+ * @param times How long each part took, in ms.
+ * @returns The new cuts.
+ */
+export function rebalance(
+  cuts: ReadonlyArray<number>,
+  shares: ReadonlyArray<number>,
+  times: ReadonlyArray<number>,
+): number[] {
+  const speeds = shares.map((share, t) => share / Math.max(1e-3, times[t]));
+  const total = speeds.reduce((a, b) => a + b, 0);
+  if (!(total > 0)) return cuts.slice();
+  const next = [0];
+  for (let t = 0; t + 1 < cuts.length; t++) {
+    const now = cuts[t + 1] - cuts[t];
+    next.push(next[t] + Math.max(0.05, now + 0.25 * (speeds[t] / total - now)));
+  }
+  const end = next[next.length - 1];
+  return next.map((at) => at / end);
+}
+
 /** How long a new Worker may take to say it is ready. */
 const START_MS = 30_000;
 
@@ -211,132 +280,4 @@ function workerError(url: string, event: Event): SnapfoldError {
     } (${url}); in a browser bundle, pass the bundled Worker's URL (dist/snapfold_worker.js) as ` +
       "the WebAssembly backend's workerUrl option",
   );
-}
-
-/** `[start, end)` bounds of `parts` near-equal pieces of `[0, count)`, starts multiples of `align`. */
-function bounds(count: number, parts: number, align: number): number[] {
-  const out = [0];
-  for (let t = 1; t < parts; t++) {
-    const cut = Math.floor((count * t) / parts / align) * align;
-    out.push(Math.max(out[t - 1], Math.min(count, cut)));
-  }
-  out.push(count);
-  return out;
-}
-
-/** Below this many rows (or parameters per thread) a kernel runs on one thread. */
-const MIN_ROWS = 16;
-const MIN_PARAMS = 4096;
-
-/** A kernel's arguments cut into one argument list per part, or `null` to run it whole. */
-type Splitter = (args: number[], threads: number, memory: WebAssembly.Memory) => number[][] | null;
-
-/** One argument list per `[bounds[t], bounds[t + 1])`, each edited from a copy of `args`. */
-function cut(
-  args: number[],
-  bounds: number[],
-  edit: (part: number[], start: number, count: number) => void,
-): number[][] {
-  return bounds.slice(0, -1).map((start, t) => {
-    const part = args.slice();
-    edit(part, start, bounds[t + 1] - start);
-    return part;
-  });
-}
-
-/**
- * How each split kernel is cut (argument positions as in `_kernels.ts`): rows for the forward
- * products, first-layer columns balanced by their nonzeros for the sparse weight gradient, ranges
- * of parameters (even starts, so the updates' pairs stay aligned) for the optimizers.
- */
-const SPLITTERS: Readonly<
-  Record<SplitOp, { readonly module: "dense" | "sparse" | "update"; readonly split: Splitter }>
-> = {
-  // [rowStart, cols, values, rows, w, bias, n, out, act]
-  csr_forward: {
-    module: "sparse",
-    split: (a, T) =>
-      a[3] < MIN_ROWS ? null : cut(a, bounds(a[3], T, 1), (p, r0, rows) => {
-        p[0] += 4 * r0, p[3] = rows, p[7] += 4 * r0 * a[6];
-      }),
-  },
-  // [colStart, colRows, colValues, width, delta, n, out]
-  csc_grad: {
-    module: "sparse",
-    split: (a, T, memory) => {
-      const width = a[3];
-      const starts = new Int32Array(memory.buffer as ArrayBuffer, a[0], width + 1);
-      const nnz = starts[width];
-      if (nnz < MIN_ROWS * T) return null;
-      const b = [0];
-      let i = 0;
-      for (let t = 1; t < T; t++) {
-        while (i < width && starts[i] < (nnz * t) / T) i++;
-        b.push(i);
-      }
-      b.push(width);
-      return cut(a, b, (p, i0, columns) => {
-        p[0] += 4 * i0, p[3] = columns, p[6] += 4 * i0 * a[5];
-      });
-    },
-  },
-  // [x, rows, k, w, bias, n, out, act]
-  gemm: {
-    module: "dense",
-    split: (a, T) =>
-      a[1] < MIN_ROWS * T ? null : cut(a, bounds(a[1], T, 4), (p, r0, rows) => {
-        p[0] += 4 * r0 * a[2], p[1] = rows, p[6] += 4 * r0 * a[5];
-      }),
-  },
-  // [params, grads, state, count, lr, momentum, weightDecay, mode]
-  sgd: {
-    module: "update",
-    split: (a, T) =>
-      a[3] < MIN_PARAMS * T ? null : cut(a, bounds(a[3], T, 2), (p, k0, count) => {
-        p[0] += 4 * k0, p[1] += 4 * k0, p[2] += 4 * k0, p[3] = count;
-      }),
-  },
-  // [params, grads, state, v, count, stepSize, correction2, beta1, beta2, epsilon, l2, shrink]
-  adam: {
-    module: "update",
-    split: (a, T) =>
-      a[4] < MIN_PARAMS * T ? null : cut(a, bounds(a[4], T, 2), (p, k0, count) => {
-        p[0] += 4 * k0, p[1] += 4 * k0, p[2] += 4 * k0, p[3] += 4 * k0, p[4] = count;
-      }),
-  },
-};
-
-type Kernel = (...args: number[]) => number | void;
-
-/**
- * Kernels whose large products run in parts across the pool; the others are `k`'s own. The parts
- * are disjoint, so the results are those of one thread, bit for bit.
- *
- * @param k The calling thread's kernels.
- * @param pool The Workers.
- * @param memory The shared memory (to read the column starts that balance the weight gradient).
- * @returns Kernels with the same contracts.
- */
-export function splitKernels(
-  k: WasmKernels,
-  pool: ThreadPool,
-  memory: WebAssembly.Memory,
-): WasmKernels {
-  const out = {
-    dense: { ...k.dense },
-    sparse: { ...k.sparse },
-    loss: k.loss,
-    update: { ...k.update },
-    dropout: k.dropout, // elementwise, on the calling thread
-  };
-  for (const op of SPLIT_OPS) {
-    const { module, split } = SPLITTERS[op];
-    const own = (k[module] as unknown as Record<string, Kernel>)[op];
-    (out[module] as unknown as Record<string, Kernel>)[op] = (...args: number[]) => {
-      const parts = split(args, pool.threads, memory);
-      if (parts === null) return own(...args);
-      pool.run(op, parts, () => own(...parts[0]));
-    };
-  }
-  return out;
 }

@@ -12,6 +12,7 @@ import {
   ARGC,
   CONTROL_INTS,
   DONE,
+  ELAPSED,
   MAX_ARGS,
   OP,
   SEQ,
@@ -41,7 +42,7 @@ scope.onmessage = async (event: MessageEvent<WorkerInit>) => {
   >;
   const ops = SPLIT_OPS.map((name) => all[name]);
   const ctl = new Int32Array(control, 0, CONTROL_INTS);
-  const args = new Float64Array(control, ARG_OFFSET, MAX_ARGS);
+  const args = new Float64Array(control, ARG_OFFSET, MAX_ARGS + 1);
   scope.postMessage("ready");
   let seen = 0;
   for (;;) {
@@ -54,7 +55,9 @@ scope.onmessage = async (event: MessageEvent<WorkerInit>) => {
     seen = seq;
     const op = ctl[OP];
     if (op < 0) return; // stop
+    const started = performance.now();
     ops[op](...args.subarray(0, ctl[ARGC]));
+    args[ELAPSED] = performance.now() - started; // published by the store of DONE
     Atomics.store(ctl, DONE, seq);
     Atomics.notify(ctl, DONE);
   }

@@ -17,14 +17,17 @@ import {
   relu,
   sequential,
   sgd,
+  shift,
+  tanh,
   type TrainingData,
 } from "../mod.ts";
 import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
 import { createWasmBackend, sessionSetup } from "../lib/backend/wasm/backend.ts";
 import { compileKernels, wasmSupport } from "../lib/backend/wasm/_kernels.ts";
 import { createWasmSession, type SessionResources } from "../lib/backend/wasm/_session.ts";
+import { wasmLayout } from "../lib/backend/wasm/_layout.ts";
 import { DEFAULT_WORKER_URL } from "../lib/backend/wasm/_threads.ts";
-import { PREDICT_BLOCK } from "../lib/backend/wasm/_predict.ts";
+import { makePredictArena, PREDICT_BLOCK, predictWasm } from "../lib/backend/wasm/_predict.ts";
 
 registerBackendCases("wasm relaxed", () => createWasmBackend({ simd: "relaxed" }));
 registerBackendCases("wasm simd", () => createWasmBackend({ simd: "simd" }));
@@ -234,34 +237,66 @@ Deno.test("wasm: a session on the memory of a disposed one trains to the bits of
   }
 });
 
+/** The first index where `a` and `b` differ (as `Object.is`), or -1 (fast to fail on large arrays). */
+function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let k = 0; k < a.length; k++) if (!Object.is(a[k], b[k])) return k;
+  return -1;
+}
+
 Deno.test("wasm: a session reads only what it writes: on a memory filled with NaN it trains to a fresh one's bits", async () => {
   // A disposed session's memory is reused as it is (not zeroed): poison it with 0xff bytes (NaN
-  // floats, -1 indices) and train sparse and dense inputs, dropout, momentum and Adam on it.
-  const spec = sequential({ inputs: 24, layers: [dense(48), relu(), dropout(0.3), dense(4)] });
-  const x = (zeros: number) =>
-    Float32Array.from(
-      { length: 64 * 24 },
-      (_, k) => (k * 7) % 10 < zeros ? 0 : (k % 11) / 11 - 0.3,
-    );
-  const y = Int32Array.from({ length: 64 }, (_, b) => (b * 5) % 4);
+  // floats, -1 indices) and train on it. Sizes that are not multiples of four (the kernels' tails
+  // read four floats wide), a batch that grows between two runs, resets, two replicas, shift
+  // augmentation on sparse inputs, dropout, the three heads (labels, soft targets, regression) and
+  // an update large enough that two threads split it.
+  const n = 70;
+  const image = (k: number) => (k * 7) % 10 < 8 ? 0 : (k % 11) / 11 - 0.3; // 80% zeros
+  const x = (zeros: boolean) =>
+    Float32Array.from({ length: n * 25 }, (_, k) => zeros ? image(k) : Math.sin(k) * 0.7);
+  const rows3 = Float32Array.from({ length: n * 3 }, (_, k) => ((k * 5) % 7) / 7);
+  const soft = Float32Array.from(
+    { length: n * 3 },
+    (_, k) => [0.7, 0.2, 0.1][(k + (k / 3 | 0)) % 3],
+  );
   const configs = [
-    { optimizer: sgd({ momentum: 0.9 }), x: x(8) }, // 80% zeros: the sparse first layer
-    { optimizer: adam(), x: x(0) },
+    {
+      name: "sparse labels, 2 replicas, shift",
+      spec: sequential({ inputs: 25, layers: [dense(401), relu(), dropout(0.3), dense(3)] }),
+      optimizer: sgd({ momentum: 0.9 }),
+      data: { x: x(true), y: Int32Array.from({ length: n }, (_, b) => (b * 5) % 3), n },
+      replicas: 2,
+      augment: shift({ width: 5, height: 5, maxShift: 1 }),
+    },
+    {
+      name: "soft targets, Adam",
+      spec: sequential({ inputs: 25, layers: [dense(37), tanh(), dense(3)] }),
+      optimizer: adam(),
+      data: { x: x(false), y: soft, n, targets: "soft" as const, temperature: 2 },
+      replicas: 1,
+    },
+    {
+      name: "regression, PyTorch Nesterov",
+      spec: sequential({ inputs: 25, layers: [dense(19), relu(), dense(3)], head: "linear" }),
+      optimizer: sgd({ momentum: 0.9, nesterov: true, convention: "pytorch" }),
+      data: { x: x(true), y: rows3, n },
+      replicas: 1,
+    },
   ];
-  const plan = {
-    indices: Int32Array.from({ length: 4 * 32 }, (_, k) => (k * 13) % 64),
-    offsets: Int32Array.from({ length: 5 }, (_, s) => 32 * s),
-    lrs: new Float32Array(4).fill(0.05),
-  };
+  const plan = (rows: number, steps: number, firstStep: number) => ({
+    indices: Int32Array.from({ length: rows * steps }, (_, k) => (k * 13 + firstStep) % n),
+    offsets: Int32Array.from({ length: steps + 1 }, (_, s) => rows * s),
+    lrs: new Float32Array(steps).fill(0.05),
+    resets: Uint8Array.from({ length: steps }, (_, s) => s === 1 ? 1 : 0),
+    firstStep,
+  });
   for (const threads of [1, 2]) {
     const compiled = await compileKernels("relaxed", threads > 1);
     const setup = { threads, workerUrl: DEFAULT_WORKER_URL };
-    for (const [c, config] of configs.entries()) {
+    for (const config of configs) {
       const options = {
-        spec,
-        optimizer: config.optimizer,
-        params: initParams(spec, { seed: 4 }),
-        data: { x: config.x, y, n: 64 },
+        ...config,
+        params: initParams(config.spec, { seed: 4, replicas: config.replicas }),
         seed: 9,
       };
       const train = async (spare?: SessionResources) => {
@@ -274,8 +309,10 @@ Deno.test("wasm: a session reads only what it writes: on a memory filled with Na
           setup,
           spare,
         );
-        session.run(plan);
+        session.run(plan(17, 3, 0));
+        session.run(plan(33, 2, 3)); // a larger batch: new workspaces in the same memory
         const out = {
+          stats: await session.readStats(),
           params: await session.readParams(),
           state: await session.readOptimizerState(),
         };
@@ -286,9 +323,31 @@ Deno.test("wasm: a session reads only what it writes: on a memory filled with Na
       new Uint8Array(fresh.kept.heap.memory.buffer).fill(0xff);
       const poisoned = await train(fresh.kept);
       poisoned.kept.pool?.dispose();
-      assert.deepEqual(poisoned.out.params, fresh.out.params, `${threads} thread(s), ${c}: params`);
-      assert.deepEqual(poisoned.out.state, fresh.out.state, `${threads} thread(s), ${c}: state`);
-      assert.ok(fresh.out.params.every(Number.isFinite), `${threads} thread(s), ${c}: finite`);
+      const label = `${threads} thread(s), ${config.name}`;
+      for (const key of ["params", "state"] as const) {
+        assert.equal(firstDifference(poisoned.out[key], fresh.out[key]), -1, `${label}: ${key}`);
+      }
+      for (const key of ["loss", "correct"] as const) {
+        const [a, b] = [poisoned.out.stats[key], fresh.out.stats[key]];
+        assert.equal(firstDifference(a, b), -1, `${label}: ${key}`);
+      }
+      assert.ok(fresh.out.params.every(Number.isFinite), `${label}: finite`);
+    }
+  }
+  // Prediction reuses its arena's memory too: poison it between two calls.
+  const spec = mlp({ layers: [25, 401, 3] });
+  const params = initParams(spec, { seed: 2, replicas: 3 });
+  const arena = await makePredictArena(await compileKernels("relaxed"));
+  const layout = wasmLayout(spec);
+  const input = x(true);
+  for (const combine of ["mean", "none"] as const) {
+    for (const sparse of ["none", "rows"] as const) {
+      const options = { spec, params, members: 3, x: input, n, combine };
+      const first = predictWasm(arena, layout, options, input, sparse);
+      new Uint8Array(arena.heap.memory.buffer).fill(0xff);
+      const again = predictWasm(arena, layout, options, input, sparse);
+      assert.equal(firstDifference(again, first), -1, `prediction, ${combine}, ${sparse}`);
+      assert.ok(first.every(Number.isFinite), `prediction, ${combine}, ${sparse}: finite`);
     }
   }
 });

@@ -17,7 +17,8 @@ import type { ThreadPool } from "./_threads.ts";
 function bounds(count: number, cuts: ReadonlyArray<number>, align: number): number[] {
   const out = [0];
   for (let t = 1; t < cuts.length - 1; t++) {
-    const at = Math.floor((count * cuts[t]) / align) * align;
+    const cut = Number.isFinite(cuts[t]) ? cuts[t] : t / (cuts.length - 1); // never NaN arguments
+    const at = Math.floor((count * cut) / align) * align;
     out.push(Math.max(out[t - 1], Math.min(count, at)));
   }
   out.push(count);

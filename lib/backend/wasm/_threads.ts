@@ -146,7 +146,8 @@ export class ThreadPool {
 
   /**
    * Where `op`'s parts are cut, as fractions of its work (`cuts[t]` to `cuts[t + 1]` is thread
-   * `t`'s; thread 0 is the calling one). They start equal and follow the threads' measured speeds:
+   * `t`'s; thread 0 is the calling one). They start equal in a new pool (and carry over to the
+   * sessions that reuse it) and follow the threads' measured speeds:
    * a Worker reads data the calling thread has just written (slower by 10-25% here), and a core of
    * a shared machine can run slower for seconds; parts that end together waste no thread's time.
    * The parts stay disjoint, so the results are the same bits wherever the cuts fall.
@@ -220,8 +221,9 @@ export class ThreadPool {
 
 /**
  * Cuts moved a quarter of the way toward those that would have made a run's parts take equal
- * times: each thread's speed is its part's share of the work over its time (at least 1 µs), and
- * each new share is kept at 5% or more before they are renormalised to end at 1.
+ * times. Each thread's speed is its part's share of the work over its time (at least 1 µs); a part
+ * that had no work (its cut rounded to nothing) counts at the others' mean speed, so that it gets
+ * work back. No share falls below 5% (`MIN_SHARE`).
  *
  * @example
  * ```ts
@@ -244,16 +246,46 @@ export function rebalance(
   shares: ReadonlyArray<number>,
   times: ReadonlyArray<number>,
 ): number[] {
-  const speeds = shares.map((share, t) => share / Math.max(1e-3, times[t]));
+  const T = cuts.length - 1;
+  const measured = shares.map((share, t) => share > 0 ? share / Math.max(1e-3, times[t]) : NaN);
+  const known = measured.filter((v) => v >= 0 && v < Infinity);
+  if (known.length === 0) return cuts.slice();
+  const mean = known.reduce((a, b) => a + b, 0) / known.length;
+  const speeds = measured.map((v) => v >= 0 && v < Infinity ? v : mean);
   const total = speeds.reduce((a, b) => a + b, 0);
   if (!(total > 0)) return cuts.slice();
-  const next = [0];
-  for (let t = 0; t + 1 < cuts.length; t++) {
+  const next = speeds.map((speed, t) => {
     const now = cuts[t + 1] - cuts[t];
-    next.push(next[t] + Math.max(0.05, now + 0.25 * (speeds[t] / total - now)));
+    return now + 0.25 * (speed / total - now);
+  });
+  const floored = withFloor(next, MIN_SHARE);
+  const out = [0];
+  for (let t = 0; t < T; t++) out.push(t === T - 1 ? 1 : out[t] + floored[t]);
+  return out;
+}
+
+/** The least share of a split kernel's work a thread keeps. */
+const MIN_SHARE = 0.05;
+
+/**
+ * `shares` scaled to sum to 1 with none below `floor` (those below are raised to it and the rest
+ * scaled down; repeated until none falls below, at most once per share).
+ */
+function withFloor(shares: ReadonlyArray<number>, floor: number): number[] {
+  const out = shares.map((v) => Math.max(0, v));
+  const fixed = out.map(() => false);
+  for (let round = 0; round <= out.length; round++) {
+    const free = out.reduce((a, v, t) => fixed[t] ? a : a + v, 0);
+    const left = 1 - floor * fixed.filter(Boolean).length;
+    let changed = false;
+    for (let t = 0; t < out.length; t++) {
+      if (fixed[t]) continue;
+      out[t] = free > 0 ? (out[t] * left) / free : left / fixed.filter((f) => !f).length;
+      if (out[t] < floor) fixed[t] = true, out[t] = floor, changed = true;
+    }
+    if (!changed) break;
   }
-  const end = next[next.length - 1];
-  return next.map((at) => at / end);
+  return out;
 }
 
 /** How long a new Worker may take to say it is ready. */

@@ -159,14 +159,14 @@ export class ThreadPool {
   /**
    * Runs one kernel in parts: `parts[0]` on the calling thread with `self`, `parts[t]` on Worker
    * `t - 1`, and returns when all are done. `shares[t]`, the fraction of the work in part `t`
-   * (from {@linkcode ThreadPool.cuts}), lets the pool move the cuts toward parts that take equal
-   * times; omit it when the parts were not cut by fractions.
+   * (cut at {@linkcode ThreadPool.cuts}), lets the pool move the cuts toward parts that take equal
+   * times.
    */
   run(
     op: SplitOp,
     parts: ReadonlyArray<ReadonlyArray<number>>,
     self: () => void,
-    shares?: ReadonlyArray<number>,
+    shares: ReadonlyArray<number>,
   ): void {
     const code = SPLIT_OPS.indexOf(op);
     for (let t = 1; t < parts.length; t++) {
@@ -183,7 +183,7 @@ export class ThreadPool {
     self();
     const own = performance.now() - started;
     for (let t = 1; t < parts.length; t++) this.#await(this.#helpers[t - 1]);
-    if (shares !== undefined && parts.length === this.threads) this.#balance(code, shares, own);
+    this.#balance(code, shares, own);
   }
 
   /** Moves `op`'s cuts after a run whose parts had `shares` of the work (see `rebalance`). */
@@ -268,24 +268,14 @@ export function rebalance(
 const MIN_SHARE = 0.05;
 
 /**
- * `shares` scaled to sum to 1 with none below `floor` (those below are raised to it and the rest
- * scaled down; repeated until none falls below, at most once per share).
+ * `shares` (summing to 1) with none below `floor`: those below are raised to it, and what that takes
+ * comes from the others in proportion to how far they are above it.
  */
 function withFloor(shares: ReadonlyArray<number>, floor: number): number[] {
-  const out = shares.map((v) => Math.max(0, v));
-  const fixed = out.map(() => false);
-  for (let round = 0; round <= out.length; round++) {
-    const free = out.reduce((a, v, t) => fixed[t] ? a : a + v, 0);
-    const left = 1 - floor * fixed.filter(Boolean).length;
-    let changed = false;
-    for (let t = 0; t < out.length; t++) {
-      if (fixed[t]) continue;
-      out[t] = free > 0 ? (out[t] * left) / free : left / fixed.filter((f) => !f).length;
-      if (out[t] < floor) fixed[t] = true, out[t] = floor, changed = true;
-    }
-    if (!changed) break;
-  }
-  return out;
+  const deficit = shares.reduce((a, v) => a + Math.max(0, floor - v), 0);
+  const excess = shares.reduce((a, v) => a + Math.max(0, v - floor), 0);
+  if (!(excess > deficit)) return shares.map(() => 1 / shares.length);
+  return shares.map((v) => v <= floor ? floor : floor + (v - floor) * (1 - deficit / excess));
 }
 
 /** How long a new Worker may take to say it is ready. */

@@ -144,6 +144,20 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
 /**
  * What a session trains, from its checked options.
  *
+ * @example
+ * ```ts
+ * import { sessionSetup } from "./backend.ts";
+ * import { initParams, mlp, sgd } from "../../../mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = mlp({ layers: [2, 3, 2] });
+ * const data = { x: new Float32Array([0, 1, 1, 0]), y: new Int32Array([0, 1]), n: 2 };
+ * const params = initParams(spec, { seed: 1 });
+ * const setup = sessionSetup({ spec, optimizer: sgd(), params, data });
+ * assert.equal(setup.head.kind, "labels");
+ * assert.equal(setup.layout.paramCount, 2 * 3 + 3 + 3 * 2 + 2);
+ * ```
+ *
  * @param options The session's options.
  * @returns Its setup.
  * @throws {SnapfoldError} naming every bad option.

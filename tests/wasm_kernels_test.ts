@@ -333,6 +333,36 @@ for (const variant of ["relaxed", "simd"] as const) {
           assert.deepEqual(h.i32(at.colRows, nnz), offsets(sparse.colRows.slice(0, nnz)));
           assert.deepEqual(h.i32(at.cols, nnz), offsets(sparse.cols.slice(0, nnz)));
           assert.deepEqual(h.f32(at.colValues, nnz), sparse.colValues.slice(0, nnz));
+          // gather_columns: both in one call, from the whole set.
+          const both = {
+            rowStart: h.heap.alloc(rows + 1),
+            cols: h.heap.alloc(size),
+            values: h.heap.alloc(size),
+            colStart: h.heap.alloc(width + 1),
+            colRows: h.heap.alloc(size),
+            colValues: h.heap.alloc(size),
+          };
+          h.k.sparse.gather_columns(
+            all.rowStart,
+            all.cols,
+            all.values,
+            at.idx,
+            rows,
+            both.rowStart,
+            both.cols,
+            both.values,
+            width,
+            both.colStart,
+            both.colRows,
+            both.colValues,
+            4 * outDim,
+          );
+          for (const key of ["rowStart", "cols", "colStart", "colRows"] as const) {
+            const count = key === "rowStart" ? rows + 1 : key === "colStart" ? width + 1 : nnz;
+            assert.deepEqual(h.i32(both[key], count), h.i32(at[key], count), `${label}: ${key}`);
+          }
+          assert.deepEqual(h.f32(both.values, nnz), h.f32(at.values, nnz));
+          assert.deepEqual(h.f32(both.colValues, nnz), h.f32(at.colValues, nnz));
           const params = randomFloats(seed++, width * outDim + outDim);
           const pp = h.put(params);
           const bias = pp + 4 * width * outDim;

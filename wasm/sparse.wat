@@ -112,7 +112,7 @@
 
   ;; Gathers rows idx[0 .. rows) of a CSR matrix (the whole data set, compressed once) into a batch's
   ;; CSR: each row's nonzeros are one memory.copy. Returns the batch's nonzeros.
-  (func (export "csr_gather")
+  (func $csr_gather (export "csr_gather")
     (param $srcStart i32) (param $srcCols i32) (param $srcValues i32) (param $idx i32)
     (param $rows i32) (param $rowStart i32) (param $cols i32) (param $values i32) (result i32)
     (local $b i32) (local $k i32) (local $from i32) (local $bytes i32) (local $at i32)
@@ -142,7 +142,7 @@
   ;; the products: colRows[p] = row * bytes (of delta's rows in csc_grad), and the CSR's cols are
   ;; rewritten in place to col * bytes (of the weights' rows in csr_forward); bytes = n * 4 for the
   ;; layer's n outputs.
-  (func (export "csr_to_csc")
+  (func $csr_to_csc (export "csr_to_csc")
     (param $rowStart i32) (param $cols i32) (param $values i32) (param $rows i32) (param $width i32)
     (param $colStart i32) (param $colRows i32) (param $colValues i32) (param $bytes i32)
     (local $col i32)
@@ -206,6 +206,18 @@
         (local.set $i (i32.sub (local.get $i) (i32.const 1)))
         (br $shift)))
     (i32.store (local.get $colStart) (i32.const 0)))
+
+  ;; csr_gather, then csr_to_csc of the rows it gathered: a batch's nonzeros by row and by column in
+  ;; one call (what a threaded session hands a Worker to run while it computes the step before).
+  (func (export "gather_columns")
+    (param $srcStart i32) (param $srcCols i32) (param $srcValues i32) (param $idx i32)
+    (param $rows i32) (param $rowStart i32) (param $cols i32) (param $values i32) (param $width i32)
+    (param $colStart i32) (param $colRows i32) (param $colValues i32) (param $bytes i32)
+    (drop (call $csr_gather (local.get $srcStart) (local.get $srcCols) (local.get $srcValues)
+      (local.get $idx) (local.get $rows) (local.get $rowStart) (local.get $cols) (local.get $values)))
+    (call $csr_to_csc (local.get $rowStart) (local.get $cols) (local.get $values) (local.get $rows)
+      (local.get $width) (local.get $colStart) (local.get $colRows) (local.get $colValues)
+      (local.get $bytes)))
 
   ;; sum over the nonzeros k0 .. k1 of value[k] * m[o .. o + 32) of the row at byte offset index[k]
   ;; (the row's index times the row bytes, premultiplied by csr_rows or csr_to_csc: a multiply per

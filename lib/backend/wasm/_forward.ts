@@ -77,8 +77,6 @@ export function makeWorkspace(
     pre.push(training && layer.dropout > 0 ? heap.alloc(capacity * layer.outDim) : 0);
     if (layer.index > 0) scratch = Math.max(scratch, layer.inDim * layer.outDim);
   }
-  const size = capacity * layout.inDim;
-  const columns = sparse === "rows+columns";
   return {
     capacity,
     acts,
@@ -86,14 +84,27 @@ export function makeWorkspace(
     pre,
     scratch: heap.alloc(scratch),
     correct: heap.alloc(4),
-    sparse: sparse === "none" ? null : {
-      rowStart: heap.alloc(capacity + 1),
-      cols: heap.alloc(size),
-      values: heap.alloc(size),
-      colStart: columns ? heap.alloc(layout.inDim + 1) : 0,
-      colRows: columns ? heap.alloc(size) : 0,
-      colValues: columns ? heap.alloc(size) : 0,
-    },
+    sparse: makeSparseBuffers(heap, layout, capacity, sparse),
+  };
+}
+
+/** Allocates the sparse first layer's buffers of batches of up to `capacity` rows (or none). */
+export function makeSparseBuffers(
+  heap: WasmHeap,
+  layout: WasmLayout,
+  capacity: number,
+  sparse: SparseMode,
+): SparseBuffers | null {
+  if (sparse === "none") return null;
+  const size = capacity * layout.inDim;
+  const columns = sparse === "rows+columns";
+  return {
+    rowStart: heap.alloc(capacity + 1),
+    cols: heap.alloc(size),
+    values: heap.alloc(size),
+    colStart: columns ? heap.alloc(layout.inDim + 1) : 0,
+    colRows: columns ? heap.alloc(size) : 0,
+    colValues: columns ? heap.alloc(size) : 0,
   };
 }
 

@@ -75,6 +75,22 @@ export interface SparseKernels {
     colValues: number,
     bytes: number,
   ): void;
+  /** csr_gather, then csr_to_csc of the gathered rows (`bytes` as there). */
+  gather_columns(
+    srcStart: number,
+    srcCols: number,
+    srcValues: number,
+    idx: number,
+    rows: number,
+    rowStart: number,
+    cols: number,
+    values: number,
+    width: number,
+    colStart: number,
+    colRows: number,
+    colValues: number,
+    bytes: number,
+  ): void;
   csr_forward(
     rowStart: number,
     cols: number,

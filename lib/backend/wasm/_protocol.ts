@@ -1,8 +1,8 @@
 /**
  * The control block shared by a threaded session and each of its Workers (`_threads.ts`,
  * `_worker.ts`): a `SharedArrayBuffer` holding four int32 (`SEQ`, the command counter the session
- * bumps; `DONE`, the last command the Worker finished; `OP`, the kernel's index in `SPLIT_OPS`, or
- * -1 to stop; `ARGC`) and then the arguments as float64.
+ * bumps; `DONE`, the last command the Worker finished; `OP`, the kernel's index in `WORKER_OPS`,
+ * or -1 to stop; `ARGC`) and then the arguments as float64.
  *
  * @module
  */
@@ -12,6 +12,15 @@ export const SPLIT_OPS = ["csr_forward", "csc_grad", "gemm", "sgd", "adam"] as c
 
 /** One of {@linkcode SPLIT_OPS}. */
 export type SplitOp = (typeof SPLIT_OPS)[number];
+
+/**
+ * What a Worker runs, by index: the split kernels (their indices in {@linkcode SPLIT_OPS}), then
+ * the kernels a session runs on a Worker whole, in the background (`ThreadPool.background`).
+ */
+export const WORKER_OPS = [...SPLIT_OPS, "gather_columns"] as const;
+
+/** One of {@linkcode WORKER_OPS}. */
+export type WorkerOp = (typeof WORKER_OPS)[number];
 
 /** Index of the command counter. */
 export const SEQ = 0;

@@ -13,7 +13,14 @@ import { HostStats } from "../_host_stats.ts";
 import { SnapfoldError } from "../../errors.ts";
 import { orThrow } from "../../validation.ts";
 import type { ShiftAugment } from "../../ops/shift.ts";
-import { gatherShifted, type ShiftTarget } from "./_shift_gather.ts";
+import {
+  type Batch,
+  columnsArgs,
+  type GatherContext,
+  gatherInputs,
+  gatherTargets,
+  layBatch,
+} from "./_batch.ts";
 import type { Optimizer } from "../../optimizers/mod.ts";
 import { ruleOf } from "../../optimizers/mod.ts";
 import type { StepPlan, StepStats, TrainingData, TrainingSession } from "../backend.ts";
@@ -22,7 +29,6 @@ import {
   backwardRows,
   type Draw,
   forwardRows,
-  makeWorkspace,
   type SparseMode,
   type Workspace,
 } from "./_forward.ts";
@@ -38,9 +44,6 @@ import { splitKernels } from "./_split.ts";
 import { DEFAULT_WORKER_URL, ThreadPool, type ThreadSetup } from "./_threads.ts";
 import { wasmUpdateOf } from "./_update.ts";
 import { type ResidentInputs, uploadInputs } from "./_upload.ts";
-
-/** Row width from which a batch row is gathered with one `copyWithin` rather than a loop. */
-const COPY_MIN = 32;
 
 function disposedError(what: string): SnapfoldError {
   return new SnapfoldError(
@@ -77,14 +80,6 @@ interface Resident extends ResidentInputs {
   readonly params: number; // [replicas, P]
   readonly state: number; // [replicas, S]
   readonly grad: number; // [P]
-}
-
-/** Addresses of the per-batch buffers (re-laid when a plan brings a larger batch). */
-interface Batch {
-  readonly indices: number; // [capacity] i32
-  readonly labels: number; // [capacity] i32 (labels)
-  readonly targets: number; // [capacity, outDim] (regression or soft targets)
-  readonly ws: Workspace;
 }
 
 /**
@@ -214,17 +209,9 @@ class WasmSession implements TrainingSession {
   }
 
   #layBatch(capacity: number): Batch {
-    const heap = this.#heap;
-    heap.release(this.#mark);
-    const { layout, head } = this.#setup;
-    const labelled = head.kind === "labels";
-    const sparse = this.#sparse;
-    return {
-      indices: heap.alloc(capacity),
-      labels: heap.alloc(labelled ? capacity : 0),
-      targets: heap.alloc(labelled ? 0 : capacity * layout.outDim),
-      ws: makeWorkspace(heap, layout, capacity, sparse, true),
-    };
+    this.#heap.release(this.#mark);
+    const ahead = this.#resources?.pool != null; // a Worker gathers the next step's nonzeros
+    return layBatch(this.#heap, this.#setup, this.#sparse, capacity, ahead);
   }
 
   run(plan: StepPlan): void {
@@ -239,7 +226,6 @@ class WasmSession implements TrainingSession {
     const k = this.#k;
     const res = this.#resident;
     const batch = this.#batch;
-    const ws = batch.ws;
     const memory = this.#heap.memory.buffer;
     const f32 = new Float32Array(memory);
     const i32 = new Int32Array(memory);
@@ -257,109 +243,73 @@ class WasmSession implements TrainingSession {
     const draw: Draw = { seedKey: this.#setup.seedKey, step: 0, replica: 0 };
     const depth = layout.layers.length;
     const loss: LossBuffers = {
-      out: ws.acts[depth],
+      out: batch.ws.acts[depth],
       labels: batch.labels,
       targets: batch.targets,
-      delta: ws.deltas[depth],
-      correct: ws.correct,
+      delta: batch.ws.deltas[depth],
+      correct: batch.ws.correct,
     };
-    for (let s = 0; s < steps; s++) {
-      const start = offsets[s];
-      const rows = offsets[s + 1] - start;
-      draw.step = (plan.firstStep ?? 0) + s; // the global step
-      this.#gather(f32, i32, indices, start, rows, draw.step);
-      if (resets !== undefined && resets[s] !== 0) stateView.fill(0);
-      const lr = lrs[s];
-      for (let r = 0; r < R; r++) {
-        const params = res.params + 4 * r * P;
-        draw.replica = r;
-        forwardRows(k, layout, ws, ws.acts[0], params, rows, draw);
-        statLoss[statRow] = stepLoss(k.loss, head, loss, rows, layout.outDim, f32);
-        statCorrect[statRow] = f32[ws.correct >>> 2];
-        statRow++;
-        backwardRows(k, layout, ws, ws.acts[0], params, rows, res.grad, draw);
-        if (fast !== undefined) {
-          target.params = params;
-          target.state = res.state + 4 * r * S;
-          fast(k, optimizer, target, lr);
-        } else {
-          rule.update(optimizer, paramsView, gradView, stateView, lr, r);
+    const g: GatherContext = { f32, i32, k: k.sparse, setup: this.#setup, res, batch };
+    const pool = batch.ahead === null ? null : this.#resources!.pool!;
+    let ws = batch.ws; // whose sparse buffers hold this step's batch
+    let next = batch.ahead; // those a Worker gathers the next step's batch into
+    let fetched = false; // whether it did, for this step
+    try {
+      for (let s = 0; s < steps; s++) {
+        const start = offsets[s];
+        const rows = offsets[s + 1] - start;
+        draw.step = (plan.firstStep ?? 0) + s; // the global step
+        if (fetched) pool!.settle();
+        else gatherInputs(g, ws, indices, start, rows, draw.step);
+        gatherTargets(g, indices, start, rows);
+        if (resets !== undefined && resets[s] !== 0) stateView.fill(0);
+        const lr = lrs[s];
+        for (let r = 0; r < R; r++) {
+          const params = res.params + 4 * r * P;
+          draw.replica = r;
+          forwardRows(k, layout, ws, ws.acts[0], params, rows, draw);
+          if (r === 0) fetched = this.#fetchAhead(pool, g, next, indices, offsets, s, steps);
+          statLoss[statRow] = stepLoss(k.loss, head, loss, rows, layout.outDim, f32);
+          statCorrect[statRow] = f32[ws.correct >>> 2];
+          statRow++;
+          backwardRows(k, layout, ws, ws.acts[0], params, rows, res.grad, draw);
+          if (fast !== undefined) {
+            target.params = params;
+            target.state = res.state + 4 * r * S;
+            fast(k, optimizer, target, lr);
+          } else {
+            rule.update(optimizer, paramsView, gradView, stateView, lr, r);
+          }
         }
+        if (fetched) [ws, next] = [next!, ws];
       }
+    } finally {
+      pool?.settle(); // a step that threw may leave the next one's gather running
     }
     this.#stats.steps += steps;
   }
 
-  /** Copies the batch's rows (dense, or as nonzeros) and their labels or targets into the memory. */
-  #gather(
-    f32: Float32Array,
-    i32: Int32Array,
+  /**
+   * Has a Worker gather step `s + 1`'s nonzeros into `next`'s sparse buffers (which no kernel of
+   * step `s` touches) while this thread goes on with step `s`; false when there is no next step in
+   * the plan or no Worker to gather it, or its batch is not gathered as nonzeros.
+   */
+  #fetchAhead(
+    pool: ThreadPool | null,
+    g: GatherContext,
+    next: Workspace | null,
     indices: Int32Array,
-    start: number,
-    rows: number,
-    step: number,
-  ) {
-    const { layout, head, augment } = this.#setup;
-    const res = this.#resident;
-    const batch = this.#batch;
-    const ws = batch.ws;
-    const inDim = layout.inDim;
-    const outDim = layout.outDim;
-    const idx = batch.indices >>> 2;
-    for (let b = 0; b < rows; b++) i32[idx + b] = indices[start + b];
-    const sparse = ws.sparse;
-    if (augment !== undefined) {
-      const target: ShiftTarget = sparse !== null && res.csr !== null
-        ? { kind: "sparse", from: res.csr, into: sparse }
-        : { kind: "dense", x: res.x, into: ws.acts[0] };
-      gatherShifted(f32, i32, augment.shift, augment.seedKey, step, indices, start, rows, target);
-      if (sparse !== null) this.#toColumns(sparse, rows, inDim);
-    } else if (sparse !== null && res.csr !== null) {
-      const { rowStart, cols, values } = sparse;
-      const from = res.csr;
-      const k = this.#k.sparse;
-      k.csr_gather(
-        from.rowStart,
-        from.cols,
-        from.values,
-        batch.indices,
-        rows,
-        rowStart,
-        cols,
-        values,
-      );
-      this.#toColumns(sparse, rows, inDim);
-    } else {
-      const x = res.x >>> 2;
-      const to = ws.acts[0] >>> 2;
-      for (let b = 0; b < rows; b++) {
-        const from = x + indices[start + b] * inDim;
-        const into = to + b * inDim;
-        // A call of copyWithin costs more than a short row's element loop (the tutorial's 2).
-        if (inDim < COPY_MIN) { for (let i = 0; i < inDim; i++) f32[into + i] = f32[from + i]; }
-        else f32.copyWithin(into, from, from + inDim);
-      }
-    }
-    if (head.kind === "labels") {
-      const labels = res.labels >>> 2;
-      const into = batch.labels >>> 2;
-      for (let b = 0; b < rows; b++) i32[into + b] = i32[labels + indices[start + b]];
-    } else {
-      const targets = res.targets >>> 2;
-      const into = batch.targets >>> 2;
-      for (let b = 0; b < rows; b++) {
-        const from = targets + indices[start + b] * outDim;
-        for (let o = 0; o < outDim; o++) f32[into + b * outDim + o] = f32[from + o];
-      }
-    }
-  }
-
-  /** The batch's CSR rows as columns (CSC), both as byte offsets of rows (wasm/sparse.wat). */
-  #toColumns(sparse: NonNullable<Batch["ws"]["sparse"]>, rows: number, inDim: number): void {
-    const { rowStart, cols, values, colStart, colRows, colValues } = sparse;
-    const bytes = 4 * this.#setup.layout.layers[0].outDim; // of a weight row and of a delta row
-    const k = this.#k.sparse;
-    k.csr_to_csc(rowStart, cols, values, rows, inDim, colStart, colRows, colValues, bytes);
+    offsets: Int32Array,
+    s: number,
+    steps: number,
+  ): boolean {
+    if (pool === null || next === null || s + 1 >= steps) return false;
+    const start = offsets[s + 1];
+    const rows = offsets[s + 2] - start;
+    const args = columnsArgs(g, next, indices, start, rows);
+    if (args === null) return false;
+    pool.background("gather_columns", args);
+    return true;
   }
 
   readStats(): Promise<StepStats> {

@@ -29,6 +29,8 @@ import {
   SPIN,
   SPLIT_OPS,
   type SplitOp,
+  WORKER_OPS,
+  type WorkerOp,
 } from "./_protocol.ts";
 
 /** Whether this runtime can share a `WebAssembly.Memory` with Workers. */
@@ -62,6 +64,8 @@ interface Helper {
   readonly ctl: Int32Array;
   readonly args: Float64Array;
   seq: number;
+  /** Whether its last command was not yet awaited. */
+  pending: boolean;
 }
 
 /** Workers that run parts of kernels over one shared memory. */
@@ -129,6 +133,7 @@ export class ThreadPool {
             ctl: new Int32Array(control, 0, CONTROL_INTS),
             args: new Float64Array(control, ARG_OFFSET, MAX_ARGS + 1),
             seq: 0,
+            pending: false,
           };
         }),
       );
@@ -169,21 +174,38 @@ export class ThreadPool {
     shares: ReadonlyArray<number>,
   ): void {
     const code = SPLIT_OPS.indexOf(op);
-    for (let t = 1; t < parts.length; t++) {
-      const h = this.#helpers[t - 1];
-      const part = parts[t];
-      for (let a = 0; a < part.length; a++) h.args[a] = part[a];
-      h.ctl[OP] = code;
-      h.ctl[ARGC] = part.length;
-      h.seq++;
-      Atomics.store(h.ctl, SEQ, h.seq);
-      Atomics.notify(h.ctl, SEQ);
-    }
+    for (let t = 1; t < parts.length; t++) this.#post(this.#helpers[t - 1], code, parts[t]);
     const started = performance.now();
     self();
     const own = performance.now() - started;
     for (let t = 1; t < parts.length; t++) this.#await(this.#helpers[t - 1]);
     this.#balance(code, shares, own);
+  }
+
+  /**
+   * Starts `op` whole on a Worker and returns at once: the calling thread goes on with work that
+   * neither writes what `op` reads nor reads what it writes, and calls
+   * {@linkcode ThreadPool.settle} before it touches them. The Worker's next part waits for it.
+   */
+  background(op: Exclude<WorkerOp, SplitOp>, args: ReadonlyArray<number>): void {
+    this.#post(this.#helpers[0], WORKER_OPS.indexOf(op), args);
+  }
+
+  /** Returns when every command started by {@linkcode ThreadPool.background} is done. */
+  settle(): void {
+    for (const h of this.#helpers) if (h.pending) this.#await(h);
+  }
+
+  /** Hands Worker `h` the command `code` (in `WORKER_OPS`), after its last one is done. */
+  #post(h: Helper, code: number, args: ReadonlyArray<number>): void {
+    if (h.pending) this.#await(h); // it may not have read its arguments yet
+    for (let a = 0; a < args.length; a++) h.args[a] = args[a];
+    h.ctl[OP] = code;
+    h.ctl[ARGC] = args.length;
+    h.seq++;
+    h.pending = true;
+    Atomics.store(h.ctl, SEQ, h.seq);
+    Atomics.notify(h.ctl, SEQ);
   }
 
   /** Moves `op`'s cuts after a run whose parts had `shares` of the work (see `rebalance`). */
@@ -193,6 +215,7 @@ export class ThreadPool {
   }
 
   #await(h: Helper): void {
+    h.pending = false;
     const started = Date.now();
     for (let spin = 0; spin < SPIN && Atomics.load(h.ctl, DONE) !== h.seq; spin++);
     for (;;) {

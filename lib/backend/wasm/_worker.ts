@@ -17,7 +17,7 @@ import {
   OP,
   SEQ,
   SPIN,
-  SPLIT_OPS,
+  WORKER_OPS,
 } from "./_protocol.ts";
 
 /** What the session posts once. */
@@ -40,7 +40,7 @@ scope.onmessage = async (event: MessageEvent<WorkerInit>) => {
     string,
     (...args: number[]) => number
   >;
-  const ops = SPLIT_OPS.map((name) => all[name]);
+  const ops = WORKER_OPS.map((name) => all[name]);
   const ctl = new Int32Array(control, 0, CONTROL_INTS);
   const args = new Float64Array(control, ARG_OFFSET, MAX_ARGS + 1);
   scope.postMessage("ready");

@@ -685,7 +685,9 @@ Deno.test("wasm split: every split kernel cut anywhere gives the whole kernel's 
   // The pool moves its cuts with the threads' speeds (lib/backend/wasm/_threads.ts rebalance), so
   // every cut must give the same bits: run the parts one after another at uneven cuts.
   const h = await harness("relaxed");
-  const rows = 64, width = 37, n = 45;
+  // Large enough that every kernel is split into four parts (at least 65536 multiply-adds and
+  // 16384 parameters a part).
+  const rows = 128, width = 77, n = 180;
   const x = randomFloats(11, rows * width, 0.8);
   const rowStart = h.heap.alloc(rows + 1), cols = h.heap.alloc(rows * width + 1);
   const values = h.heap.alloc(rows * width + 1), colStart = h.heap.alloc(width + 1);
@@ -694,7 +696,7 @@ Deno.test("wasm split: every split kernel cut anywhere gives the whole kernel's 
   h.k.sparse.csr_to_csc(rowStart, cols, values, rows, width, colStart, colRows, colValues, 4 * n);
   const w = h.put(randomFloats(12, width * n)), bias = h.put(randomFloats(13, n));
   const dense = h.put(randomFloats(14, rows * width)), delta = h.put(randomFloats(15, rows * n));
-  const P = 4 * 4096 + 6;
+  const P = 4 * 16384 + 6;
   const grads = h.put(randomFloats(16, P));
   const params = h.put(randomFloats(17, P)), state = h.put(randomFloats(18, 3 * P));
   const out = h.heap.alloc(Math.max(rows * n, width * n));
@@ -763,6 +765,38 @@ Deno.test("wasm split: every split kernel cut anywhere gives the whole kernel's 
       }
     }
   }
+});
+
+Deno.test("wasm split: kernels too small to repay a Worker's hand-off run whole on the calling thread", async () => {
+  const h = await harness("relaxed");
+  let splits = 0;
+  const pool = { cuts: () => [0, 0.5, 1], run: () => void splits++ };
+  const split = splitKernels(h.k, pool, h.heap.memory);
+  const sized = (rows: number, k: number, n: number) => {
+    const x = h.put(randomFloats(1, rows * k)), w = h.put(randomFloats(2, k * n));
+    const out = h.heap.alloc(rows * n);
+    const before = splits;
+    split.dense.gemm(x, rows, k, w, 0, n, out, 1);
+    return splits > before;
+  };
+  // The tutorial's layers (32 rows of 2 -> 25 -> 3) and a product of 32 thousand multiply-adds.
+  assert.equal(sized(32, 2, 25), false);
+  assert.equal(sized(32, 25, 3), false);
+  assert.equal(sized(64, 16, 32), false);
+  // MNIST's output layer (128 x 256 x 10) and larger.
+  assert.equal(sized(128, 256, 10), true);
+  assert.equal(sized(64, 64, 64), true);
+  // A sparse batch with few nonzeros, and the updates of a small model.
+  const rows = 32, width = 20, n = 25;
+  const x = randomFloats(3, rows * width, 0.8);
+  const rowStart = h.heap.alloc(rows + 1), cols = h.heap.alloc(rows * width + 1);
+  const values = h.heap.alloc(rows * width + 1);
+  h.k.sparse.csr_rows(h.put(x), width, 0, rows, rowStart, cols, values, 1);
+  const out = h.heap.alloc(rows * n), w = h.put(randomFloats(4, width * n));
+  split.sparse.csr_forward(rowStart, cols, values, rows, w, 0, n, out, 1);
+  const params = h.put(randomFloats(5, 30000)), grads = h.put(randomFloats(6, 30000));
+  split.update.sgd(params, grads, h.heap.alloc(30000), 30000, 0.1, 0.9, 0, 1);
+  assert.equal(splits, 2);
 });
 
 Deno.test("wasm split: rebalance moves the cuts a quarter of the way toward equal times, keeping 5% per thread and giving an empty part work back", () => {

@@ -262,7 +262,7 @@ Deno.test("wasm: a session reads only what it writes: on a memory filled with Na
   const configs = [
     {
       name: "sparse labels, 2 replicas, shift",
-      spec: sequential({ inputs: 25, layers: [dense(401), relu(), dropout(0.3), dense(3)] }),
+      spec: sequential({ inputs: 25, layers: [dense(1401), relu(), dropout(0.3), dense(3)] }),
       optimizer: sgd({ momentum: 0.9 }),
       data: { x: x(true), y: Int32Array.from({ length: n }, (_, b) => (b * 5) % 3), n },
       replicas: 2,
@@ -353,12 +353,13 @@ Deno.test("wasm: a session reads only what it writes: on a memory filled with Na
 });
 
 Deno.test("wasm: two threads over a shared memory give exactly the bits of one", async () => {
-  // Wide enough that every split kernel is split: batches of 40 rows, 12210 parameters, sparse
-  // first layer, a dense hidden layer.
-  const spec = mlp({ layers: [50, 200, 40, 10] });
+  // Wide enough that every split kernel is split (at least 65536 multiply-adds and 16384
+  // parameters a part): batches of 40 rows, 88650 parameters, sparse first layer, a dense hidden
+  // layer.
+  const spec = mlp({ layers: [400, 200, 40, 10] });
   const n = 80;
   const x = Float32Array.from(
-    { length: n * 50 },
+    { length: n * 400 },
     (_, k) => (k * 7919) % 5 === 0 ? (k % 13) / 13 : 0,
   );
   const y = Int32Array.from({ length: n }, (_, b) => b % 10);
@@ -426,12 +427,12 @@ function softTargets(n: number, classes: number, seed: number): Float32Array {
 
 Deno.test("wasm: soft targets (distill) train as on the CPU, dense and sparse, on one thread and two", async () => {
   // Wide enough that two threads split the first layer, the hidden product and the update (40-row
-  // batches, 9310 parameters); a last batch of 1 row; two replicas; momentum.
-  const spec = mlp({ layers: [20, 300, 10] });
+  // batches, 36410 parameters); a last batch of 1 row; two replicas; momentum.
+  const spec = mlp({ layers: [80, 400, 10] });
   const n = 60;
   const inputs: Record<string, Float32Array> = {
-    dense: Float32Array.from({ length: n * 20 }, (_, k) => Math.sin(k * 0.37)),
-    sparse: Float32Array.from({ length: n * 20 }, (_, k) => (k * 7) % 10 < 8 ? 0 : (k % 9) / 9),
+    dense: Float32Array.from({ length: n * 80 }, (_, k) => Math.sin(k * 0.37)),
+    sparse: Float32Array.from({ length: n * 80 }, (_, k) => (k * 7) % 10 < 8 ? 0 : (k % 9) / 9),
   };
   const sizes = [40, 40, 13, 40, 1];
   const offsets = Int32Array.from(

@@ -25,9 +25,16 @@ function bounds(count: number, cuts: ReadonlyArray<number>, align: number): numb
   return out;
 }
 
-/** Below this many rows (or parameters per thread) a kernel runs on one thread. */
+/**
+ * Below this many rows, multiply-adds or parameters per thread a kernel runs whole on the calling
+ * thread: handing a part to a Worker and waiting for it costs 2.5-7 µs here, as much as a product
+ * of 30-130 thousand multiply-adds on one thread (measured: a split gemm of 32 x 2 x 25, the
+ * tutorial's first layer, took 3-10 µs against 0.7 µs whole, and the tutorial ran 3.3x slower on
+ * two threads before the products were sized by their work rather than their rows).
+ */
 const MIN_ROWS = 16;
-const MIN_PARAMS = 4096;
+const MIN_WORK = 65_536;
+const MIN_PARAMS = 16_384;
 
 /** A kernel cut into parts: one argument list each, and the fraction of the work in each. */
 interface Parts {
@@ -78,10 +85,15 @@ const SPLITTERS: Readonly<
   // [rowStart, cols, values, rows, w, bias, n, out, act]
   csr_forward: {
     module: "sparse",
-    split: (a, C) =>
-      a[3] < MIN_ROWS ? null : cut(a, bounds(a[3], C, 1), (p, r0, rows) => {
-        p[0] += 4 * r0, p[3] = rows, p[7] += 4 * r0 * a[6];
-      }),
+    split: (a, C, memory) => {
+      const starts = new Int32Array(memory.buffer as ArrayBuffer, a[0], a[3] + 1);
+      const work = (starts[a[3]] - starts[0]) * a[6];
+      return a[3] < MIN_ROWS || work < MIN_WORK * (C.length - 1)
+        ? null
+        : cut(a, bounds(a[3], C, 1), (p, r0, rows) => {
+          p[0] += 4 * r0, p[3] = rows, p[7] += 4 * r0 * a[6];
+        });
+    },
   },
   // [colStart, colRows, colValues, width, delta, n, out]
   csc_grad: {
@@ -90,7 +102,7 @@ const SPLITTERS: Readonly<
       const width = a[3];
       const starts = new Int32Array(memory.buffer as ArrayBuffer, a[0], width + 1);
       const nnz = starts[width];
-      if (nnz < MIN_ROWS * (C.length - 1)) return null;
+      if (nnz < MIN_ROWS * (C.length - 1) || nnz * a[5] < MIN_WORK * (C.length - 1)) return null;
       const b = [0];
       let i = 0;
       for (let t = 1; t + 1 < C.length; t++) {
@@ -107,9 +119,11 @@ const SPLITTERS: Readonly<
   gemm: {
     module: "dense",
     split: (a, C) =>
-      a[1] < MIN_ROWS * (C.length - 1) ? null : cut(a, bounds(a[1], C, 4), (p, r0, rows) => {
-        p[0] += 4 * r0 * a[2], p[1] = rows, p[6] += 4 * r0 * a[5];
-      }),
+      a[1] < MIN_ROWS * (C.length - 1) || a[1] * a[2] * a[5] < MIN_WORK * (C.length - 1)
+        ? null
+        : cut(a, bounds(a[1], C, 4), (p, r0, rows) => {
+          p[0] += 4 * r0 * a[2], p[1] = rows, p[6] += 4 * r0 * a[5];
+        }),
   },
   // [params, grads, state, count, lr, momentum, weightDecay, mode]
   sgd: {

@@ -246,10 +246,13 @@ export const HOW: ReadonlyArray<string> = [
   "- Same model (hidden ReLU layer, softmax head, cross-entropy), same starting weights, same " +
   "training rows, batch size, epochs and learning rate of every step, for every peer.",
   "- Each peer runs in its own process, one after another; only training is timed (building " +
-  "the model and moving the data in are not). Each process first trains untimed (JIT, " +
+  "the model and reading the data files are not). Each process first trains untimed (JIT, " +
   "kernel and shader compilation), then the timed runs.",
   "- snapfold: `train` with `createCpuBackend`, `createWasmBackend({ threads })` or " +
-  "`createWebGpuBackend`, from the call to the `done` event, one epoch report per epoch. Floor: " +
+  "`createWebGpuBackend`, from the call to the `done` event, one epoch report per epoch: this " +
+  "includes `train`'s checks of the data (a scan for non-finite inputs) and the backend's upload " +
+  "of them (about 11 ms of an MNIST epoch on the wasm backend), which the other runners do " +
+  "before their timers start. Floor: " +
   "`bench/floor.ts`, the plain float32 i-k-j loops of one step in one function, with no " +
   "blocking and no sparsity: snapfold's CPU backend (register-blocked kernels, a sparse first " +
   "layer for MNIST's zero pixels) can go below it. TF.js: `model.fit` with " +

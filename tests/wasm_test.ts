@@ -248,8 +248,8 @@ Deno.test("wasm: a session reads only what it writes: on a memory filled with Na
   // A disposed session's memory is reused as it is (not zeroed): poison it with 0xff bytes (NaN
   // floats, -1 indices) and train on it. Sizes that are not multiples of four (the kernels' tails
   // read four floats wide), a batch that grows between two runs, resets, two replicas, shift
-  // augmentation on sparse inputs, dropout, the three heads (labels, soft targets, regression) and
-  // an update large enough that two threads split it.
+  // augmentation on sparse inputs, dropout, the three heads (labels, soft targets, regression), an
+  // update large enough that two threads split it, and a batch a Worker gathers ahead.
   const n = 70;
   const image = (k: number) => (k * 7) % 10 < 8 ? 0 : (k % 11) / 11 - 0.3; // 80% zeros
   const x = (zeros: boolean) =>
@@ -267,6 +267,19 @@ Deno.test("wasm: a session reads only what it writes: on a memory filled with Na
       data: { x: x(true), y: Int32Array.from({ length: n }, (_, b) => (b * 5) % 3), n },
       replicas: 2,
       augment: shift({ width: 5, height: 5, maxShift: 1 }),
+    },
+    {
+      // Wide enough that two threads gather ahead (33 x 400 inputs a batch) and split the sparse
+      // products and the update (36363 parameters), with two replicas.
+      name: "sparse labels, 2 replicas, gathered ahead",
+      spec: sequential({ inputs: 400, layers: [dense(90), relu(), dense(3)] }),
+      optimizer: sgd({ momentum: 0.9 }),
+      data: {
+        x: Float32Array.from({ length: n * 400 }, (_, k) => image(k)),
+        y: Int32Array.from({ length: n }, (_, b) => (b * 7) % 3),
+        n,
+      },
+      replicas: 2,
     },
     {
       name: "soft targets, Adam",

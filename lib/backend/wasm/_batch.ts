@@ -56,7 +56,7 @@ export interface GatherContext {
 
 /**
  * Allocates a batch of up to `capacity` rows in `heap`, with the sparse buffers `ahead` too when
- * `ahead` (and the first layer is sparse).
+ * `ahead` (and the first layer is sparse, and the batches are not shifted).
  */
 export function layBatch(
   heap: WasmHeap,
@@ -73,7 +73,8 @@ export function layBatch(
     labels: heap.alloc(labelled ? capacity : 0),
     targets: heap.alloc(labelled ? 0 : capacity * layout.outDim),
     ws,
-    ahead: ahead && ws.sparse !== null
+    // Shifted batches are gathered on the calling thread (gatherShifted): no second set for them.
+    ahead: ahead && ws.sparse !== null && setup.augment === undefined
       ? { ...ws, sparse: makeSparseBuffers(heap, layout, capacity, sparse) }
       : null,
   };

@@ -45,6 +45,12 @@ import { DEFAULT_WORKER_URL, ThreadPool, type ThreadSetup } from "./_threads.ts"
 import { wasmUpdateOf } from "./_update.ts";
 import { type ResidentInputs, uploadInputs } from "./_upload.ts";
 
+/**
+ * Batches of fewer input values are gathered on the calling thread: handing the gather to a Worker
+ * (2.5-7 µs) would cost about as much as doing it.
+ */
+const AHEAD_MIN_VALUES = 8192;
+
 function disposedError(what: string): SnapfoldError {
   return new SnapfoldError(
     `Cannot ${what}: the training session was disposed; create a new session`,
@@ -292,7 +298,7 @@ class WasmSession implements TrainingSession {
   /**
    * Has a Worker gather step `s + 1`'s nonzeros into `next`'s sparse buffers (which no kernel of
    * step `s` touches) while this thread goes on with step `s`; false when there is no next step in
-   * the plan or no Worker to gather it, or its batch is not gathered as nonzeros.
+   * the plan or no Worker to gather it, or its batch is small or not gathered as nonzeros.
    */
   #fetchAhead(
     pool: ThreadPool | null,
@@ -306,6 +312,7 @@ class WasmSession implements TrainingSession {
     if (pool === null || next === null || s + 1 >= steps) return false;
     const start = offsets[s + 1];
     const rows = offsets[s + 2] - start;
+    if (rows * this.#setup.layout.inDim < AHEAD_MIN_VALUES) return false;
     const args = columnsArgs(g, next, indices, start, rows);
     if (args === null) return false;
     pool.background("gather_columns", args);

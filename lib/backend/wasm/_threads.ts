@@ -183,12 +183,13 @@ export class ThreadPool {
   }
 
   /**
-   * Starts `op` whole on a Worker and returns at once: the calling thread goes on with work that
-   * neither writes what `op` reads nor reads what it writes, and calls
-   * {@linkcode ThreadPool.settle} before it touches them. The Worker's next part waits for it.
+   * Starts `op` whole on a Worker (the last, so that with more than two threads the others take
+   * their parts at once) and returns at once: the calling thread goes on with work that neither
+   * writes what `op` reads nor reads what it writes, and calls {@linkcode ThreadPool.settle} before
+   * it touches them. The Worker's next part waits for it.
    */
   background(op: Exclude<WorkerOp, SplitOp>, args: ReadonlyArray<number>): void {
-    this.#post(this.#helpers[0], WORKER_OPS.indexOf(op), args);
+    this.#post(this.#helpers[this.#helpers.length - 1], WORKER_OPS.indexOf(op), args);
   }
 
   /** Returns when every command started by {@linkcode ThreadPool.background} is done. */

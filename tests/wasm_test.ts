@@ -23,10 +23,16 @@ import {
 } from "../mod.ts";
 import { WASM_UPDATES } from "../lib/backend/wasm/_update.ts";
 import { createWasmBackend, sessionSetup } from "../lib/backend/wasm/backend.ts";
-import { compileKernels, wasmSupport } from "../lib/backend/wasm/_kernels.ts";
+import {
+  compileKernels,
+  instantiateKernels,
+  WasmHeap,
+  wasmSupport,
+} from "../lib/backend/wasm/_kernels.ts";
 import { createWasmSession, type SessionResources } from "../lib/backend/wasm/_session.ts";
 import { wasmLayout } from "../lib/backend/wasm/_layout.ts";
-import { DEFAULT_WORKER_URL } from "../lib/backend/wasm/_threads.ts";
+import { DEFAULT_WORKER_URL, ThreadPool } from "../lib/backend/wasm/_threads.ts";
+import { uploadInputs } from "../lib/backend/wasm/_upload.ts";
 import { makePredictArena, PREDICT_BLOCK, predictWasm } from "../lib/backend/wasm/_predict.ts";
 
 registerBackendCases("wasm relaxed", () => createWasmBackend({ simd: "relaxed" }));
@@ -188,6 +194,56 @@ Deno.test("wasm: inputs uploaded block by block train as on the CPU, sparse or d
     });
     assertClose(wasm.params, cpu.params, { rel: 1e-4, abs: 1e-6, label: `${name}: params` });
   }
+});
+
+Deno.test("wasm: a Worker compressing every other upload block gives the one-thread upload's bits", async () => {
+  const width = 64; // 128-row blocks of 8192 values: the least a Worker is handed
+  const compiled = await compileKernels("relaxed", true);
+  const upload = async (x: Float32Array, n: number, helped: boolean) => {
+    const heap = new WasmHeap(1 << 20, true);
+    const k = await instantiateKernels(compiled, heap.memory);
+    const pool = helped ? await ThreadPool.start(1, compiled, heap.memory) : null;
+    try {
+      const got = uploadInputs(heap, k.sparse, { x, y: new Int32Array(n), n }, width, 0.6, pool);
+      if (got.csr === null) return { dense: Array.from(heap.f32(got.x, n * width)) };
+      const starts = Array.from(heap.i32(got.csr.rowStart, n + 1));
+      const nnz = starts[n];
+      return {
+        starts,
+        cols: Array.from(heap.i32(got.csr.cols, nnz)),
+        values: Array.from(heap.i32(got.csr.values, nnz)), // the bits
+      };
+    } finally {
+      pool?.dispose();
+    }
+  };
+  const layouts: Record<string, (b: number, i: number) => boolean> = {
+    "70% zeros, spread": (b, i) => (b * 7 + i * 3) % 10 < 7,
+    "zeros in the first rows only": (b) => b < 190,
+    "dense rows in the Worker's block": (b, i) => (b >= 128 && b < 256) ? i % 9 === 0 : true,
+    // With 512 rows, this thread's second block passes the limit while the Worker's is pending.
+    "dense rows in this thread's blocks": (b) => !(b < 128 || (b >= 256 && b < 384)),
+  };
+  // One block (no Worker), two, a second of one row, three (the last on this thread), and four.
+  for (const n of [100, 256, 129, 300, 512]) {
+    for (const [name, zero] of Object.entries(layouts)) {
+      const x = Float32Array.from(
+        { length: n * width },
+        (_, k) => zero(Math.floor(k / width), k % width) ? 0 : 0.1 + (k % 17) / 17,
+      );
+      const one = await upload(x, n, false);
+      const two = await upload(x, n, true);
+      assert.deepEqual(two, one, `${n} rows, ${name}`);
+      assert.ok("starts" in one || "dense" in one);
+    }
+  }
+  // Both outcomes occur: compressed, and dense once the Worker's block passes the limit.
+  const zeros = (n: number, zero: (b: number, i: number) => boolean) =>
+    Float32Array.from({ length: n * width }, (_, k) => zero(k / width | 0, k % width) ? 0 : 1);
+  assert.ok("starts" in await upload(zeros(300, layouts["70% zeros, spread"]), 300, true));
+  assert.ok(
+    "dense" in await upload(zeros(256, (b) => b < 128), 256, true),
+  );
 });
 
 Deno.test("wasm: a session on the memory of a disposed one trains to the bits of a fresh backend", async () => {

@@ -17,7 +17,7 @@ export type SplitOp = (typeof SPLIT_OPS)[number];
  * What a Worker runs, by index: the split kernels (their indices in {@linkcode SPLIT_OPS}), then
  * the kernels a session runs on a Worker whole, in the background (`ThreadPool.background`).
  */
-export const WORKER_OPS = [...SPLIT_OPS, "gather_columns"] as const;
+export const WORKER_OPS = [...SPLIT_OPS, "gather_columns", "csr_rows"] as const;
 
 /** One of {@linkcode WORKER_OPS}. */
 export type WorkerOp = (typeof WORKER_OPS)[number];

@@ -165,7 +165,14 @@ export async function createWasmSession(
     if (setup.state !== undefined) heap.f32(state, replicas * stateSize).set(setup.state);
     else heap.f32(state, replicas * stateSize).fill(0); // a reused memory keeps what it held
     const kernels = pool === null ? own : splitKernels(own, pool, heap.memory);
-    const inputs = uploadInputs(heap, kernels.sparse, data, layout.inDim, setup.sparseMinZeros);
+    const inputs = uploadInputs(
+      heap,
+      kernels.sparse,
+      data,
+      layout.inDim,
+      setup.sparseMinZeros,
+      pool,
+    );
     const resident: Resident = { ...inputs, labels, targets, params, state, grad };
     const sparse: SparseMode = inputs.csr === null ? "none" : "rows+columns";
     const resources = { heap, kernels: own, pool };

@@ -265,16 +265,16 @@ for (const variant of ["relaxed", "simd"] as const) {
           compressGathered(x, indices, 0, rows, sparse);
           transposeRows(sparse, rows);
           const size = rows * width;
-          const at = {
-            x: h.put(x),
-            idx: h.put(indices),
+          // A batch's nonzeros by row and by column.
+          const buffers = () => ({
             rowStart: h.heap.alloc(rows + 1),
             cols: h.heap.alloc(size),
             values: h.heap.alloc(size),
             colStart: h.heap.alloc(width + 1),
             colRows: h.heap.alloc(size),
             colValues: h.heap.alloc(size),
-          };
+          });
+          const at = { x: h.put(x), idx: h.put(indices), ...buffers() };
           const nnz = h.k.sparse.csr_rows(
             at.x,
             width,
@@ -334,14 +334,7 @@ for (const variant of ["relaxed", "simd"] as const) {
           assert.deepEqual(h.i32(at.cols, nnz), offsets(sparse.cols.slice(0, nnz)));
           assert.deepEqual(h.f32(at.colValues, nnz), sparse.colValues.slice(0, nnz));
           // gather_columns: both in one call, from the whole set.
-          const both = {
-            rowStart: h.heap.alloc(rows + 1),
-            cols: h.heap.alloc(size),
-            values: h.heap.alloc(size),
-            colStart: h.heap.alloc(width + 1),
-            colRows: h.heap.alloc(size),
-            colValues: h.heap.alloc(size),
-          };
+          const both = buffers();
           h.k.sparse.gather_columns(
             all.rowStart,
             all.cols,
